@@ -1,0 +1,113 @@
+package io.replica.api;
+
+import io.replica.api.event.ReplicationListener;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Replication on one host, in both roles: primary for the machines it runs, replica server for
+ * the machines other hosts replicate here. Build one with {@code io.replica.core.ReplicaEngine}.
+ *
+ * <p>Queries answer at once from the engine's current view. Operations that involve a peer or
+ * storage return a {@link CompletableFuture} that completes when they are done, or exceptionally
+ * with a {@link ReplicaException} (or {@link IllegalArgumentException},
+ * {@link UnsupportedOperationException}) that names the machine, the setting or state, and what is
+ * allowed; a failed operation changes nothing.
+ */
+public interface ReplicationManager extends AutoCloseable {
+
+  /** The name this host authenticates as. */
+  String hostName();
+
+  // ---- primary role
+
+  /**
+   * Enables replication of {@code vm} to the replica server in {@code settings}: the replica
+   * agrees and creates the machine's disks, and from then on every write through
+   * {@link #changeTracker(VmId)} is tracked. The state becomes
+   * {@link ReplicationState#READY_FOR_INITIAL_REPLICATION}.
+   *
+   * <p>Fails with {@link IllegalArgumentException} if a replicated disk is unknown, the boot disk
+   * is left out, or the tracking block size does not fit a disk's sectors; with
+   * {@link WrongStateException} if the machine already replicates; with
+   * {@link UnsupportedOperationException} for a setting the engine or transport does not
+   * implement; with {@link NotAuthorizedException} if the replica refuses.
+   */
+  CompletableFuture<Void> enableReplication(VirtualMachine vm, ReplicationSettings settings);
+
+  /**
+   * Starts initial replication as the settings say (now or at the start time, at most 7 days
+   * ahead); the future completes when the replica holds the first full copy.
+   */
+  CompletableFuture<Void> startInitialReplication(VmId vm);
+
+  /** The tracker through which the embedder routes the machine's guest writes. */
+  ChangeTracker changeTracker(VmId vm);
+
+  /**
+   * Suspends replication; changes keep being tracked and are sent after
+   * {@link #resumeReplication(VmId)}.
+   */
+  CompletableFuture<Void> suspendReplication(VmId vm);
+
+  /** Resumes a suspended relationship; the next cycle carries everything changed meanwhile. */
+  CompletableFuture<Void> resumeReplication(VmId vm);
+
+  /**
+   * Removes the relationship on this host: on the primary tracking stops and its state is freed;
+   * on the replica the relationship's state and journal go, the replica disks stay.
+   */
+  CompletableFuture<Void> removeReplication(VmId vm);
+
+  // ---- replica role
+
+  /** Makes this host a replica server (or stops it being one) with these settings. */
+  void setReplicaServerSettings(ReplicaServerSettings settings);
+
+  /** The current replica server settings; {@link ReplicaServerSettings#disabled()} by default. */
+  ReplicaServerSettings replicaServerSettings();
+
+  /** The recovery points of a replica machine, oldest first. */
+  List<RecoveryPoint> recoveryPoints(VmId vm);
+
+  /**
+   * Opens the replica machine's disks at {@code point}, read-only.
+   *
+   * @throws NotFoundException if the point is not (or no longer) kept
+   */
+  RecoveryPointView openRecoveryPoint(RecoveryPoint point);
+
+  // ---- both roles
+
+  /** The machines this host replicates, in either role. */
+  Set<VmId> virtualMachines();
+
+  /** This host's role for {@code vm}. */
+  ReplicationMode mode(VmId vm);
+
+  /** The relationship's state. */
+  ReplicationState state(VmId vm);
+
+  /** The relationship's health by Hyper-V's rules. */
+  ReplicationHealth health(VmId vm);
+
+  /** The statistics of the current window. */
+  ReplicationStatistics statistics(VmId vm);
+
+  /** Starts a new statistics window now. */
+  void resetStatistics(VmId vm);
+
+  /** The settings the relationship runs with. */
+  ReplicationSettings settings(VmId vm);
+
+  /** Registers a listener for every relationship's events. */
+  void addListener(ReplicationListener listener);
+
+  /** Unregisters a listener. */
+  void removeListener(ReplicationListener listener);
+
+  /** Stops cycles, closes connections and stores; the replica's state stays durable. */
+  @Override
+  void close();
+}

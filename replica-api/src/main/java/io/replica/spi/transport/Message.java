@@ -1,0 +1,83 @@
+package io.replica.spi.transport;
+
+import io.replica.api.DiskId;
+import io.replica.api.VmId;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The replication protocol between a primary and a replica server. Every message names the
+ * virtual machine it is about, so one connection carries many.
+ *
+ * <p>A replication cycle is {@link CycleBegin}, then {@link BlockData} and {@link ZeroRun}
+ * messages, then {@link CycleEnd}; the replica answers {@link CycleAck} once the cycle is durable,
+ * or {@link CycleRejected}. Initial replication is cycle 0.
+ */
+public sealed interface Message {
+
+  /** The virtual machine this message is about. */
+  VmId vm();
+
+  /** A disk of a virtual machine as the replica must create it. */
+  record DiskDescriptor(DiskId disk, long sizeBytes, int logicalSectorSizeBytes) {
+    /** @throws IllegalArgumentException if a size is not positive */
+    public DiskDescriptor {
+      Objects.requireNonNull(disk, "disk");
+      if (sizeBytes <= 0 || logicalSectorSizeBytes <= 0) {
+        throw new IllegalArgumentException("disk " + disk + " has a non-positive size");
+      }
+    }
+  }
+
+  /** Primary to replica: asks to replicate a machine here (or to resume doing so). */
+  record EnableRequest(
+      VmId vm, String vmName, String primaryHost, List<DiskDescriptor> disks,
+      int trackingBlockSizeBytes) implements Message {
+    public EnableRequest {
+      Objects.requireNonNull(vm, "vm");
+      disks = List.copyOf(disks);
+    }
+  }
+
+  /**
+   * Replica to primary: whether it accepts, and the last cycle it applied durably ({@code -1}
+   * before initial replication completed), from which the primary resumes.
+   */
+  record EnableResponse(VmId vm, boolean accepted, String reason, long lastAppliedCycle)
+      implements Message {}
+
+  /**
+   * Primary to replica: a cycle starts. Its blocks bring a replica that applied any cycle from
+   * {@code baseCycle} to {@code cycle - 1} to the primary's state at {@code cutTime}.
+   */
+  record CycleBegin(VmId vm, long cycle, long baseCycle, Instant cutTime) implements Message {}
+
+  /** Primary to replica: bytes of one disk at an offset, part of a cycle. */
+  record BlockData(VmId vm, long cycle, DiskId disk, long offsetBytes, byte[] data)
+      implements Message {
+    @Override
+    public String toString() {
+      return "BlockData[vm=" + vm + ", cycle=" + cycle + ", disk=" + disk + ", offset="
+          + offsetBytes + ", length=" + data.length + "]";
+    }
+  }
+
+  /** Primary to replica: a range of one disk that reads as zeros, part of a cycle. */
+  record ZeroRun(VmId vm, long cycle, DiskId disk, long offsetBytes, long lengthBytes)
+      implements Message {}
+
+  /**
+   * Primary to replica: the cycle is complete. The replica checks the counts and the CRC-32C
+   * over every block's disk, offset and payload before it acknowledges.
+   */
+  record CycleEnd(VmId vm, long cycle, long messageCount, long payloadBytes, int contentCrc32c)
+      implements Message {}
+
+  /** Replica to primary: the cycle is durable on the replica and will be applied. */
+  record CycleAck(VmId vm, long cycle) implements Message {}
+
+  /** Replica to primary: the cycle was refused; the primary resumes after {@code lastAppliedCycle}. */
+  record CycleRejected(VmId vm, long cycle, String reason, long lastAppliedCycle)
+      implements Message {}
+}

@@ -1,0 +1,48 @@
+package io.replica.spi.transport;
+
+import io.replica.api.AuthenticationType;
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * Carries messages between replication managers on different hosts: Netty with TLS or Kerberos
+ * between machines, memory inside one process for tests.
+ *
+ * <p>A transport authenticates peers; the engine authorizes them (the replica server's
+ * authorization list), using {@link Connection#peerIdentity()}.
+ */
+public interface Transport extends Closeable {
+
+  /** The authentication types this transport can perform. */
+  Set<AuthenticationType> authenticationTypes();
+
+  /** Whether this transport can compress block payloads. */
+  boolean supportsCompression();
+
+  /**
+   * Accepts connections on {@code local}; {@code handlers} gives each accepted connection its
+   * handler. Closing the result stops accepting and closes the accepted connections.
+   *
+   * @throws IOException if the endpoint cannot be bound
+   */
+  Listener listen(
+      Endpoint local, AuthenticationType authentication,
+      Function<Connection, MessageHandler> handlers) throws IOException;
+
+  /** Opens a connection to {@code remote}; fails if it cannot be reached or refuses us. */
+  CompletableFuture<Connection> connect(
+      Endpoint remote, ConnectOptions options, MessageHandler handler);
+
+  /** A listening endpoint. */
+  interface Listener extends Closeable {
+
+    /** The endpoint actually bound (a port of 0 is replaced by the chosen one). */
+    Endpoint endpoint();
+
+    @Override
+    void close();
+  }
+}

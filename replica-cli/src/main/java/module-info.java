@@ -1,0 +1,10 @@
+/** The {@code replica} command. */
+module io.replica.cli {
+  requires io.replica.api;
+  requires io.replica.core;
+  requires io.replica.testkit;
+  requires info.picocli;
+  requires static org.jspecify;
+
+  opens io.replica.cli to info.picocli;
+}

@@ -1,0 +1,6 @@
+package io.replica.core;
+
+/** Builds replication managers. */
+public final class ReplicaEngine {
+  private ReplicaEngine() {}
+}

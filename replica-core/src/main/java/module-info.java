@@ -1,0 +1,12 @@
+/** Replica's engine: build a {@link io.replica.api.ReplicationManager} with {@link io.replica.core.ReplicaEngine}. */
+module io.replica.core {
+  requires transitive io.replica.api;
+  requires static org.jspecify;
+  requires com.google.common;
+  requires org.roaringbitmap;
+  requires org.slf4j;
+  requires com.fasterxml.jackson.databind;
+
+  exports io.replica.core;
+  opens io.replica.core.internal to com.fasterxml.jackson.databind;
+}
