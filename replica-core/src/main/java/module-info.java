@@ -3,7 +3,7 @@ module io.replica.core {
   requires transitive io.replica.api;
   requires static org.jspecify;
   requires com.google.common;
-  requires org.roaringbitmap;
+  requires roaringbitmap;
   requires org.slf4j;
   requires com.fasterxml.jackson.databind;
 
