@@ -8,5 +8,4 @@ module io.replica.core {
   requires com.fasterxml.jackson.databind;
 
   exports io.replica.core;
-  opens io.replica.core.internal to com.fasterxml.jackson.databind;
 }
