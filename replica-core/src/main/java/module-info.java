@@ -8,4 +8,5 @@ module io.replica.core {
   requires com.fasterxml.jackson.databind;
 
   exports io.replica.core;
+  opens io.replica.core.internal to com.fasterxml.jackson.databind;
 }

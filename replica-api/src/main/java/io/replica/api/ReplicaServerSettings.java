@@ -71,6 +71,7 @@ public final class ReplicaServerSettings {
 
   /** The port for the given authentication type. */
   public int port(AuthenticationType type) {
+    Objects.requireNonNull(type, "type");
     return type == AuthenticationType.KERBEROS ? kerberosPort : certificatePort;
   }
 

@@ -68,7 +68,8 @@ public final class ReplicationSettings {
   public Builder toBuilder() {
     Builder b = new Builder(replicaServer)
         .authenticationType(authenticationType)
-        .replicaServerPort(replicaServerPort)
+        // the type's default port goes back as 0, so that a later change of type moves the port too
+        .replicaServerPort(replicaServerPort == authenticationType.defaultPort() ? 0 : replicaServerPort)
         .compressionEnabled(compressionEnabled)
         .replicatedDisks(replicatedDisks)
         .replicationFrequency(replicationFrequency)

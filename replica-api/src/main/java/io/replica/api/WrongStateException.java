@@ -26,6 +26,15 @@ public class WrongStateException extends ReplicaException {
     this.allowed = Set.copyOf(allowed);
   }
 
+  /** A failure whose {@code message} already names the machine, the state and what is allowed. */
+  public WrongStateException(VmId vm, ReplicationState state, Set<ReplicationState> allowed,
+      String message) {
+    super(message);
+    this.vm = vm;
+    this.state = state;
+    this.allowed = Set.copyOf(allowed);
+  }
+
   /** The machine. */
   public VmId vm() {
     return vm;

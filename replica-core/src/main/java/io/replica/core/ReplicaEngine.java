@@ -1,6 +1,110 @@
 package io.replica.core;
 
-/** Builds replication managers. */
+import io.replica.api.ReplicationManager;
+import io.replica.core.internal.Engine;
+import io.replica.spi.storage.StorageProvider;
+import io.replica.spi.time.Clock;
+import io.replica.spi.time.Scheduler;
+import io.replica.spi.transport.Transport;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Builds the {@link ReplicationManager} of one host from the parts the embedder provides: a
+ * transport, the storage behind the replica server's storage locations, and the time seams.
+ *
+ * <pre>{@code
+ * ReplicationManager manager = ReplicaEngine.builder()
+ *     .hostName("hv1.contoso.com")
+ *     .transport(transport)
+ *     .storage(location -> myStorage(location))
+ *     .scheduler(Scheduler.of(executor))
+ *     .build();
+ * }</pre>
+ */
 public final class ReplicaEngine {
   private ReplicaEngine() {}
+
+  /** A new builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Collects the parts of a replication manager; {@link #build()} checks that none is missing. */
+  public static final class Builder {
+    private @Nullable String hostName;
+    private @Nullable String listenHost;
+    private Clock clock = Clock.system();
+    private @Nullable Scheduler scheduler;
+    private @Nullable Transport transport;
+    private @Nullable StorageProvider storage;
+
+    private Builder() {}
+
+    /** The name this host is known and authenticated by, such as {@code hv1.contoso.com}. Required. */
+    public Builder hostName(String hostName) {
+      Objects.requireNonNull(hostName, "hostName");
+      if (hostName.isBlank()) {
+        throw new IllegalArgumentException("host name is blank; give the name this host authenticates as");
+      }
+      this.hostName = hostName;
+      return this;
+    }
+
+    /** The address the replica server listens on; the host name by default. */
+    public Builder listenHost(String listenHost) {
+      this.listenHost = Objects.requireNonNull(listenHost, "listenHost");
+      return this;
+    }
+
+    /** The clock; the system clock by default. Tests pass a manual one. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Runs the engine's background work; required, as the engine makes no threads of its own. */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** Carries messages to and from other hosts. Required. */
+    public Builder transport(Transport transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
+      return this;
+    }
+
+    /**
+     * Opens the storage locations named in the replica server settings; required for a host that
+     * is a replica server.
+     */
+    public Builder storage(StorageProvider storage) {
+      this.storage = Objects.requireNonNull(storage, "storage");
+      return this;
+    }
+
+    /**
+     * The manager.
+     *
+     * @throws IllegalStateException naming the first missing part
+     */
+    public ReplicationManager build() {
+      if (hostName == null) {
+        throw new IllegalStateException("a replication manager needs hostName(...)");
+      }
+      if (scheduler == null) {
+        throw new IllegalStateException("replication manager of " + hostName + " needs scheduler(...);"
+            + " use Scheduler.of(executor) for a real one");
+      }
+      if (transport == null) {
+        throw new IllegalStateException("replication manager of " + hostName + " needs transport(...)");
+      }
+      StorageProvider s = storage != null ? storage : location -> {
+        throw new java.io.IOException("host " + hostName + " has no storage configured for replica"
+            + " location '" + location + "'; give the builder storage(...)");
+      };
+      return new Engine(hostName, listenHost != null ? listenHost : hostName, clock, scheduler, transport, s);
+    }
+  }
 }

@@ -40,11 +40,21 @@ public sealed interface Message {
     }
   }
 
+  /** The replica server's answer to an {@link EnableRequest}. */
+  enum EnableStatus {
+    /** Replication goes on from {@code lastCommittedCycle}. */
+    ACCEPTED,
+    /** The primary is not authorized for this machine; the reason says why. */
+    NOT_AUTHORIZED,
+    /** The replica server cannot take the machine (not enabled, storage, geometry). */
+    REFUSED
+  }
+
   /**
-   * Replica to primary: whether it accepts, and the last cycle it applied durably ({@code -1}
+   * Replica to primary: whether it accepts, and the last cycle it holds durably ({@code -1}
    * before initial replication completed), from which the primary resumes.
    */
-  record EnableResponse(VmId vm, boolean accepted, String reason, long lastAppliedCycle)
+  record EnableResponse(VmId vm, EnableStatus status, String reason, long lastCommittedCycle)
       implements Message {}
 
   /**
@@ -77,7 +87,11 @@ public sealed interface Message {
   /** Replica to primary: the cycle is durable on the replica and will be applied. */
   record CycleAck(VmId vm, long cycle) implements Message {}
 
-  /** Replica to primary: the cycle was refused; the primary resumes after {@code lastAppliedCycle}. */
-  record CycleRejected(VmId vm, long cycle, String reason, long lastAppliedCycle)
+  /**
+   * Replica to primary: the cycle was refused and nothing of it was kept. With
+   * {@code resynchronizationRequired} the replica cannot take further cycles (a gap in the
+   * sequence) until the disks are resynchronized; otherwise the primary retries.
+   */
+  record CycleRejected(VmId vm, long cycle, String reason, boolean resynchronizationRequired)
       implements Message {}
 }

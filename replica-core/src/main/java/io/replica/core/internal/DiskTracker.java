@@ -1,0 +1,176 @@
+package io.replica.core.internal;
+
+import io.replica.api.DiskId;
+import io.replica.spi.storage.ByteRange;
+import io.replica.spi.storage.VirtualDisk;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.roaringbitmap.longlong.PeekableLongIterator;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * Change tracking for one disk: the open generation's dirty blocks and, while a cycle is in flight,
+ * the frozen generation with the blocks preserved by copy-before-write.
+ *
+ * <p>All bitmap state is guarded by this object's monitor. Guest writes call
+ * {@link #beforeWrite(long, int)} while holding the machine's cut read lock; cuts hold its write
+ * lock, so a write is wholly before or wholly after a cut.
+ */
+final class DiskTracker {
+  final DiskId id;
+  final VirtualDisk disk;
+  final int blockSize;
+  private final int shift;
+  final long blockCount;
+
+  private Roaring64Bitmap open = new Roaring64Bitmap();
+  /** The generation being sent; kept whole until acknowledged so a failed cycle can be retried. */
+  private @Nullable Roaring64Bitmap frozen;
+  /** Frozen blocks already read by the sender or preserved by a guest write. */
+  private Roaring64Bitmap done = new Roaring64Bitmap();
+  private final Map<Long, byte[]> preserved = new HashMap<>();
+  private long preservedBytes;
+  private long preservedBytesMax;
+  private boolean released;
+
+  DiskTracker(DiskId id, VirtualDisk disk, int blockSize) {
+    this.id = id;
+    this.disk = disk;
+    this.blockSize = blockSize;
+    this.shift = Integer.numberOfTrailingZeros(blockSize);
+    this.blockCount = (disk.sizeBytes() + blockSize - 1) >>> shift;
+  }
+
+  /** The length of block {@code b}: the last one may be short. */
+  int blockLength(long b) {
+    return (int) Math.min(blockSize, disk.sizeBytes() - (b << shift));
+  }
+
+  /** Marks the blocks of a guest write dirty and preserves frozen blocks it is about to overwrite. */
+  void beforeWrite(long offsetBytes, long lengthBytes) throws IOException {
+    long first = offsetBytes >>> shift;
+    long last = (offsetBytes + lengthBytes - 1) >>> shift;
+    synchronized (this) {
+      if (released) {
+        return;
+      }
+      if (first == last) {
+        open.addLong(first);
+      } else {
+        open.addRange(first, last + 1);
+      }
+      Roaring64Bitmap f = frozen;
+      if (f != null) {
+        for (long b = first; b <= last; b++) {
+          if (f.contains(b) && !done.contains(b)) {
+            byte[] old = new byte[blockLength(b)];
+            disk.read(b << shift, ByteBuffer.wrap(old));
+            preserved.put(b, old);
+            done.addLong(b);
+            preservedBytes += old.length;
+            preservedBytesMax = Math.max(preservedBytesMax, preservedBytes);
+          }
+        }
+      }
+    }
+  }
+
+  /** Freezes the open generation; the caller holds the machine's cut write lock. */
+  synchronized long cut(@Nullable Roaring64Bitmap alsoInclude) {
+    if (frozen != null) {
+      throw new IllegalStateException("disk " + id + " still has a cycle in flight");
+    }
+    Roaring64Bitmap f = open;
+    if (alsoInclude != null) {
+      f.or(alsoInclude);
+    }
+    frozen = f;
+    open = new Roaring64Bitmap();
+    done = new Roaring64Bitmap();
+    return f.getLongCardinality();
+  }
+
+  /** The blocks that hold allocated data, for initial replication. */
+  Roaring64Bitmap allocatedBlocks() throws IOException {
+    Roaring64Bitmap blocks = new Roaring64Bitmap();
+    for (ByteRange r : disk.allocatedRanges()) {
+      blocks.addRange(r.offsetBytes() >>> shift, ((r.endBytes() - 1) >>> shift) + 1);
+    }
+    return blocks;
+  }
+
+  /**
+   * Reads the next run of frozen blocks at or after {@code fromBlock}: consecutive blocks that no
+   * guest write preserved, up to {@code maxBlocks}, in one disk read; or one preserved block.
+   * Returns null when none is left.
+   */
+  synchronized @Nullable Chunk readNext(long fromBlock, int maxBlocks) throws IOException {
+    Roaring64Bitmap f = frozen;
+    if (f == null) {
+      throw new IllegalStateException("disk " + id + " has no cycle in flight");
+    }
+    PeekableLongIterator it = f.getLongIteratorFrom(fromBlock);
+    while (it.hasNext()) {
+      long b = it.next();
+      byte[] old = preserved.remove(b);
+      if (old != null) {
+        preservedBytes -= old.length;
+        return new Chunk(b, 1, b << shift, old);
+      }
+      if (done.contains(b)) {
+        continue;
+      }
+      long end = b + 1;
+      while (end - b < maxBlocks && it.hasNext() && it.peekNext() == end
+          && !done.contains(end) && !preserved.containsKey(end)) {
+        it.next();
+        end++;
+      }
+      long offset = b << shift;
+      byte[] data = new byte[(int) (Math.min(end << shift, disk.sizeBytes()) - offset)];
+      disk.read(offset, ByteBuffer.wrap(data));
+      done.addRange(b, end);
+      return new Chunk(b, end - b, offset, data);
+    }
+    return null;
+  }
+
+  /** The replica has the frozen generation durably: forget it. */
+  synchronized void cycleAcknowledged() {
+    frozen = null;
+    done = new Roaring64Bitmap();
+    preserved.clear();
+    preservedBytes = 0;
+  }
+
+  /** The frozen generation did not reach the replica: its blocks join the open generation again. */
+  synchronized void cycleFailed() {
+    if (frozen != null) {
+      open.or(frozen);
+    }
+    cycleAcknowledged();
+  }
+
+  /** Dirty blocks not yet acknowledged (open and frozen generations together). */
+  synchronized long pendingBlocks() {
+    return frozen == null ? open.getLongCardinality() : Roaring64Bitmap.or(open, frozen).getLongCardinality();
+  }
+
+  /** The most bytes copy-before-write held at once. */
+  synchronized long preservedBytesMax() {
+    return preservedBytesMax;
+  }
+
+  /** Stops tracking and drops all state; later writes pass through untracked. */
+  synchronized void release() {
+    released = true;
+    open = new Roaring64Bitmap();
+    cycleAcknowledged();
+  }
+
+  /** Blocks read for a cycle: {@code blocks} blocks from {@code firstBlock}, at {@code offsetBytes}. */
+  record Chunk(long firstBlock, long blocks, long offsetBytes, byte[] data) {}
+}

@@ -1,0 +1,744 @@
+package io.replica.core.internal;
+
+import io.replica.api.AuthenticationType;
+import io.replica.api.AuthorizationEntry;
+import io.replica.api.ChangeTracker;
+import io.replica.api.DiskId;
+import io.replica.api.InitialReplicationMethod;
+import io.replica.api.NotFoundException;
+import io.replica.api.RecoveryPoint;
+import io.replica.api.RecoveryPointView;
+import io.replica.api.ReplicaException;
+import io.replica.api.ReplicaServerSettings;
+import io.replica.api.ReplicationHealth;
+import io.replica.api.ReplicationManager;
+import io.replica.api.ReplicationMode;
+import io.replica.api.ReplicationSettings;
+import io.replica.api.ReplicationState;
+import io.replica.api.ReplicationStatistics;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VmDisk;
+import io.replica.api.VmId;
+import io.replica.api.WrongStateException;
+import io.replica.api.event.ReplicationEvent;
+import io.replica.api.event.ReplicationListener;
+import io.replica.spi.storage.DiskSpec;
+import io.replica.spi.storage.StorageLocation;
+import io.replica.spi.storage.StorageProvider;
+import io.replica.spi.storage.VirtualDisk;
+import io.replica.spi.time.Clock;
+import io.replica.spi.time.Scheduler;
+import io.replica.spi.transport.ConnectOptions;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Endpoint;
+import io.replica.spi.transport.Message;
+import io.replica.spi.transport.MessageHandler;
+import io.replica.spi.transport.Transport;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replication manager of one host. Every piece of relationship state is guarded by one lock;
+ * transport callbacks and timers hop onto the scheduler and take it, so the engine behaves the same
+ * on a real thread pool and on the testkit's single-threaded manual scheduler.
+ */
+public final class Engine implements ReplicationManager {
+  private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+  /** The largest disk a primary may ask a replica to create: 64 TiB, as VHDX. */
+  static final long DISK_SIZE_MAX = 64L << 40;
+  /** The most disks per machine a replica accepts. */
+  static final int DISKS_MAX = 256;
+  private static final Duration INITIAL_START_AHEAD_MAX = Duration.ofDays(7);
+
+  private final String hostName;
+  private final String listenHost;
+  private final Clock clock;
+  private final Scheduler scheduler;
+  private final Transport transport;
+  private final StorageProvider storage;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final SerialExecutor events;
+  private final List<ReplicationListener> listeners = new CopyOnWriteArrayList<>();
+  private final Map<VmId, PrimaryRelationship> primaries = new ConcurrentHashMap<>();
+  /** Primaries whose replica has not accepted yet. */
+  private final Map<VmId, PrimaryRelationship> enabling = new HashMap<>();
+  private final Map<VmId, ReplicaRelationship> replicas = new ConcurrentHashMap<>();
+  private final List<PeerLink> links = new ArrayList<>();
+  private final List<Transport.Listener> listening = new ArrayList<>();
+  private volatile ReplicaServerSettings serverSettings = ReplicaServerSettings.disabled();
+  private boolean closed;
+
+  public Engine(String hostName, String listenHost, Clock clock, Scheduler scheduler,
+      Transport transport, StorageProvider storage) {
+    this.hostName = hostName;
+    this.listenHost = listenHost;
+    this.clock = clock;
+    this.scheduler = scheduler;
+    this.transport = transport;
+    this.storage = storage;
+    this.events = new SerialExecutor(scheduler);
+  }
+
+  // ---- plumbing shared with the relationships
+
+  Clock clock() {
+    return clock;
+  }
+
+  Scheduler scheduler() {
+    return scheduler;
+  }
+
+  Transport transport() {
+    return transport;
+  }
+
+  Duration monitoringInterval() {
+    return serverSettings.monitoringInterval();
+  }
+
+  void runLocked(Runnable task) {
+    lock.lock();
+    try {
+      if (!closed) {
+        task.run();
+      }
+    } catch (RuntimeException e) {
+      LOG.error("replication engine of {} failed a task", hostName, e);
+      throw e;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private <T> T locked(Supplier<T> task) {
+    lock.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("replication manager of " + hostName + " is closed");
+      }
+      return task.get();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Runs {@code task} under the lock; a thrown exception fails the returned future instead. */
+  private <T> CompletableFuture<T> async(Supplier<CompletableFuture<T>> task) {
+    try {
+      return locked(task);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  void emit(ReplicationEvent event) {
+    events.execute(() -> {
+      for (ReplicationListener l : listeners) {
+        try {
+          l.onEvent(event);
+        } catch (RuntimeException e) {
+          LOG.warn("replication listener {} failed on {}", l, event, e);
+        }
+      }
+    });
+  }
+
+  void log(String message, Throwable e) {
+    LOG.warn("{}: {}", message, describe(e));
+  }
+
+  static String describe(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof java.util.concurrent.CompletionException
+        || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+
+  @Nullable PrimaryRelationship primary(VmId vm) {
+    PrimaryRelationship r = primaries.get(vm);
+    return r != null ? r : enabling.get(vm);
+  }
+
+  void adoptPrimary(PrimaryRelationship r) {
+    enabling.remove(r.vm.id());
+    primaries.put(r.vm.id(), r);
+    emit(new ReplicationEvent.StateChanged(r.vm.id(), clock.instant(), ReplicationMode.PRIMARY,
+        ReplicationState.READY_FOR_INITIAL_REPLICATION, ReplicationState.READY_FOR_INITIAL_REPLICATION,
+        "replication enabled to " + r.link.endpoint));
+  }
+
+  void dropPrimary(PrimaryRelationship r) {
+    enabling.remove(r.vm.id(), r);
+    primaries.remove(r.vm.id(), r);
+    r.remove();
+    r.link.remove(r);
+    if (r.link.isEmpty()) {
+      links.remove(r.link);
+    }
+  }
+
+  void protocolError(Connection c, String reason) {
+    LOG.warn("closing connection from {} ({}): {}", c.peerIdentity(), c.remote(), reason);
+    c.close();
+  }
+
+  // ---- primary role
+
+  @Override
+  public String hostName() {
+    return hostName;
+  }
+
+  @Override
+  public CompletableFuture<Void> enableReplication(VirtualMachine vm, ReplicationSettings settings) {
+    java.util.Objects.requireNonNull(vm, "vm");
+    java.util.Objects.requireNonNull(settings, "settings");
+    return async(() -> {
+      VmId id = vm.id();
+      if (primaries.containsKey(id) || enabling.containsKey(id) || replicas.containsKey(id)) {
+        ReplicationMode mode = replicas.containsKey(id) ? ReplicationMode.REPLICA : ReplicationMode.PRIMARY;
+        ReplicationState state = replicas.containsKey(id) ? replicas.get(id).state()
+            : primaries.containsKey(id) ? primaries.get(id).state() : ReplicationState.READY_FOR_INITIAL_REPLICATION;
+        throw new WrongStateException(id, state, Set.of(), "virtual machine " + id + " ('" + vm.name() + "') already replicates"
+            + " on " + hostName + " as " + mode + " in state " + state + "; remove replication before"
+            + " enabling it again");
+      }
+      checkSupported(vm, settings);
+      Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
+      for (VmDisk d : PrimaryRelationship.replicatedDisks(vm, settings)) {
+        disks.put(d.id(), d.disk());
+      }
+      VmTracker tracker = new VmTracker(id, settings.trackingBlockSizeBytes(), disks);
+      ConnectOptions options = new ConnectOptions(settings.authenticationType(), settings.compressionEnabled());
+      PeerLink link = linkTo(PeerLink.endpointOf(settings), options);
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      PrimaryRelationship r = new PrimaryRelationship(this, vm, settings, tracker, link, done);
+      enabling.put(id, r);
+      link.add(r);
+      return done;
+    });
+  }
+
+  private void checkSupported(VirtualMachine vm, ReplicationSettings s) {
+    String what = "virtual machine " + vm.id() + " ('" + vm.name() + "')";
+    for (DiskId d : s.replicatedDisks()) {
+      if (vm.disk(d).isEmpty()) {
+        throw new IllegalArgumentException("replicated disk " + d + " is not a disk of " + what
+            + "; its disks are " + vm.disks().stream().map(VmDisk::id).toList());
+      }
+    }
+    for (VmDisk d : vm.disks()) {
+      if (d.boot() && !s.replicatedDisks().isEmpty() && !s.replicatedDisks().contains(d.id())) {
+        throw new IllegalArgumentException("the boot disk " + d.id() + " of " + what
+            + " must be replicated; add it to the replicated disks");
+      }
+    }
+    for (VmDisk d : PrimaryRelationship.replicatedDisks(vm, s)) {
+      int sector = d.disk().logicalSectorSizeBytes();
+      if (s.trackingBlockSizeBytes() % sector != 0) {
+        throw new IllegalArgumentException("tracking block size " + s.trackingBlockSizeBytes()
+            + " bytes does not fit disk " + d.id() + " of " + what + " with " + sector
+            + "-byte sectors; use a multiple of " + sector);
+      }
+    }
+    if (!s.recoveryHistory().isLatestOnly()) {
+      throw new UnsupportedOperationException("recovery history with " + s.recoveryHistory().additionalPoints()
+          + " additional points (for " + what + ") is not implemented yet; use RecoveryHistory.latestOnly()");
+    }
+    if (s.initialReplicationMethod() != InitialReplicationMethod.NETWORK) {
+      throw new UnsupportedOperationException("initial replication method " + s.initialReplicationMethod()
+          + " (for " + what + ") is not implemented yet; use initialReplicationOverNetwork()");
+    }
+    if (s.compressionEnabled() && !transport.supportsCompression()) {
+      throw new UnsupportedOperationException("compression (for " + what + ") is not supported by the"
+          + " transport " + transport.getClass().getSimpleName() + "; disable compression");
+    }
+    if (!transport.authenticationTypes().contains(s.authenticationType())) {
+      throw new UnsupportedOperationException("authentication type " + s.authenticationType() + " (for "
+          + what + ") is not supported by the transport " + transport.getClass().getSimpleName()
+          + "; it supports " + transport.authenticationTypes());
+    }
+    s.initialReplicationStartTime().ifPresent(at -> {
+      if (at.isAfter(clock.instant().plus(INITIAL_START_AHEAD_MAX))) {
+        throw new IllegalArgumentException("initial replication start time " + at + " for " + what
+            + " is more than 7 days ahead; choose a time within 7 days");
+      }
+    });
+  }
+
+  private PeerLink linkTo(Endpoint endpoint, ConnectOptions options) {
+    for (PeerLink l : links) {
+      if (l.endpoint.equals(endpoint) && l.matches(options)) {
+        return l;
+      }
+    }
+    PeerLink l = new PeerLink(this, endpoint, options);
+    links.add(l);
+    return l;
+  }
+
+  private PrimaryRelationship requirePrimary(VmId vm, String operation) {
+    PrimaryRelationship r = primaries.get(vm);
+    if (r == null) {
+      if (replicas.containsKey(vm)) {
+        throw new WrongStateException(vm, replicas.get(vm).state(), Set.of(), operation
+            + " is a primary operation, but virtual machine " + vm + " is a replica on " + hostName);
+      }
+      throw new NotFoundException("virtual machine " + vm + " does not replicate on " + hostName
+          + "; enable replication first");
+    }
+    return r;
+  }
+
+  private static void requireState(String operation, PrimaryRelationship r, Set<ReplicationState> allowed) {
+    if (!allowed.contains(r.state())) {
+      throw new WrongStateException(operation, r.vm.id(), r.state(), allowed);
+    }
+  }
+
+  @Override
+  public CompletableFuture<Void> startInitialReplication(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship r = requirePrimary(vm, "start initial replication");
+      requireState("start initial replication", r, EnumSet.of(ReplicationState.READY_FOR_INITIAL_REPLICATION));
+      return r.startInitialReplication();
+    });
+  }
+
+  @Override
+  public ChangeTracker changeTracker(VmId vm) {
+    return locked(() -> {
+      PrimaryRelationship r = primaries.get(vm);
+      if (r == null) {
+        r = enabling.get(vm);
+      }
+      if (r == null) {
+        throw new NotFoundException("virtual machine " + vm + " has no change tracker on " + hostName
+            + "; enable replication first");
+      }
+      return r.tracker;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> suspendReplication(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship r = requirePrimary(vm, "suspend replication");
+      requireState("suspend replication", r, EnumSet.of(ReplicationState.REPLICATING,
+          ReplicationState.WAITING_FOR_INITIAL_REPLICATION, ReplicationState.READY_FOR_INITIAL_REPLICATION));
+      r.suspend();
+      return CompletableFuture.completedFuture(null);
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> resumeReplication(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship r = requirePrimary(vm, "resume replication");
+      requireState("resume replication", r, EnumSet.of(ReplicationState.SUSPENDED));
+      r.resume();
+      return CompletableFuture.completedFuture(null);
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> removeReplication(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship p = primaries.get(vm);
+      if (p != null) {
+        dropPrimary(p);
+        emit(new ReplicationEvent.StateChanged(vm, clock.instant(), ReplicationMode.PRIMARY, p.state(),
+            p.state(), "replication removed"));
+        return CompletableFuture.completedFuture(null);
+      }
+      ReplicaRelationship r = replicas.remove(vm);
+      if (r == null) {
+        throw new NotFoundException("virtual machine " + vm + " does not replicate on " + hostName);
+      }
+      r.close();
+      try {
+        StorageLocation loc = storage.open(r.location);
+        for (String name : loc.state().list(CycleJournal.directory(vm))) {
+          loc.state().delete(name);
+        }
+        loc.state().delete(ReplicaRelationship.recordName(vm));
+      } catch (IOException e) {
+        throw new ReplicaException("cannot remove the state of replica " + vm + ": " + describe(e), e);
+      }
+      return CompletableFuture.completedFuture(null);
+    });
+  }
+
+  // ---- replica role
+
+  @Override
+  public void setReplicaServerSettings(ReplicaServerSettings settings) {
+    java.util.Objects.requireNonNull(settings, "settings");
+    locked(() -> {
+      for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
+        if (settings.enabled() && !transport.authenticationTypes().contains(t)) {
+          throw new UnsupportedOperationException("authentication type " + t + " is not supported by the"
+              + " transport " + transport.getClass().getSimpleName() + "; it supports "
+              + transport.authenticationTypes());
+        }
+      }
+      List<Transport.Listener> bound = new ArrayList<>();
+      try {
+        if (settings.enabled()) {
+          for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
+            bound.add(transport.listen(new Endpoint(listenHost, settings.port(t)), t, this::accept));
+          }
+        }
+        Map<VmId, ReplicaRelationship> found = settings.enabled() ? loadReplicas(settings) : Map.of();
+        listening.forEach(Transport.Listener::close);
+        listening.clear();
+        listening.addAll(bound);
+        serverSettings = settings;
+        found.forEach(replicas::putIfAbsent);
+        return null;
+      } catch (IOException e) {
+        bound.forEach(Transport.Listener::close);
+        throw new ReplicaException("cannot apply the replica server settings on " + hostName + ": "
+            + describe(e) + "; nothing changed", e);
+      }
+    });
+  }
+
+  /** Finds the replica machines kept in the storage locations the settings name, and recovers them. */
+  private Map<VmId, ReplicaRelationship> loadReplicas(ReplicaServerSettings settings) throws IOException {
+    Set<String> locations = new TreeSet<>();
+    settings.defaultStorageLocation().ifPresent(locations::add);
+    settings.authorizationEntries().forEach(e -> locations.add(e.storageLocation()));
+    Map<VmId, ReplicaRelationship> found = new LinkedHashMap<>();
+    for (String location : locations) {
+      StorageLocation loc = storage.open(location);
+      for (String name : loc.state().list("")) {
+        if (!name.endsWith("/replica.json") || name.indexOf('/') != name.lastIndexOf('/')) {
+          continue;
+        }
+        VmId vm = VmId.parse(name.substring(0, name.indexOf('/')));
+        if (replicas.containsKey(vm) || found.containsKey(vm)) {
+          continue;
+        }
+        ReplicaRecord record = ReplicaRecord.fromJson(name, loc.state().read(name).orElseThrow());
+        Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
+        for (ReplicaRecord.Disk d : record.disks()) {
+          DiskId id = DiskId.parse(d.id());
+          disks.put(id, loc.disks().open(ReplicaRelationship.diskName(vm, id), false));
+        }
+        ReplicaRelationship r = new ReplicaRelationship(this, location, loc, record, disks);
+        recoverJournals(r, loc);
+        found.put(vm, r);
+      }
+    }
+    return found;
+  }
+
+  /** Applies the committed journals a crash left, in order, and drops the rest. */
+  private void recoverJournals(ReplicaRelationship r, StorageLocation loc) throws IOException {
+    for (String name : loc.state().list(CycleJournal.directory(r.vm))) {
+      long cycle = CycleJournal.cycleOf(name);
+      if (cycle <= r.lastCommitted()) {
+        loc.state().delete(name);
+        continue;
+      }
+      boolean committed = CycleJournal.read(loc.state(), name, rec -> { });
+      if (committed) {
+        LOG.info("replica {}: applying journaled cycle {} left by a restart", r.vm, cycle);
+        r.applyJournal(cycle);
+      } else {
+        loc.state().delete(name);
+      }
+    }
+  }
+
+  @Override
+  public ReplicaServerSettings replicaServerSettings() {
+    return serverSettings;
+  }
+
+  private MessageHandler accept(Connection c) {
+    SerialExecutor inbound = new SerialExecutor(scheduler);
+    return new MessageHandler() {
+      @Override
+      public void onMessage(Connection conn, Message message) {
+        inbound.execute(() -> runLocked(() -> onReplicaMessage(conn, message)));
+      }
+
+      @Override
+      public void onClosed(Connection conn, @Nullable Throwable cause) {
+        inbound.execute(() -> runLocked(() -> replicas.values().forEach(r -> r.connectionClosed(conn))));
+      }
+    };
+  }
+
+  private void onReplicaMessage(Connection c, Message m) {
+    String peer = c.peerIdentity();
+    if (m instanceof Message.EnableRequest req) {
+      c.send(enableReplica(peer, req));
+      return;
+    }
+    ReplicaRelationship r = replicas.get(m.vm());
+    Optional<AuthorizationEntry> entry = serverSettings.authorize(peer);
+    if (r == null || entry.isEmpty() || !entry.get().trustGroup().equals(r.record().trustGroup())
+        || !entry.get().storageLocation().equals(r.location)) {
+      LOG.warn("rejected {} from primary '{}' for virtual machine {}: not authorized for it",
+          m.getClass().getSimpleName(), peer, m.vm());
+      if (m instanceof Message.CycleBegin b) {
+        c.send(new Message.CycleRejected(m.vm(), b.cycle(), "primary '" + peer
+            + "' is not authorized for virtual machine " + m.vm() + " on " + hostName, false));
+      }
+      return;
+    }
+    r.onMessage(c, m);
+  }
+
+  private Message.EnableResponse enableReplica(String peer, Message.EnableRequest req) {
+    VmId vm = req.vm();
+    ReplicaServerSettings settings = serverSettings;
+    if (!settings.enabled()) {
+      return refuse(vm, Message.EnableStatus.REFUSED, "replication to " + hostName + " is not enabled");
+    }
+    Optional<AuthorizationEntry> entry = settings.authorize(peer);
+    if (entry.isEmpty()) {
+      LOG.warn("replica server {} rejected primary '{}' for virtual machine {}: not in the authorization list",
+          hostName, peer, vm);
+      return refuse(vm, Message.EnableStatus.NOT_AUTHORIZED, "replica server " + hostName
+          + " rejected primary '" + peer + "': not in the authorization list (add an entry with a matching"
+          + " pattern)");
+    }
+    String error = checkRequest(req);
+    if (error != null) {
+      return refuse(vm, Message.EnableStatus.REFUSED, error);
+    }
+    ReplicaRelationship existing = replicas.get(vm);
+    try {
+      if (existing != null) {
+        if (!existing.record().trustGroup().equals(entry.get().trustGroup())) {
+          return refuse(vm, Message.EnableStatus.NOT_AUTHORIZED, "virtual machine " + vm + " replicates to "
+              + hostName + " from trust group '" + existing.record().trustGroup() + "'; primary '" + peer
+              + "' is in trust group '" + entry.get().trustGroup() + "'");
+        }
+        if (!sameDisks(existing.record(), req)) {
+          return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " already has a replica"
+              + " on " + hostName + " with other disks; remove it on the replica first");
+        }
+        existing.primaryConnected(peer);
+        return new Message.EnableResponse(vm, Message.EnableStatus.ACCEPTED, "", existing.lastCommitted());
+      }
+      ReplicaRelationship r = createReplica(peer, entry.get(), req);
+      replicas.put(vm, r);
+      emit(new ReplicationEvent.StateChanged(vm, clock.instant(), ReplicationMode.REPLICA,
+          ReplicationState.WAITING_FOR_INITIAL_REPLICATION, ReplicationState.WAITING_FOR_INITIAL_REPLICATION,
+          "replica created for primary '" + peer + "' in " + entry.get().storageLocation()));
+      return new Message.EnableResponse(vm, Message.EnableStatus.ACCEPTED, "", -1);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("replica server {} cannot take virtual machine {} from '{}'", hostName, vm, peer, e);
+      return refuse(vm, Message.EnableStatus.REFUSED, "replica server " + hostName + " cannot store virtual"
+          + " machine " + vm + ": " + describe(e));
+    }
+  }
+
+  private static Message.EnableResponse refuse(VmId vm, Message.EnableStatus status, String reason) {
+    return new Message.EnableResponse(vm, status, reason, -1);
+  }
+
+  private static @Nullable String checkRequest(Message.EnableRequest req) {
+    if (req.disks().isEmpty() || req.disks().size() > DISKS_MAX) {
+      return "virtual machine " + req.vm() + " asks for " + req.disks().size() + " disks; allowed: 1 to " + DISKS_MAX;
+    }
+    int block = req.trackingBlockSizeBytes();
+    if (block < 512 || block > (1 << 20) || Integer.bitCount(block) != 1) {
+      return "tracking block size " + block + " is invalid; allowed: a power of two from 512 to 1048576";
+    }
+    for (Message.DiskDescriptor d : req.disks()) {
+      int sector = d.logicalSectorSizeBytes();
+      if (sector != 512 && sector != 4096 || d.sizeBytes() > DISK_SIZE_MAX || d.sizeBytes() % sector != 0) {
+        return "disk " + d.disk() + " of virtual machine " + req.vm() + " has an unsupported geometry ("
+            + d.sizeBytes() + " bytes, " + sector + "-byte sectors); allowed: up to 64 TiB, 512 or 4096-byte sectors";
+      }
+    }
+    return null;
+  }
+
+  private static boolean sameDisks(ReplicaRecord record, Message.EnableRequest req) {
+    if (record.disks().size() != req.disks().size()) {
+      return false;
+    }
+    for (int i = 0; i < record.disks().size(); i++) {
+      ReplicaRecord.Disk a = record.disks().get(i);
+      Message.DiskDescriptor b = req.disks().get(i);
+      if (!a.id().equals(b.disk().toString()) || a.sizeBytes() != b.sizeBytes()
+          || a.logicalSectorSizeBytes() != b.logicalSectorSizeBytes()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private ReplicaRelationship createReplica(String peer, AuthorizationEntry entry, Message.EnableRequest req)
+      throws IOException {
+    StorageLocation loc = storage.open(entry.storageLocation());
+    VmId vm = req.vm();
+    List<ReplicaRecord.Disk> described = new ArrayList<>();
+    Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
+    try {
+      for (Message.DiskDescriptor d : req.disks()) {
+        String name = ReplicaRelationship.diskName(vm, d.disk());
+        disks.put(d.disk(), loc.disks().create(name,
+            new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false)));
+        described.add(new ReplicaRecord.Disk(d.disk().toString(), d.sizeBytes(), d.logicalSectorSizeBytes()));
+      }
+      ReplicaRecord record = new ReplicaRecord(ReplicaRecord.VERSION, vm.toString(), req.vmName(), peer,
+          entry.trustGroup(), req.trackingBlockSizeBytes(), described, -1, null, false);
+      loc.state().write(ReplicaRelationship.recordName(vm), record.toJson());
+      return new ReplicaRelationship(this, entry.storageLocation(), loc, record, disks);
+    } catch (IOException | RuntimeException e) {
+      for (DiskId id : disks.keySet()) {
+        try {
+          disks.get(id).close();
+          loc.disks().delete(ReplicaRelationship.diskName(vm, id));
+        } catch (IOException cleanup) {
+          e.addSuppressed(cleanup);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private ReplicaRelationship requireReplica(VmId vm) {
+    ReplicaRelationship r = replicas.get(vm);
+    if (r == null) {
+      throw new NotFoundException("virtual machine " + vm + " has no replica on " + hostName);
+    }
+    return r;
+  }
+
+  @Override
+  public List<RecoveryPoint> recoveryPoints(VmId vm) {
+    return locked(() -> requireReplica(vm).recoveryPoints());
+  }
+
+  @Override
+  public RecoveryPointView openRecoveryPoint(RecoveryPoint point) {
+    return locked(() -> requireReplica(point.vm()).open(point));
+  }
+
+  // ---- both roles
+
+  @Override
+  public Set<VmId> virtualMachines() {
+    Set<VmId> all = new TreeSet<>(primaries.keySet());
+    all.addAll(replicas.keySet());
+    return all;
+  }
+
+  @Override
+  public ReplicationMode mode(VmId vm) {
+    if (primaries.containsKey(vm)) {
+      return ReplicationMode.PRIMARY;
+    }
+    requireReplica(vm);
+    return ReplicationMode.REPLICA;
+  }
+
+  @Override
+  public ReplicationState state(VmId vm) {
+    return locked(() -> {
+      PrimaryRelationship p = primaries.get(vm);
+      return p != null ? p.state() : requireReplica(vm).state();
+    });
+  }
+
+  @Override
+  public ReplicationHealth health(VmId vm) {
+    return locked(() -> {
+      PrimaryRelationship p = primaries.get(vm);
+      return p != null ? p.health() : requireReplica(vm).health();
+    });
+  }
+
+  @Override
+  public ReplicationStatistics statistics(VmId vm) {
+    return locked(() -> {
+      PrimaryRelationship p = primaries.get(vm);
+      return p != null ? p.statistics() : requireReplica(vm).statistics();
+    });
+  }
+
+  @Override
+  public void resetStatistics(VmId vm) {
+    locked(() -> {
+      Instant now = clock.instant();
+      PrimaryRelationship p = primaries.get(vm);
+      (p != null ? p.stats : requireReplica(vm).stats).reset(now);
+      return null;
+    });
+  }
+
+  @Override
+  public ReplicationSettings settings(VmId vm) {
+    return locked(() -> {
+      PrimaryRelationship p = primaries.get(vm);
+      if (p == null) {
+        throw new NotFoundException("virtual machine " + vm + " is not a primary on " + hostName
+            + "; replication settings live on the primary");
+      }
+      return p.settings;
+    });
+  }
+
+  @Override
+  public void addListener(ReplicationListener listener) {
+    listeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+  }
+
+  @Override
+  public void removeListener(ReplicationListener listener) {
+    listeners.remove(listener);
+  }
+
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      primaries.values().forEach(PrimaryRelationship::cancelTimers);
+      enabling.values().forEach(PrimaryRelationship::cancelTimers);
+      links.forEach(PeerLink::close);
+      listening.forEach(Transport.Listener::close);
+      replicas.values().forEach(ReplicaRelationship::close);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ReplicationManager[" + hostName + "]";
+  }
+}

@@ -1,0 +1,20 @@
+package io.replica.core.internal;
+
+import io.replica.api.DiskId;
+import java.time.Instant;
+
+/** One record of a replica's cycle journal. */
+sealed interface JournalRecord {
+
+  /** The cycle starts; see {@link io.replica.spi.transport.Message.CycleBegin}. */
+  record Begin(long cycle, long baseCycle, Instant cutTime) implements JournalRecord {}
+
+  /** Bytes of a disk at an offset. */
+  record Block(DiskId disk, long offsetBytes, byte[] data) implements JournalRecord {}
+
+  /** A range of a disk that reads as zeros. */
+  record Zero(DiskId disk, long offsetBytes, long lengthBytes) implements JournalRecord {}
+
+  /** The cycle is complete and checked; a journal without it is discarded on recovery. */
+  record Commit(long messageCount, long payloadBytes, int contentCrc32c) implements JournalRecord {}
+}

@@ -1,0 +1,457 @@
+package io.replica.core.internal;
+
+import io.replica.api.HealthState;
+import io.replica.api.NotAuthorizedException;
+import io.replica.api.ReplicaException;
+import io.replica.api.ReplicationHealth;
+import io.replica.api.ReplicationMode;
+import io.replica.api.ReplicationSettings;
+import io.replica.api.ReplicationState;
+import io.replica.api.ReplicationStatistics;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VmDisk;
+import io.replica.api.event.ReplicationEvent;
+import io.replica.spi.time.Cancellable;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Message;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The primary side of one machine's replication: cuts cycles on schedule, streams them, and
+ * handles the replica's acknowledgements. Guarded by the engine lock.
+ */
+final class PrimaryRelationship {
+  /** The most bytes read for one block message. */
+  static final int CHUNK_BYTES_MAX = 256 * 1024;
+  private static final byte[] ZEROS = new byte[CHUNK_BYTES_MAX];
+  private static final Duration SUCCESS_AGE_WARNING = Duration.ofHours(1);
+  private static final double MISSED_SHARE_WARNING = 0.2;
+
+  final VirtualMachine vm;
+  final ReplicationSettings settings;
+  final VmTracker tracker;
+  private final Engine engine;
+  final PeerLink link;
+  final Stats stats;
+
+  private ReplicationState state = ReplicationState.READY_FOR_INITIAL_REPLICATION;
+  /** Completes when the replica accepted the machine; null once it did. */
+  private @Nullable CompletableFuture<Void> enabling;
+  private @Nullable CompletableFuture<Void> initialReplication;
+  private @Nullable Cancellable initialStart;
+  private @Nullable Cancellable timer;
+  private @Nullable Connection connection;
+  /** Whether the replica accepted the machine on the current connection. */
+  private boolean accepted;
+  private long nextCycle;
+  private long lastAcked = -1;
+  private @Nullable Cycle inflight;
+  private @Nullable String error;
+  private HealthState lastHealth = HealthState.NORMAL;
+
+  PrimaryRelationship(Engine engine, VirtualMachine vm, ReplicationSettings settings,
+      VmTracker tracker, PeerLink link, CompletableFuture<Void> enabling) {
+    this.engine = engine;
+    this.vm = vm;
+    this.settings = settings;
+    this.tracker = tracker;
+    this.link = link;
+    this.enabling = enabling;
+    this.stats = new Stats(engine.clock().instant());
+  }
+
+  ReplicationState state() {
+    return state;
+  }
+
+  // ---- connection
+
+  void connected(Connection c) {
+    connection = c;
+    accepted = false;
+    List<Message.DiskDescriptor> disks = new ArrayList<>();
+    for (DiskTracker t : tracker.disks()) {
+      disks.add(new Message.DiskDescriptor(t.id, t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
+    }
+    c.send(new Message.EnableRequest(vm.id(), vm.name(), engine.hostName(), disks,
+        tracker.trackingBlockSizeBytes()));
+  }
+
+  void disconnected(String reason) {
+    connection = null;
+    accepted = false;
+    stats.networkFailure();
+    if (enabling != null) {
+      CompletableFuture<Void> f = enabling;
+      engine.dropPrimary(this);
+      f.completeExceptionally(new ReplicaException(
+          "cannot enable replication of virtual machine " + vm.id() + " ('" + vm.name() + "'): "
+              + reason + "; check that the replica server is reachable and enabled"));
+      return;
+    }
+    failInflight(reason);
+    updateHealth();
+  }
+
+  void onMessage(Message message) {
+    if (message instanceof Message.EnableResponse m) {
+      onEnableResponse(m);
+    } else if (message instanceof Message.CycleAck m) {
+      onAck(m);
+    } else if (message instanceof Message.CycleRejected m) {
+      onRejected(m);
+    }
+  }
+
+  private void onEnableResponse(Message.EnableResponse m) {
+    if (m.status() != Message.EnableStatus.ACCEPTED) {
+      String text = "replica server " + link.endpoint + " refused virtual machine " + vm.id()
+          + " ('" + vm.name() + "'): " + m.reason();
+      if (enabling != null) {
+        CompletableFuture<Void> f = enabling;
+        engine.dropPrimary(this);
+        f.completeExceptionally(m.status() == Message.EnableStatus.NOT_AUTHORIZED
+            ? new NotAuthorizedException(text) : new ReplicaException(text));
+      } else {
+        toError(text);
+      }
+      return;
+    }
+    accepted = true;
+    if (enabling != null) {
+      CompletableFuture<Void> f = enabling;
+      enabling = null;
+      engine.adoptPrimary(this);
+      f.complete(null);
+      return;
+    }
+    if (m.lastCommittedCycle() < lastAcked) {
+      toError("replica server " + link.endpoint + " holds cycle " + m.lastCommittedCycle()
+          + " but acknowledged cycle " + lastAcked + "; resynchronization required");
+      return;
+    }
+    lastAcked = m.lastCommittedCycle();
+    updateHealth();
+    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && initialStart == null) {
+      startCycle();
+    }
+  }
+
+  // ---- operations
+
+  CompletableFuture<Void> startInitialReplication() {
+    Instant now = engine.clock().instant();
+    Instant at = settings.initialReplicationStartTime().orElse(now);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    initialReplication = done;
+    setState(ReplicationState.WAITING_FOR_INITIAL_REPLICATION, at.isAfter(now)
+        ? "initial replication scheduled for " + at : "initial replication started");
+    if (at.isAfter(now)) {
+      initialStart = engine.scheduler().schedule(() -> engine.runLocked(() -> {
+        initialStart = null;
+        if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && inflight == null) {
+          startCycle();
+        }
+      }), Duration.between(now, at));
+    } else {
+      startCycle();
+    }
+    return done;
+  }
+
+  void suspend() {
+    setState(ReplicationState.SUSPENDED, "suspended by the operator");
+  }
+
+  void resume() {
+    setState(lastAcked >= 0 ? ReplicationState.REPLICATING
+        : initialReplication != null ? ReplicationState.WAITING_FOR_INITIAL_REPLICATION
+        : ReplicationState.READY_FOR_INITIAL_REPLICATION, "resumed by the operator");
+    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && inflight == null) {
+      startCycle();
+    }
+  }
+
+  void remove() {
+    cancelTimers();
+    tracker.release();
+    inflight = null;
+    if (initialReplication != null && !initialReplication.isDone()) {
+      initialReplication.completeExceptionally(new ReplicaException(
+          "replication of virtual machine " + vm.id() + " was removed before initial replication completed"));
+    }
+  }
+
+  void cancelTimers() {
+    if (timer != null) {
+      timer.cancel();
+      timer = null;
+    }
+    if (initialStart != null) {
+      initialStart.cancel();
+      initialStart = null;
+    }
+  }
+
+  // ---- cycles
+
+  private void scheduleTick() {
+    timer = engine.scheduler().schedule(() -> engine.runLocked(this::tick), settings.replicationFrequency());
+  }
+
+  private void tick() {
+    scheduleTick();
+    stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
+    if (state == ReplicationState.REPLICATING) {
+      String reason = inflight != null ? "the previous cycle " + inflight.number + " is still in transfer"
+          : !accepted ? "the replica server " + link.endpoint + " is not reachable"
+              + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")")
+          : null;
+      if (reason == null) {
+        startCycle();
+      } else {
+        stats.missed();
+        engine.emit(new ReplicationEvent.CycleMissed(vm.id(), engine.clock().instant(), reason));
+      }
+    }
+    updateHealth();
+  }
+
+  private void startCycle() {
+    if (!accepted || connection == null || inflight != null) {
+      return;
+    }
+    boolean initial = lastAcked < 0;
+    long blocks;
+    try {
+      blocks = tracker.cut(initial);
+    } catch (IOException e) {
+      stats.error();
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+          "cannot read the allocation of the disks of " + vm.id() + ": " + Engine.describe(e)));
+      return;
+    }
+    Cycle c = new Cycle(nextCycle++, lastAcked, engine.clock().instant(), engine.clock().nanoTime(),
+        blocks * tracker.trackingBlockSizeBytes(), tracker.disks());
+    inflight = c;
+    if (initial) {
+      stats.initialReplicationBytes = c.totalBytes;
+    }
+    connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime));
+    pump();
+  }
+
+  /** Sends what the connection takes of the cycle in flight; resumes when it is writable again. */
+  void pump() {
+    Cycle c = inflight;
+    Connection conn = connection;
+    if (c == null || conn == null || c.sentAll) {
+      return;
+    }
+    try {
+      while (conn.isWritable()) {
+        if (c.disk >= c.disks.size()) {
+          conn.send(new Message.CycleEnd(vm.id(), c.number, c.checksum.messages(),
+              c.checksum.payloadBytes(), c.checksum.value()));
+          c.sentAll = true;
+          return;
+        }
+        DiskTracker d = c.disks.get(c.disk);
+        DiskTracker.Chunk chunk = d.readNext(c.nextBlock,
+            Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()));
+        if (chunk == null) {
+          c.disk++;
+          c.nextBlock = 0;
+          continue;
+        }
+        c.nextBlock = chunk.firstBlock() + chunk.blocks();
+        byte[] data = chunk.data();
+        if (isZero(data)) {
+          c.checksum.zero(d.id, chunk.offsetBytes(), data.length);
+          conn.send(new Message.ZeroRun(vm.id(), c.number, d.id, chunk.offsetBytes(), data.length));
+        } else {
+          c.checksum.block(d.id, chunk.offsetBytes(), data);
+          conn.send(new Message.BlockData(vm.id(), c.number, d.id, chunk.offsetBytes(), data));
+        }
+        c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
+        if (c.base < 0) {
+          reportProgress(c);
+        }
+      }
+    } catch (IOException e) {
+      failInflight("cannot read disk of virtual machine " + vm.id() + ": " + Engine.describe(e));
+    }
+  }
+
+  private void reportProgress(Cycle c) {
+    long percent = c.totalBytes == 0 ? 100 : c.doneBytes * 100 / c.totalBytes;
+    if (percent > c.reportedPercent) {
+      c.reportedPercent = percent;
+      engine.emit(new ReplicationEvent.InitialReplicationProgress(vm.id(), engine.clock().instant(),
+          Math.min(c.doneBytes, c.totalBytes), c.totalBytes));
+    }
+  }
+
+  private static boolean isZero(byte[] data) {
+    return Arrays.mismatch(data, 0, data.length, ZEROS, 0, data.length) < 0;
+  }
+
+  private void onAck(Message.CycleAck m) {
+    Cycle c = inflight;
+    if (c == null || m.cycle() != c.number || !c.sentAll) {
+      return;
+    }
+    inflight = null;
+    lastAcked = c.number;
+    tracker.cycleAcknowledged();
+    long latency = engine.clock().nanoTime() - c.cutNanos;
+    stats.success(c.checksum.payloadBytes(), latency, c.cutTime, engine.clock().nanoTime());
+    engine.emit(new ReplicationEvent.CycleCompleted(vm.id(), engine.clock().instant(),
+        ReplicationMode.PRIMARY, c.number, c.checksum.messages(), c.checksum.payloadBytes(),
+        Duration.ofNanos(latency)));
+    if (c.base < 0) {
+      setState(ReplicationState.REPLICATING, "initial replication completed");
+      scheduleTick();
+      if (initialReplication != null) {
+        initialReplication.complete(null);
+      }
+    }
+    updateHealth();
+  }
+
+  private void onRejected(Message.CycleRejected m) {
+    Cycle c = inflight;
+    if (c == null || m.cycle() != c.number) {
+      return;
+    }
+    if (m.resynchronizationRequired()) {
+      inflight = null;
+      tracker.cycleFailed();
+      stats.error();
+      toError("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
+    } else {
+      failInflight("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
+    }
+  }
+
+  private void failInflight(String reason) {
+    if (inflight == null) {
+      return;
+    }
+    inflight = null;
+    tracker.cycleFailed();
+    stats.error();
+    engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(), reason));
+  }
+
+  private void toError(String reason) {
+    error = reason;
+    failInflight(reason);
+    setState(ReplicationState.ERROR, reason);
+    if (initialReplication != null && !initialReplication.isDone()) {
+      initialReplication.completeExceptionally(new ReplicaException(reason));
+    }
+  }
+
+  private void setState(ReplicationState to, String reason) {
+    ReplicationState from = state;
+    if (from == to) {
+      return;
+    }
+    state = to;
+    engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(),
+        ReplicationMode.PRIMARY, from, to, reason));
+    updateHealth();
+  }
+
+  // ---- health and statistics
+
+  ReplicationHealth health() {
+    List<String> critical = new ArrayList<>();
+    List<String> warning = new ArrayList<>();
+    if (state == ReplicationState.ERROR) {
+      critical.add(error == null ? "replication stopped on an error" : error);
+    } else if (state != ReplicationState.SUSPENDED && state != ReplicationState.READY_FOR_INITIAL_REPLICATION
+        && !link.isConnected()) {
+      critical.add("cannot send changes: the replica server " + link.endpoint + " is not reachable"
+          + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")"));
+    }
+    if (state == ReplicationState.SUSPENDED) {
+      warning.add("replication is suspended");
+    }
+    if (lastAcked < 0) {
+      warning.add("initial replication is not complete");
+    }
+    long cycles = stats.successful() + stats.missedCount();
+    if (cycles > 0 && stats.missedCount() > MISSED_SHARE_WARNING * cycles) {
+      warning.add(stats.missedCount() + " of " + cycles + " cycles in the monitoring window were missed"
+          + " (more than 20 %)");
+    }
+    if (lastAcked >= 0 && engine.clock().nanoTime() - stats.lastSuccessNanos > SUCCESS_AGE_WARNING.toNanos()) {
+      warning.add("the last successful replication was more than an hour ago, at " + stats.lastReplicationTime);
+    }
+    if (!critical.isEmpty()) {
+      critical.addAll(warning);
+      return new ReplicationHealth(HealthState.CRITICAL, critical);
+    }
+    return warning.isEmpty() ? ReplicationHealth.normal() : new ReplicationHealth(HealthState.WARNING, warning);
+  }
+
+  void updateHealth() {
+    ReplicationHealth h = health();
+    if (h.state() != lastHealth) {
+      HealthState from = lastHealth;
+      lastHealth = h.state();
+      engine.emit(new ReplicationEvent.HealthChanged(vm.id(), engine.clock().instant(), from, h));
+    }
+  }
+
+  ReplicationStatistics statistics() {
+    Instant now = engine.clock().instant();
+    stats.rollIfDue(now, engine.monitoringInterval());
+    return stats.snapshot(vm.id(), now, tracker.pendingBytes(), lastAcked);
+  }
+
+  long lastAcked() {
+    return lastAcked;
+  }
+
+  /** The cycle in transfer. */
+  private static final class Cycle {
+    final long number;
+    final long base;
+    final Instant cutTime;
+    final long cutNanos;
+    final long totalBytes;
+    final List<DiskTracker> disks;
+    final ContentChecksum checksum = new ContentChecksum();
+    int disk;
+    long nextBlock;
+    long doneBytes;
+    long reportedPercent = -1;
+    boolean sentAll;
+
+    Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks) {
+      this.number = number;
+      this.base = base;
+      this.cutTime = cutTime;
+      this.cutNanos = cutNanos;
+      this.totalBytes = totalBytes;
+      this.disks = disks;
+    }
+  }
+
+  static List<VmDisk> replicatedDisks(VirtualMachine vm, ReplicationSettings settings) {
+    if (settings.replicatedDisks().isEmpty()) {
+      return vm.disks();
+    }
+    return vm.disks().stream().filter(d -> settings.replicatedDisks().contains(d.id())).toList();
+  }
+}

@@ -1,0 +1,67 @@
+package io.replica.core.internal;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.replica.api.CorruptDataException;
+import java.io.IOException;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A replica machine's durable state, {@code <vm>/replica.json}: who replicates it, its disks, and
+ * the last cycle applied to them.
+ */
+record ReplicaRecord(
+    int version,
+    String vm,
+    String vmName,
+    String primaryHost,
+    String trustGroup,
+    int trackingBlockSizeBytes,
+    List<Disk> disks,
+    long lastAppliedCycle,
+    @Nullable String lastAppliedCutTime,
+    boolean resynchronizationRequired) {
+
+  static final int VERSION = 1;
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+  /** One disk: its id, size and sector size. */
+  record Disk(String id, long sizeBytes, int logicalSectorSizeBytes) {}
+
+  ReplicaRecord {
+    disks = List.copyOf(disks);
+  }
+
+  ReplicaRecord applied(long cycle, String cutTime) {
+    return new ReplicaRecord(version, vm, vmName, primaryHost, trustGroup, trackingBlockSizeBytes,
+        disks, cycle, cutTime, resynchronizationRequired);
+  }
+
+  ReplicaRecord withPrimary(String host, boolean resync) {
+    return new ReplicaRecord(version, vm, vmName, host, trustGroup, trackingBlockSizeBytes, disks,
+        lastAppliedCycle, lastAppliedCutTime, resync);
+  }
+
+  byte[] toJson() {
+    try {
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write the state of replica " + vm, e);
+    }
+  }
+
+  static ReplicaRecord fromJson(String name, byte[] json) {
+    try {
+      ReplicaRecord r = JSON.readValue(json, ReplicaRecord.class);
+      if (r.version() != VERSION) {
+        throw new CorruptDataException(
+            name + " has version " + r.version() + "; this engine reads version " + VERSION);
+      }
+      return r;
+    } catch (IOException e) {
+      throw new CorruptDataException(name + " is not a valid replica state document: " + e.getMessage(), e);
+    }
+  }
+}

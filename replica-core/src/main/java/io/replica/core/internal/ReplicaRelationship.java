@@ -1,0 +1,532 @@
+package io.replica.core.internal;
+
+import io.replica.api.DiskId;
+import io.replica.api.HealthState;
+import io.replica.api.NotFoundException;
+import io.replica.api.RecoveryPoint;
+import io.replica.api.RecoveryPointType;
+import io.replica.api.RecoveryPointView;
+import io.replica.api.ReplicationHealth;
+import io.replica.api.ReplicationMode;
+import io.replica.api.ReplicationState;
+import io.replica.api.ReplicationStatistics;
+import io.replica.api.VmId;
+import io.replica.api.event.ReplicationEvent;
+import io.replica.spi.storage.ByteRange;
+import io.replica.spi.storage.StorageLocation;
+import io.replica.spi.storage.VirtualDisk;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Message;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.ReadOnlyFileSystemException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The replica side of one machine: receives cycles into the journal, acknowledges them once
+ * durable, applies them, and serves the latest recovery point. Guarded by the engine lock, except
+ * reads through recovery point views, which take {@link #pointLock}.
+ */
+final class ReplicaRelationship {
+  private static final Duration RECEIVE_AGE_WARNING = Duration.ofHours(1);
+  private static final int ZERO_CHUNK = 1 << 20;
+
+  final VmId vm;
+  final String location;
+  private final StorageLocation storage;
+  private final Engine engine;
+  private ReplicaRecord record;
+  private final Map<DiskId, VirtualDisk> disks;
+  final Stats stats;
+  /** Apply holds it for writing; reads of a recovery point view hold it for reading. */
+  private final ReentrantReadWriteLock pointLock = new ReentrantReadWriteLock();
+  private volatile long lastApplied;
+  private @Nullable Instant lastAppliedCut;
+  private long lastCommitted;
+  private ReplicationState state;
+  private @Nullable String error;
+  private HealthState lastHealth = HealthState.NORMAL;
+  private @Nullable Receiving receiving;
+  private long duplicateCycle = -1;
+
+  ReplicaRelationship(Engine engine, String location, StorageLocation storage, ReplicaRecord record,
+      Map<DiskId, VirtualDisk> disks) {
+    this.engine = engine;
+    this.vm = VmId.parse(record.vm());
+    this.location = location;
+    this.storage = storage;
+    this.record = record;
+    this.disks = disks;
+    this.lastApplied = record.lastAppliedCycle();
+    this.lastCommitted = record.lastAppliedCycle();
+    this.lastAppliedCut = record.lastAppliedCutTime() == null ? null : Instant.parse(record.lastAppliedCutTime());
+    this.stats = new Stats(engine.clock().instant());
+    this.stats.lastReplicationTime = lastAppliedCut;
+    this.stats.lastSuccessNanos = engine.clock().nanoTime();
+    this.state = record.resynchronizationRequired() ? ReplicationState.ERROR
+        : lastApplied < 0 ? ReplicationState.WAITING_FOR_INITIAL_REPLICATION : ReplicationState.REPLICATING;
+    if (record.resynchronizationRequired()) {
+      error = "resynchronization required: a cycle arrived out of sequence";
+    }
+  }
+
+  static String recordName(VmId vm) {
+    return vm + "/replica.json";
+  }
+
+  static String diskName(VmId vm, DiskId disk) {
+    return vm + "/disks/" + disk;
+  }
+
+  ReplicaRecord record() {
+    return record;
+  }
+
+  ReplicationState state() {
+    return state;
+  }
+
+  long lastCommitted() {
+    return lastCommitted;
+  }
+
+  Map<DiskId, VirtualDisk> disks() {
+    return disks;
+  }
+
+  /** A primary (re)connected for this machine, possibly another of the same trust group. */
+  void primaryConnected(String primaryHost) throws IOException {
+    if (!primaryHost.equals(record.primaryHost())) {
+      record = record.withPrimary(primaryHost, record.resynchronizationRequired());
+      storage.state().write(recordName(vm), record.toJson());
+    }
+  }
+
+  // ---- receiving
+
+  void onMessage(Connection c, Message m) {
+    try {
+      if (m instanceof Message.CycleBegin b) {
+        onBegin(c, b);
+      } else if (m instanceof Message.BlockData d) {
+        onBlock(c, d);
+      } else if (m instanceof Message.ZeroRun z) {
+        onZero(c, z);
+      } else if (m instanceof Message.CycleEnd e) {
+        onEnd(c, e);
+      }
+    } catch (IOException e) {
+      long cycle = receiving == null ? -1 : receiving.cycle;
+      abandon();
+      stats.error();
+      String reason = "replica storage failed for virtual machine " + vm + ": " + Engine.describe(e);
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
+      c.send(new Message.CycleRejected(vm, cycle, reason, false));
+    }
+  }
+
+  private void onBegin(Connection c, Message.CycleBegin b) throws IOException {
+    abandon();
+    duplicateCycle = -1;
+    if (state == ReplicationState.ERROR) {
+      c.send(new Message.CycleRejected(vm, b.cycle(), error == null ? "replica is in error" : error,
+          record.resynchronizationRequired()));
+      return;
+    }
+    if (b.cycle() <= lastCommitted) {
+      duplicateCycle = b.cycle();
+      return;
+    }
+    if (b.baseCycle() > lastCommitted) {
+      String reason = "cycle " + b.cycle() + " builds on cycle " + b.baseCycle() + " but the replica holds"
+          + " only up to cycle " + lastCommitted + "; resynchronization required";
+      record = record.withPrimary(record.primaryHost(), true);
+      storage.state().write(recordName(vm), record.toJson());
+      toError(reason);
+      c.send(new Message.CycleRejected(vm, b.cycle(), reason, true));
+      return;
+    }
+    // Before the first cut is complete there is no recovery point to protect: write in place.
+    boolean direct = lastCommitted < 0;
+    CycleJournal journal = direct ? null : CycleJournal.create(storage.state(), vm, b.cycle());
+    receiving = new Receiving(c, b.cycle(), b.baseCycle(), b.cutTime(), journal);
+    if (journal != null) {
+      journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime()));
+    }
+  }
+
+  private @Nullable Receiving current(Connection c, long cycle) {
+    if (cycle == duplicateCycle) {
+      return null;
+    }
+    Receiving r = receiving;
+    if (r == null || r.cycle != cycle) {
+      engine.protocolError(c, "message for cycle " + cycle + " of virtual machine " + vm
+          + " arrived outside that cycle");
+      return null;
+    }
+    return r;
+  }
+
+  private void onBlock(Connection c, Message.BlockData d) throws IOException {
+    Receiving r = current(c, d.cycle());
+    if (r == null || !checkRange(c, d.disk(), d.offsetBytes(), d.data().length)) {
+      return;
+    }
+    r.checksum.block(d.disk(), d.offsetBytes(), d.data());
+    if (r.journal != null) {
+      r.journal.append(new JournalRecord.Block(d.disk(), d.offsetBytes(), d.data()));
+    } else {
+      disks.get(d.disk()).write(d.offsetBytes(), ByteBuffer.wrap(d.data()));
+    }
+  }
+
+  private void onZero(Connection c, Message.ZeroRun z) throws IOException {
+    Receiving r = current(c, z.cycle());
+    if (r == null || !checkRange(c, z.disk(), z.offsetBytes(), z.lengthBytes())) {
+      return;
+    }
+    r.checksum.zero(z.disk(), z.offsetBytes(), z.lengthBytes());
+    if (r.journal != null) {
+      r.journal.append(new JournalRecord.Zero(z.disk(), z.offsetBytes(), z.lengthBytes()));
+    } else {
+      writeZeros(disks.get(z.disk()), z.offsetBytes(), z.lengthBytes());
+    }
+  }
+
+  private boolean checkRange(Connection c, DiskId disk, long offset, long length) {
+    VirtualDisk d = disks.get(disk);
+    if (d == null) {
+      engine.protocolError(c, "cycle data names disk " + disk + ", which virtual machine " + vm
+          + " does not have");
+      abandon();
+      return false;
+    }
+    int sector = d.logicalSectorSizeBytes();
+    if (offset < 0 || length <= 0 || offset % sector != 0 || length % sector != 0
+        || offset > d.sizeBytes() - length) {
+      engine.protocolError(c, "cycle data for disk " + disk + " of virtual machine " + vm
+          + " at offset " + offset + " length " + length + " is outside the disk or not sector-aligned");
+      abandon();
+      return false;
+    }
+    return true;
+  }
+
+  private void onEnd(Connection c, Message.CycleEnd e) throws IOException {
+    if (e.cycle() == duplicateCycle) {
+      c.send(new Message.CycleAck(vm, e.cycle()));
+      return;
+    }
+    Receiving r = current(c, e.cycle());
+    if (r == null) {
+      return;
+    }
+    if (r.checksum.messages() != e.messageCount() || r.checksum.payloadBytes() != e.payloadBytes()
+        || r.checksum.value() != e.contentCrc32c()) {
+      abandon();
+      stats.error();
+      String reason = "cycle " + e.cycle() + " arrived incomplete or damaged (" + r.checksum.messages()
+          + " of " + e.messageCount() + " messages, " + r.checksum.payloadBytes() + " of "
+          + e.payloadBytes() + " bytes, checksum " + (r.checksum.value() == e.contentCrc32c() ? "ok" : "mismatch")
+          + "); nothing of it was kept";
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
+      c.send(new Message.CycleRejected(vm, e.cycle(), reason, false));
+      return;
+    }
+    receiving = null;
+    if (r.journal == null) {
+      for (VirtualDisk d : disks.values()) {
+        d.flush();
+      }
+      lastCommitted = r.cycle;
+      markApplied(r.cycle, r.cutTime, r.checksum.payloadBytes(), r.checksum.messages());
+      c.send(new Message.CycleAck(vm, r.cycle));
+      return;
+    }
+    r.journal.commit(new JournalRecord.Commit(e.messageCount(), e.payloadBytes(), e.contentCrc32c()));
+    r.journal.close();
+    lastCommitted = r.cycle;
+    c.send(new Message.CycleAck(vm, r.cycle));
+    applyJournal(r.cycle);
+  }
+
+  /** A connection closed: a transfer it carried cannot complete. */
+  void connectionClosed(Connection c) {
+    if (receiving != null && receiving.from == c) {
+      abandon();
+    }
+  }
+
+  /** Drops a transfer in progress and whatever it journaled. */
+  void abandon() {
+    Receiving r = receiving;
+    receiving = null;
+    if (r != null && r.journal != null) {
+      try {
+        r.journal.close();
+        storage.state().delete(CycleJournal.name(vm, r.cycle));
+      } catch (IOException e) {
+        engine.log("cannot delete the abandoned journal of cycle " + r.cycle + " of " + vm, e);
+      }
+    }
+  }
+
+  // ---- applying
+
+  /** Applies a committed journal to the disks, then records the cycle as the latest point. */
+  void applyJournal(long cycle) throws IOException {
+    String name = CycleJournal.name(vm, cycle);
+    Instant[] cut = new Instant[1];
+    long[] counts = new long[2];
+    pointLock.writeLock().lock();
+    try {
+      boolean committed = CycleJournal.read(storage.state(), name, rec -> {
+        if (rec instanceof JournalRecord.Begin b) {
+          cut[0] = b.cutTime();
+        } else if (rec instanceof JournalRecord.Block b) {
+          requireDisk(b.disk()).write(b.offsetBytes(), ByteBuffer.wrap(b.data()));
+          counts[0]++;
+          counts[1] += b.data().length;
+        } else if (rec instanceof JournalRecord.Zero z) {
+          writeZeros(requireDisk(z.disk()), z.offsetBytes(), z.lengthBytes());
+          counts[0]++;
+        }
+      });
+      if (!committed || cut[0] == null) {
+        throw new IllegalStateException("journal " + name + " is not committed");
+      }
+      for (VirtualDisk d : disks.values()) {
+        d.flush();
+      }
+      markApplied(cycle, cut[0], counts[1], counts[0]);
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+    storage.state().delete(name);
+  }
+
+  private VirtualDisk requireDisk(DiskId disk) {
+    VirtualDisk d = disks.get(disk);
+    if (d == null) {
+      throw new io.replica.api.CorruptDataException(
+          "journal of " + vm + " names disk " + disk + ", which the replica does not have");
+    }
+    return d;
+  }
+
+  private void markApplied(long cycle, Instant cutTime, long payloadBytes, long blocks) throws IOException {
+    record = record.applied(cycle, cutTime.toString());
+    storage.state().write(recordName(vm), record.toJson());
+    boolean initial = lastApplied < 0;
+    lastApplied = cycle;
+    lastAppliedCut = cutTime;
+    Instant now = engine.clock().instant();
+    long latency = Math.max(0, Duration.between(cutTime, now).toNanos());
+    if (initial) {
+      stats.initialReplicationBytes = payloadBytes;
+    }
+    stats.success(payloadBytes, latency, cutTime, engine.clock().nanoTime());
+    engine.emit(new ReplicationEvent.CycleCompleted(vm, now, ReplicationMode.REPLICA, cycle, blocks,
+        payloadBytes, Duration.ofNanos(latency)));
+    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
+      setState(ReplicationState.REPLICATING, "initial replication completed");
+    }
+    updateHealth();
+  }
+
+  private static void writeZeros(VirtualDisk disk, long offset, long length) throws IOException {
+    try {
+      disk.trim(offset, length);
+      return;
+    } catch (UnsupportedOperationException e) {
+      // Fall through: write the zeros.
+    }
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(ZERO_CHUNK, length));
+    for (long done = 0; done < length; ) {
+      int n = (int) Math.min(zeros.capacity(), length - done);
+      disk.write(offset + done, zeros.clear().limit(n));
+      done += n;
+    }
+  }
+
+  // ---- recovery points
+
+  List<RecoveryPoint> recoveryPoints() {
+    Instant cut = lastAppliedCut;
+    if (lastApplied < 0 || cut == null) {
+      return List.of();
+    }
+    return List.of(new RecoveryPoint(vm, lastApplied, cut, RecoveryPointType.STANDARD));
+  }
+
+  RecoveryPointView open(RecoveryPoint point) {
+    if (!recoveryPoints().contains(point)) {
+      throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine " + vm
+          + " is not kept; kept points: " + recoveryPoints());
+    }
+    Map<DiskId, VirtualDisk> views = new LinkedHashMap<>();
+    disks.forEach((id, d) -> views.put(id, new PointDisk(point, id, d)));
+    Map<DiskId, VirtualDisk> unmodifiable = Collections.unmodifiableMap(views);
+    return new RecoveryPointView() {
+      @Override
+      public RecoveryPoint point() {
+        return point;
+      }
+
+      @Override
+      public Map<DiskId, VirtualDisk> disks() {
+        return unmodifiable;
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  /** A read-only disk at a recovery point; reads fail once a later cycle replaced the point. */
+  private final class PointDisk implements VirtualDisk {
+    private final RecoveryPoint point;
+    private final DiskId id;
+    private final VirtualDisk disk;
+
+    PointDisk(RecoveryPoint point, DiskId id, VirtualDisk disk) {
+      this.point = point;
+      this.id = id;
+      this.disk = disk;
+    }
+
+    @Override
+    public long sizeBytes() {
+      return disk.sizeBytes();
+    }
+
+    @Override
+    public int logicalSectorSizeBytes() {
+      return disk.logicalSectorSizeBytes();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+      return true;
+    }
+
+    @Override
+    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+      pointLock.readLock().lock();
+      try {
+        if (lastApplied != point.cycle()) {
+          throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine "
+              + vm + " was replaced by cycle " + lastApplied + " (recovery history keeps the latest only)");
+        }
+        disk.read(offsetBytes, dst);
+      } finally {
+        pointLock.readLock().unlock();
+      }
+    }
+
+    @Override
+    public void write(long offsetBytes, ByteBuffer src) {
+      throw new ReadOnlyFileSystemException();
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public List<ByteRange> allocatedRanges() throws IOException {
+      return new ArrayList<>(disk.allocatedRanges());
+    }
+
+    @Override
+    public void close() {}
+
+    @Override
+    public String toString() {
+      return "disk " + id + " of " + vm + " at cycle " + point.cycle();
+    }
+  }
+
+  // ---- state, health, statistics
+
+  private void toError(String reason) {
+    error = reason;
+    setState(ReplicationState.ERROR, reason);
+  }
+
+  private void setState(ReplicationState to, String reason) {
+    ReplicationState from = state;
+    if (from == to) {
+      return;
+    }
+    state = to;
+    engine.emit(new ReplicationEvent.StateChanged(vm, engine.clock().instant(), ReplicationMode.REPLICA,
+        from, to, reason));
+    updateHealth();
+  }
+
+  ReplicationHealth health() {
+    if (state == ReplicationState.ERROR) {
+      return new ReplicationHealth(HealthState.CRITICAL, List.of(error == null ? "replica in error" : error));
+    }
+    List<String> warning = new ArrayList<>();
+    if (lastApplied < 0) {
+      warning.add("initial replication is not complete");
+    } else if (engine.clock().nanoTime() - stats.lastSuccessNanos > RECEIVE_AGE_WARNING.toNanos()) {
+      warning.add("no cycle was received for more than an hour; the last one was cut at " + lastAppliedCut);
+    }
+    return warning.isEmpty() ? ReplicationHealth.normal() : new ReplicationHealth(HealthState.WARNING, warning);
+  }
+
+  void updateHealth() {
+    ReplicationHealth h = health();
+    if (h.state() != lastHealth) {
+      HealthState from = lastHealth;
+      lastHealth = h.state();
+      engine.emit(new ReplicationEvent.HealthChanged(vm, engine.clock().instant(), from, h));
+    }
+  }
+
+  ReplicationStatistics statistics() {
+    Instant now = engine.clock().instant();
+    stats.rollIfDue(now, engine.monitoringInterval());
+    return stats.snapshot(vm, now, 0, lastApplied);
+  }
+
+  void close() {
+    abandon();
+    for (VirtualDisk d : disks.values()) {
+      try {
+        d.close();
+      } catch (IOException e) {
+        engine.log("cannot close a replica disk of " + vm, e);
+      }
+    }
+  }
+
+  /** A cycle being received. */
+  private static final class Receiving {
+    final Connection from;
+    final long cycle;
+    final long base;
+    final Instant cutTime;
+    final @Nullable CycleJournal journal;
+    final ContentChecksum checksum = new ContentChecksum();
+
+    Receiving(Connection from, long cycle, long base, Instant cutTime, @Nullable CycleJournal journal) {
+      this.from = from;
+      this.cycle = cycle;
+      this.base = base;
+      this.cutTime = cutTime;
+      this.journal = journal;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+package io.replica.core.internal;
+
+import io.replica.api.ReplicationStatistics;
+import io.replica.api.VmId;
+import java.time.Duration;
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The figures of one statistics window (Measure-VMReplication); a window ends after the monitoring
+ * interval or at a reset. Guarded by the engine lock.
+ */
+final class Stats {
+  private Instant windowStart;
+  private long successful;
+  private long missed;
+  private long errors;
+  private long networkFailures;
+  private long sizeTotal;
+  private long sizeMax;
+  private long latencyTotalNanos;
+  private long latencyMaxNanos;
+  long initialReplicationBytes;
+  @Nullable Instant lastReplicationTime;
+  /** Monotonic time of the last success, for the "older than an hour" health rule. */
+  long lastSuccessNanos = Long.MIN_VALUE;
+
+  Stats(Instant now) {
+    this.windowStart = now;
+  }
+
+  void rollIfDue(Instant now, Duration monitoringInterval) {
+    if (!now.isBefore(windowStart.plus(monitoringInterval))) {
+      reset(now);
+    }
+  }
+
+  void reset(Instant now) {
+    windowStart = now;
+    successful = missed = errors = networkFailures = 0;
+    sizeTotal = sizeMax = latencyTotalNanos = latencyMaxNanos = 0;
+  }
+
+  void success(long payloadBytes, long latencyNanos, Instant cutTime, long nowNanos) {
+    successful++;
+    sizeTotal += payloadBytes;
+    sizeMax = Math.max(sizeMax, payloadBytes);
+    latencyTotalNanos += latencyNanos;
+    latencyMaxNanos = Math.max(latencyMaxNanos, latencyNanos);
+    lastReplicationTime = cutTime;
+    lastSuccessNanos = nowNanos;
+  }
+
+  void missed() {
+    missed++;
+  }
+
+  void error() {
+    errors++;
+  }
+
+  void networkFailure() {
+    networkFailures++;
+  }
+
+  long successful() {
+    return successful;
+  }
+
+  long missedCount() {
+    return missed;
+  }
+
+  ReplicationStatistics snapshot(VmId vm, Instant now, long pendingBytes, long lastCycle) {
+    return new ReplicationStatistics(vm, windowStart, now,
+        successful == 0 ? 0 : sizeTotal / successful, sizeMax,
+        Duration.ofNanos(successful == 0 ? 0 : latencyTotalNanos / successful),
+        Duration.ofNanos(latencyMaxNanos), successful, missed, errors, networkFailures,
+        pendingBytes, initialReplicationBytes, lastReplicationTime, lastCycle);
+  }
+}

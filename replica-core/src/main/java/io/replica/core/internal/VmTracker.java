@@ -1,0 +1,114 @@
+package io.replica.core.internal;
+
+import io.replica.api.ChangeTracker;
+import io.replica.api.DiskId;
+import io.replica.api.NotFoundException;
+import io.replica.api.VmId;
+import io.replica.spi.storage.VirtualDisk;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * Change tracking for every replicated disk of one machine. One lock orders guest writes against
+ * cuts across all disks, so a cut is one instant for the whole machine.
+ */
+final class VmTracker implements ChangeTracker {
+  private final VmId vm;
+  private final int blockSize;
+  final ReentrantReadWriteLock cutLock = new ReentrantReadWriteLock();
+  private final Map<DiskId, DiskTracker> disks = new LinkedHashMap<>();
+  private final Map<DiskId, TrackedDisk> views = new LinkedHashMap<>();
+  private volatile long openGeneration;
+
+  VmTracker(VmId vm, int blockSize, Map<DiskId, VirtualDisk> replicated) {
+    this.vm = vm;
+    this.blockSize = blockSize;
+    replicated.forEach((id, disk) -> {
+      DiskTracker t = new DiskTracker(id, disk, blockSize);
+      disks.put(id, t);
+      views.put(id, new TrackedDisk(this, t));
+    });
+  }
+
+  @Override
+  public VmId vm() {
+    return vm;
+  }
+
+  @Override
+  public int trackingBlockSizeBytes() {
+    return blockSize;
+  }
+
+  @Override
+  public VirtualDisk trackedDisk(DiskId disk) {
+    TrackedDisk d = views.get(disk);
+    if (d == null) {
+      throw new NotFoundException(
+          "disk " + disk + " of virtual machine " + vm + " is not replicated; replicated disks: "
+              + views.keySet());
+    }
+    return d;
+  }
+
+  @Override
+  public long openGeneration() {
+    return openGeneration;
+  }
+
+  @Override
+  public long pendingBytes() {
+    long bytes = 0;
+    for (DiskTracker t : disks.values()) {
+      bytes += t.pendingBlocks() * blockSize;
+    }
+    return bytes;
+  }
+
+  List<DiskTracker> disks() {
+    return Collections.unmodifiableList(new ArrayList<>(disks.values()));
+  }
+
+  /**
+   * Freezes the open generation of every disk at one instant; with {@code initial}, the allocated
+   * blocks too (they are read before the lock, and writes after that are dirty anyway).
+   * Returns the number of frozen blocks.
+   */
+  long cut(boolean initial) throws IOException {
+    Map<DiskId, Roaring64Bitmap> allocated = new LinkedHashMap<>();
+    if (initial) {
+      for (DiskTracker t : disks.values()) {
+        allocated.put(t.id, t.allocatedBlocks());
+      }
+    }
+    long blocks = 0;
+    cutLock.writeLock().lock();
+    try {
+      for (DiskTracker t : disks.values()) {
+        blocks += t.cut(allocated.get(t.id));
+      }
+      openGeneration++;
+    } finally {
+      cutLock.writeLock().unlock();
+    }
+    return blocks;
+  }
+
+  void cycleAcknowledged() {
+    disks.values().forEach(DiskTracker::cycleAcknowledged);
+  }
+
+  void cycleFailed() {
+    disks.values().forEach(DiskTracker::cycleFailed);
+  }
+
+  void release() {
+    disks.values().forEach(DiskTracker::release);
+  }
+}
