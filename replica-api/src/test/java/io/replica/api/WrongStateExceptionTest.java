@@ -40,4 +40,15 @@ class WrongStateExceptionTest {
     assertEquals(Set.of(ReplicationState.REPLICATING), e.allowed());
     assertThrows(UnsupportedOperationException.class, () -> e.allowed().add(ReplicationState.ERROR));
   }
+
+  @Test
+  void preformattedMessageIsKeptAsGiven() {
+    String message = "failover of virtual machine " + VM + " needs state PREPARED_FOR_FAILOVER";
+    var e = new WrongStateException(VM, ReplicationState.REPLICATING,
+        Set.of(ReplicationState.PREPARED_FOR_FAILOVER), message);
+    assertEquals(message, e.getMessage());
+    assertEquals(VM, e.vm());
+    assertEquals(ReplicationState.REPLICATING, e.state());
+    assertEquals(Set.of(ReplicationState.PREPARED_FOR_FAILOVER), e.allowed());
+  }
 }

@@ -8,8 +8,8 @@ import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
-import org.roaringbitmap.longlong.PeekableLongIterator;
-import org.roaringbitmap.longlong.Roaring64Bitmap;
+import org.roaringbitmap.longlong.LongIterator;
+import org.roaringbitmap.longlong.Roaring64NavigableMap;
 
 /**
  * Change tracking for one disk: the open generation's dirty blocks and, while a cycle is in flight,
@@ -26,12 +26,15 @@ final class DiskTracker {
   private final int shift;
   final long blockCount;
 
-  private Roaring64Bitmap open = new Roaring64Bitmap();
+  private Roaring64NavigableMap open = new Roaring64NavigableMap();
   /** The generation being sent; kept whole until acknowledged so a failed cycle can be retried. */
-  private @Nullable Roaring64Bitmap frozen;
+  private @Nullable Roaring64NavigableMap frozen;
   /** Frozen blocks already read by the sender or preserved by a guest write. */
-  private Roaring64Bitmap done = new Roaring64Bitmap();
+  private Roaring64NavigableMap done = new Roaring64NavigableMap();
   private final Map<Long, byte[]> preserved = new HashMap<>();
+  /** The sender's position in the frozen generation, which does not change while it is read. */
+  private @Nullable LongIterator cursor;
+  private long lookahead = -1;
   private long preservedBytes;
   private long preservedBytesMax;
   private boolean released;
@@ -62,7 +65,7 @@ final class DiskTracker {
       } else {
         open.addRange(first, last + 1);
       }
-      Roaring64Bitmap f = frozen;
+      Roaring64NavigableMap f = frozen;
       if (f != null) {
         for (long b = first; b <= last; b++) {
           if (f.contains(b) && !done.contains(b)) {
@@ -79,23 +82,25 @@ final class DiskTracker {
   }
 
   /** Freezes the open generation; the caller holds the machine's cut write lock. */
-  synchronized long cut(@Nullable Roaring64Bitmap alsoInclude) {
+  synchronized long cut(@Nullable Roaring64NavigableMap alsoInclude) {
     if (frozen != null) {
       throw new IllegalStateException("disk " + id + " still has a cycle in flight");
     }
-    Roaring64Bitmap f = open;
+    Roaring64NavigableMap f = open;
     if (alsoInclude != null) {
       f.or(alsoInclude);
     }
     frozen = f;
-    open = new Roaring64Bitmap();
-    done = new Roaring64Bitmap();
+    open = new Roaring64NavigableMap();
+    done = new Roaring64NavigableMap();
+    cursor = f.getLongIterator();
+    lookahead = -1;
     return f.getLongCardinality();
   }
 
   /** The blocks that hold allocated data, for initial replication. */
-  Roaring64Bitmap allocatedBlocks() throws IOException {
-    Roaring64Bitmap blocks = new Roaring64Bitmap();
+  Roaring64NavigableMap allocatedBlocks() throws IOException {
+    Roaring64NavigableMap blocks = new Roaring64NavigableMap();
     for (ByteRange r : disk.allocatedRanges()) {
       blocks.addRange(r.offsetBytes() >>> shift, ((r.endBytes() - 1) >>> shift) + 1);
     }
@@ -103,18 +108,18 @@ final class DiskTracker {
   }
 
   /**
-   * Reads the next run of frozen blocks at or after {@code fromBlock}: consecutive blocks that no
-   * guest write preserved, up to {@code maxBlocks}, in one disk read; or one preserved block.
-   * Returns null when none is left.
+   * Reads the next run of frozen blocks in ascending order: consecutive blocks that no guest write
+   * preserved, up to {@code maxBlocks}, in one disk read; or one preserved block. Returns null when
+   * the whole generation was read.
    */
-  synchronized @Nullable Chunk readNext(long fromBlock, int maxBlocks) throws IOException {
-    Roaring64Bitmap f = frozen;
-    if (f == null) {
+  synchronized @Nullable Chunk readNext(int maxBlocks) throws IOException {
+    LongIterator it = cursor;
+    if (frozen == null || it == null) {
       throw new IllegalStateException("disk " + id + " has no cycle in flight");
     }
-    PeekableLongIterator it = f.getLongIteratorFrom(fromBlock);
-    while (it.hasNext()) {
-      long b = it.next();
+    while (lookahead >= 0 || it.hasNext()) {
+      long b = lookahead >= 0 ? lookahead : it.next();
+      lookahead = -1;
       byte[] old = preserved.remove(b);
       if (old != null) {
         preservedBytes -= old.length;
@@ -124,9 +129,12 @@ final class DiskTracker {
         continue;
       }
       long end = b + 1;
-      while (end - b < maxBlocks && it.hasNext() && it.peekNext() == end
-          && !done.contains(end) && !preserved.containsKey(end)) {
-        it.next();
+      while (end - b < maxBlocks && it.hasNext()) {
+        long next = it.next();
+        if (next != end || done.contains(next) || preserved.containsKey(next)) {
+          lookahead = next;
+          break;
+        }
         end++;
       }
       long offset = b << shift;
@@ -141,7 +149,9 @@ final class DiskTracker {
   /** The replica has the frozen generation durably: forget it. */
   synchronized void cycleAcknowledged() {
     frozen = null;
-    done = new Roaring64Bitmap();
+    cursor = null;
+    lookahead = -1;
+    done = new Roaring64NavigableMap();
     preserved.clear();
     preservedBytes = 0;
   }
@@ -156,7 +166,7 @@ final class DiskTracker {
 
   /** Dirty blocks not yet acknowledged (open and frozen generations together). */
   synchronized long pendingBlocks() {
-    return frozen == null ? open.getLongCardinality() : Roaring64Bitmap.or(open, frozen).getLongCardinality();
+    return frozen == null ? open.getLongCardinality() : Roaring64NavigableMap.or(open, frozen).getLongCardinality();
   }
 
   /** The most bytes copy-before-write held at once. */
@@ -167,7 +177,7 @@ final class DiskTracker {
   /** Stops tracking and drops all state; later writes pass through untracked. */
   synchronized void release() {
     released = true;
-    open = new Roaring64Bitmap();
+    open = new Roaring64NavigableMap();
     cycleAcknowledged();
   }
 

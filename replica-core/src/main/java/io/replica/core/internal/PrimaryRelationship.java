@@ -264,14 +264,11 @@ final class PrimaryRelationship {
           return;
         }
         DiskTracker d = c.disks.get(c.disk);
-        DiskTracker.Chunk chunk = d.readNext(c.nextBlock,
-            Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()));
+        DiskTracker.Chunk chunk = d.readNext(Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()));
         if (chunk == null) {
           c.disk++;
-          c.nextBlock = 0;
           continue;
         }
-        c.nextBlock = chunk.firstBlock() + chunk.blocks();
         byte[] data = chunk.data();
         if (isZero(data)) {
           c.checksum.zero(d.id, chunk.offsetBytes(), data.length);
@@ -433,7 +430,6 @@ final class PrimaryRelationship {
     final List<DiskTracker> disks;
     final ContentChecksum checksum = new ContentChecksum();
     int disk;
-    long nextBlock;
     long doneBytes;
     long reportedPercent = -1;
     boolean sentAll;
