@@ -241,9 +241,6 @@ final class PrimaryRelationship {
     Cycle c = new Cycle(nextCycle++, lastAcked, engine.clock().instant(), engine.clock().nanoTime(),
         blocks * tracker.trackingBlockSizeBytes(), tracker.disks());
     inflight = c;
-    if (initial) {
-      stats.initialReplicationBytes = c.totalBytes;
-    }
     connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime));
     pump();
   }
@@ -269,14 +266,7 @@ final class PrimaryRelationship {
           c.disk++;
           continue;
         }
-        byte[] data = chunk.data();
-        if (isZero(data)) {
-          c.checksum.zero(d.id, chunk.offsetBytes(), data.length);
-          conn.send(new Message.ZeroRun(vm.id(), c.number, d.id, chunk.offsetBytes(), data.length));
-        } else {
-          c.checksum.block(d.id, chunk.offsetBytes(), data);
-          conn.send(new Message.BlockData(vm.id(), c.number, d.id, chunk.offsetBytes(), data));
-        }
+        send(conn, c, d, chunk);
         c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
         if (c.base < 0) {
           reportProgress(c);
@@ -284,6 +274,30 @@ final class PrimaryRelationship {
       }
     } catch (IOException e) {
       failInflight("cannot read disk of virtual machine " + vm.id() + ": " + Engine.describe(e));
+    }
+  }
+
+  /** Sends a chunk as block messages, with runs of zero blocks as zero-run markers. */
+  private void send(Connection conn, Cycle c, DiskTracker d, DiskTracker.Chunk chunk) {
+    byte[] data = chunk.data();
+    int block = tracker.trackingBlockSizeBytes();
+    int start = 0;
+    while (start < data.length) {
+      boolean zero = isZero(data, start, Math.min(data.length, start + block));
+      int end = start;
+      while (end < data.length && isZero(data, end, Math.min(data.length, end + block)) == zero) {
+        end = Math.min(data.length, end + block);
+      }
+      long offset = chunk.offsetBytes() + start;
+      if (zero) {
+        c.checksum.zero(d.id, offset, end - start);
+        conn.send(new Message.ZeroRun(vm.id(), c.number, d.id, offset, end - start));
+      } else {
+        byte[] payload = start == 0 && end == data.length ? data : Arrays.copyOfRange(data, start, end);
+        c.checksum.block(d.id, offset, payload);
+        conn.send(new Message.BlockData(vm.id(), c.number, d.id, offset, payload));
+      }
+      start = end;
     }
   }
 
@@ -296,8 +310,8 @@ final class PrimaryRelationship {
     }
   }
 
-  private static boolean isZero(byte[] data) {
-    return Arrays.mismatch(data, 0, data.length, ZEROS, 0, data.length) < 0;
+  private static boolean isZero(byte[] data, int from, int to) {
+    return Arrays.mismatch(data, from, to, ZEROS, 0, to - from) < 0;
   }
 
   private void onAck(Message.CycleAck m) {
@@ -314,6 +328,7 @@ final class PrimaryRelationship {
         ReplicationMode.PRIMARY, c.number, c.checksum.messages(), c.checksum.payloadBytes(),
         Duration.ofNanos(latency)));
     if (c.base < 0) {
+      stats.initialReplicationBytes = c.checksum.payloadBytes();
       setState(ReplicationState.REPLICATING, "initial replication completed");
       scheduleTick();
       if (initialReplication != null) {

@@ -256,7 +256,14 @@ final class ReplicaRelationship {
     r.journal.close();
     lastCommitted = r.cycle;
     c.send(new Message.CycleAck(vm, r.cycle));
-    applyJournal(r.cycle);
+    try {
+      applyJournal(r.cycle);
+    } catch (IOException | RuntimeException failure) {
+      // The cycle is durable in the journal: a restart applies it. Until then nothing more applies.
+      stats.error();
+      toError("cannot apply cycle " + r.cycle + " to the replica disks: " + Engine.describe(failure)
+          + "; the journal is kept and is applied when the replica server restarts");
+    }
   }
 
   /** A connection closed: a transfer it carried cannot complete. */

@@ -1,0 +1,160 @@
+package io.replica.testkit.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replica.api.AuthenticationType;
+import io.replica.api.DiskId;
+import io.replica.api.RecoveryPoint;
+import io.replica.api.RecoveryPointView;
+import io.replica.api.ReplicaServerSettings;
+import io.replica.api.ReplicationManager;
+import io.replica.api.ReplicationSettings;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VmDisk;
+import io.replica.api.VmId;
+import io.replica.api.event.ReplicationEvent;
+import io.replica.core.ReplicaEngine;
+import io.replica.spi.storage.DiskSpec;
+import io.replica.spi.storage.VirtualDisk;
+import io.replica.testkit.memory.InMemoryNetwork;
+import io.replica.testkit.memory.InMemoryStorageProvider;
+import io.replica.testkit.memory.InMemoryVirtualDisk;
+import io.replica.testkit.time.ManualClock;
+import io.replica.testkit.time.ManualScheduler;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** A primary and a replica host in one JVM on a manual clock, with an in-memory network and storage. */
+final class TwoHosts implements AutoCloseable {
+  static final String PRIMARY = "hv1.contoso.com";
+  static final String REPLICA = "hv2.fabrikam.com";
+  static final String LOCATION = "replicas";
+
+  final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final ManualScheduler scheduler = new ManualScheduler(clock);
+  final InMemoryNetwork network;
+  final InMemoryStorageProvider replicaStorage = new InMemoryStorageProvider();
+  final ReplicationManager primary;
+  ReplicationManager replica;
+  final List<ReplicationEvent> primaryEvents = new CopyOnWriteArrayList<>();
+  final List<ReplicationEvent> replicaEvents = new CopyOnWriteArrayList<>();
+  private final List<InMemoryVirtualDisk> primaryDisks = new ArrayList<>();
+
+  TwoHosts() {
+    this(InMemoryNetwork.DEFAULT_IN_FLIGHT_BYTES_MAX);
+  }
+
+  TwoHosts(long inFlightBytesMax) {
+    network = new InMemoryNetwork(scheduler, inFlightBytesMax);
+    primary = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
+        .transport(network.transport(PRIMARY)).build();
+    primary.addListener(primaryEvents::add);
+    replica = startReplica(ReplicaServerSettings.builder()
+        .allowedAuthenticationTypes(java.util.Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
+        .allowAnyAuthenticatedServer(LOCATION).build());
+  }
+
+  ReplicationManager startReplica(ReplicaServerSettings settings) {
+    ReplicationManager m = ReplicaEngine.builder().hostName(REPLICA).clock(clock).scheduler(scheduler)
+        .transport(network.transport(REPLICA)).storage(replicaStorage).build();
+    m.addListener(replicaEvents::add);
+    m.setReplicaServerSettings(settings);
+    scheduler.runUntilIdle();
+    return m;
+  }
+
+  /** Simulates a crash of the replica host: unflushed writes are lost, then it starts again. */
+  void crashAndRestartReplica() {
+    ReplicaServerSettings settings = replica.replicaServerSettings();
+    network.faults().crash(REPLICA);
+    replica.close();
+    replicaStorage.simulateCrash();
+    scheduler.runUntilIdle();
+    replica = startReplica(settings);
+  }
+
+  VirtualMachine newVm(String name, long... diskSizes) {
+    List<VmDisk> disks = new ArrayList<>();
+    for (int i = 0; i < diskSizes.length; i++) {
+      InMemoryVirtualDisk d = InMemoryVirtualDisk.create(DiskSpec.dynamic(diskSizes[i]));
+      primaryDisks.add(d);
+      disks.add(new VmDisk(DiskId.of(UUID.nameUUIDFromBytes((name + i).getBytes())), d, i == 0));
+    }
+    return new VirtualMachine(VmId.of(UUID.nameUUIDFromBytes(name.getBytes())), name, disks);
+  }
+
+  static ReplicationSettings.Builder settings() {
+    return ReplicationSettings.builder(REPLICA).replicationFrequency(Duration.ofSeconds(30));
+  }
+
+  <T> T await(CompletableFuture<T> future) {
+    scheduler.runUntilIdle();
+    assertTrue(future.isDone(), "the operation did not complete");
+    return future.join();
+  }
+
+  /** Enables replication and completes initial replication. */
+  void replicate(VirtualMachine vm, ReplicationSettings settings) {
+    await(primary.enableReplication(vm, settings));
+    await(primary.startInitialReplication(vm.id()));
+  }
+
+  /** Applies a write through the machine's tracked disk. */
+  void write(VirtualMachine vm, int disk, long offset, byte[] data) throws IOException {
+    primary.changeTracker(vm.id()).trackedDisk(vm.disks().get(disk).id()).write(offset, ByteBuffer.wrap(data));
+  }
+
+  static byte[] content(VirtualDisk disk) throws IOException {
+    byte[] bytes = new byte[Math.toIntExact(disk.sizeBytes())];
+    disk.read(0, ByteBuffer.wrap(bytes));
+    return bytes;
+  }
+
+  /** The primary's disks now. */
+  List<byte[]> primaryContent(VirtualMachine vm) throws IOException {
+    List<byte[]> out = new ArrayList<>();
+    for (VmDisk d : vm.disks()) {
+      out.add(content(d.disk()));
+    }
+    return out;
+  }
+
+  /** The replica's disks at its latest recovery point, in the machine's disk order. */
+  List<byte[]> replicaContent(VirtualMachine vm) throws IOException {
+    List<RecoveryPoint> points = replica.recoveryPoints(vm.id());
+    assertTrue(!points.isEmpty(), "replica of " + vm.name() + " has no recovery point");
+    try (RecoveryPointView view = replica.openRecoveryPoint(points.get(points.size() - 1))) {
+      List<byte[]> out = new ArrayList<>();
+      for (VmDisk d : vm.disks()) {
+        out.add(content(view.disks().get(d.id())));
+      }
+      return out;
+    }
+  }
+
+  void assertReplicaEquals(List<byte[]> expected, VirtualMachine vm, String context) throws IOException {
+    List<byte[]> actual = replicaContent(vm);
+    for (int i = 0; i < expected.size(); i++) {
+      assertArrayEquals(expected.get(i), actual.get(i), context + ": disk " + i + " of " + vm.name());
+    }
+  }
+
+  long payloadBytesSent() {
+    return network.payloadBytesSent(PRIMARY, REPLICA);
+  }
+
+  @Override
+  public void close() {
+    primary.close();
+    replica.close();
+    scheduler.runUntilIdle();
+  }
+}
