@@ -63,22 +63,27 @@ public sealed interface Message {
    */
   record CycleBegin(VmId vm, long cycle, long baseCycle, Instant cutTime) implements Message {}
 
-  /** Primary to replica: bytes of one disk at an offset, part of a cycle. */
-  record BlockData(VmId vm, long cycle, DiskId disk, long offsetBytes, byte[] data)
+  /**
+   * Primary to replica: bytes of one disk at an offset, part of a cycle. Block and zero-run
+   * messages of a cycle are numbered from 1 in {@code sequence}, so a replica ignores a duplicate
+   * and notices a gap.
+   */
+  record BlockData(VmId vm, long cycle, long sequence, DiskId disk, long offsetBytes, byte[] data)
       implements Message {
     @Override
     public String toString() {
-      return "BlockData[vm=" + vm + ", cycle=" + cycle + ", disk=" + disk + ", offset="
-          + offsetBytes + ", length=" + data.length + "]";
+      return "BlockData[vm=" + vm + ", cycle=" + cycle + ", sequence=" + sequence + ", disk=" + disk
+          + ", offset=" + offsetBytes + ", length=" + data.length + "]";
     }
   }
 
-  /** Primary to replica: a range of one disk that reads as zeros, part of a cycle. */
-  record ZeroRun(VmId vm, long cycle, DiskId disk, long offsetBytes, long lengthBytes)
+  /** Primary to replica: a range of one disk that reads as zeros, part of a cycle (numbered as blocks). */
+  record ZeroRun(VmId vm, long cycle, long sequence, DiskId disk, long offsetBytes, long lengthBytes)
       implements Message {}
 
   /**
-   * Primary to replica: the cycle is complete. The replica checks the counts and the CRC-32C
+   * Primary to replica: the cycle is complete; {@code messageCount} is the last sequence number.
+   * The replica checks the counts and the CRC-32C
    * over every block's disk, offset and payload before it acknowledges.
    */
   record CycleEnd(VmId vm, long cycle, long messageCount, long payloadBytes, int contentCrc32c)

@@ -82,7 +82,8 @@ public final class Engine implements ReplicationManager {
   private final Map<VmId, PrimaryRelationship> enabling = new HashMap<>();
   private final Map<VmId, ReplicaRelationship> replicas = new ConcurrentHashMap<>();
   private final List<PeerLink> links = new ArrayList<>();
-  private final List<Transport.Listener> listening = new ArrayList<>();
+  /** Listeners by authentication type and port. */
+  private final Map<String, Transport.Listener> listening = new LinkedHashMap<>();
   private volatile ReplicaServerSettings serverSettings = ReplicaServerSettings.disabled();
   private boolean closed;
 
@@ -403,24 +404,37 @@ public final class Engine implements ReplicationManager {
               + transport.authenticationTypes());
         }
       }
-      List<Transport.Listener> bound = new ArrayList<>();
+      // Keep the listeners that stay; close the others before binding new ones on their ports.
+      Map<String, Transport.Listener> wanted = new LinkedHashMap<>();
+      if (settings.enabled()) {
+        for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
+          wanted.put(t + "@" + settings.port(t), null);
+        }
+      }
+      Map<String, Transport.Listener> kept = new LinkedHashMap<>();
+      listening.forEach((key, l) -> {
+        if (wanted.containsKey(key)) {
+          kept.put(key, l);
+        } else {
+          l.close();
+        }
+      });
+      listening.clear();
+      listening.putAll(kept);
       try {
-        if (settings.enabled()) {
-          for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
-            bound.add(transport.listen(new Endpoint(listenHost, settings.port(t)), t, this::accept));
+        for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
+          String key = t + "@" + settings.port(t);
+          if (settings.enabled() && !listening.containsKey(key)) {
+            listening.put(key, transport.listen(new Endpoint(listenHost, settings.port(t)), t, this::accept));
           }
         }
         Map<VmId, ReplicaRelationship> found = settings.enabled() ? loadReplicas(settings) : Map.of();
-        listening.forEach(Transport.Listener::close);
-        listening.clear();
-        listening.addAll(bound);
         serverSettings = settings;
         found.forEach(replicas::putIfAbsent);
         return null;
       } catch (IOException e) {
-        bound.forEach(Transport.Listener::close);
         throw new ReplicaException("cannot apply the replica server settings on " + hostName + ": "
-            + describe(e) + "; nothing changed", e);
+            + describe(e) + "; check the ports and storage locations and apply the settings again", e);
       }
     });
   }
@@ -730,7 +744,7 @@ public final class Engine implements ReplicationManager {
       primaries.values().forEach(PrimaryRelationship::cancelTimers);
       enabling.values().forEach(PrimaryRelationship::cancelTimers);
       links.forEach(PeerLink::close);
-      listening.forEach(Transport.Listener::close);
+      listening.values().forEach(Transport.Listener::close);
       replicas.values().forEach(ReplicaRelationship::close);
     } finally {
       lock.unlock();

@@ -291,11 +291,11 @@ final class PrimaryRelationship {
       long offset = chunk.offsetBytes() + start;
       if (zero) {
         c.checksum.zero(d.id, offset, end - start);
-        conn.send(new Message.ZeroRun(vm.id(), c.number, d.id, offset, end - start));
+        conn.send(new Message.ZeroRun(vm.id(), c.number, c.checksum.messages(), d.id, offset, end - start));
       } else {
         byte[] payload = start == 0 && end == data.length ? data : Arrays.copyOfRange(data, start, end);
         c.checksum.block(d.id, offset, payload);
-        conn.send(new Message.BlockData(vm.id(), c.number, d.id, offset, payload));
+        conn.send(new Message.BlockData(vm.id(), c.number, c.checksum.messages(), d.id, offset, payload));
       }
       start = end;
     }
@@ -323,12 +323,15 @@ final class PrimaryRelationship {
     lastAcked = c.number;
     tracker.cycleAcknowledged();
     long latency = engine.clock().nanoTime() - c.cutNanos;
-    stats.success(c.checksum.payloadBytes(), latency, c.cutTime, engine.clock().nanoTime());
+    if (c.base < 0) {
+      stats.initialReplication(c.checksum.payloadBytes(), c.cutTime, engine.clock().nanoTime());
+    } else {
+      stats.success(c.checksum.payloadBytes(), latency, c.cutTime, engine.clock().nanoTime());
+    }
     engine.emit(new ReplicationEvent.CycleCompleted(vm.id(), engine.clock().instant(),
         ReplicationMode.PRIMARY, c.number, c.checksum.messages(), c.checksum.payloadBytes(),
         Duration.ofNanos(latency)));
     if (c.base < 0) {
-      stats.initialReplicationBytes = c.checksum.payloadBytes();
       setState(ReplicationState.REPLICATING, "initial replication completed");
       scheduleTick();
       if (initialReplication != null) {

@@ -134,6 +134,9 @@ final class ReplicaRelationship {
   }
 
   private void onBegin(Connection c, Message.CycleBegin b) throws IOException {
+    if (receiving != null && receiving.cycle == b.cycle() && receiving.from == c) {
+      return; // a duplicate
+    }
     abandon();
     duplicateCycle = -1;
     if (state == ReplicationState.ERROR) {
@@ -163,8 +166,12 @@ final class ReplicaRelationship {
     }
   }
 
-  private @Nullable Receiving current(Connection c, long cycle) {
-    if (cycle == duplicateCycle) {
+  /**
+   * The transfer a numbered message belongs to, or null if the message is to be ignored: a
+   * duplicate, or part of a cycle already held. A gap in the numbering abandons the transfer.
+   */
+  private @Nullable Receiving current(Connection c, long cycle, long sequence) {
+    if (cycle == duplicateCycle || cycle <= lastCommitted) {
       return null;
     }
     Receiving r = receiving;
@@ -173,11 +180,23 @@ final class ReplicaRelationship {
           + " arrived outside that cycle");
       return null;
     }
+    if (sequence <= r.checksum.messages()) {
+      return null;
+    }
+    if (sequence != r.checksum.messages() + 1) {
+      String reason = "message " + sequence + " of cycle " + cycle + " arrived after message "
+          + r.checksum.messages() + "; the messages between were lost";
+      abandon();
+      stats.error();
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
+      c.send(new Message.CycleRejected(vm, cycle, reason, false));
+      return null;
+    }
     return r;
   }
 
   private void onBlock(Connection c, Message.BlockData d) throws IOException {
-    Receiving r = current(c, d.cycle());
+    Receiving r = current(c, d.cycle(), d.sequence());
     if (r == null || !checkRange(c, d.disk(), d.offsetBytes(), d.data().length)) {
       return;
     }
@@ -190,7 +209,7 @@ final class ReplicaRelationship {
   }
 
   private void onZero(Connection c, Message.ZeroRun z) throws IOException {
-    Receiving r = current(c, z.cycle());
+    Receiving r = current(c, z.cycle(), z.sequence());
     if (r == null || !checkRange(c, z.disk(), z.offsetBytes(), z.lengthBytes())) {
       return;
     }
@@ -222,13 +241,13 @@ final class ReplicaRelationship {
   }
 
   private void onEnd(Connection c, Message.CycleEnd e) throws IOException {
-    if (e.cycle() == duplicateCycle) {
+    if (e.cycle() == duplicateCycle || e.cycle() <= lastCommitted) {
       c.send(new Message.CycleAck(vm, e.cycle()));
       return;
     }
-    Receiving r = current(c, e.cycle());
-    if (r == null) {
-      return;
+    Receiving r = receiving;
+    if (r == null || r.cycle != e.cycle()) {
+      return; // the end of a transfer already abandoned and rejected
     }
     if (r.checksum.messages() != e.messageCount() || r.checksum.payloadBytes() != e.payloadBytes()
         || r.checksum.value() != e.contentCrc32c()) {
@@ -335,13 +354,15 @@ final class ReplicaRelationship {
     storage.state().write(recordName(vm), record.toJson());
     boolean initial = lastApplied < 0;
     lastApplied = cycle;
+    lastCommitted = Math.max(lastCommitted, cycle);
     lastAppliedCut = cutTime;
     Instant now = engine.clock().instant();
     long latency = Math.max(0, Duration.between(cutTime, now).toNanos());
     if (initial) {
-      stats.initialReplicationBytes = payloadBytes;
+      stats.initialReplication(payloadBytes, cutTime, engine.clock().nanoTime());
+    } else {
+      stats.success(payloadBytes, latency, cutTime, engine.clock().nanoTime());
     }
-    stats.success(payloadBytes, latency, cutTime, engine.clock().nanoTime());
     engine.emit(new ReplicationEvent.CycleCompleted(vm, now, ReplicationMode.REPLICA, cycle, blocks,
         payloadBytes, Duration.ofNanos(latency)));
     if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {

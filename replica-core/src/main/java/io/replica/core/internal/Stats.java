@@ -41,6 +41,13 @@ final class Stats {
     sizeTotal = sizeMax = latencyTotalNanos = latencyMaxNanos = 0;
   }
 
+  /** Initial replication is not a replication cycle; it sets the initial size. */
+  void initialReplication(long payloadBytes, Instant cutTime, long nowNanos) {
+    initialReplicationBytes = payloadBytes;
+    lastReplicationTime = cutTime;
+    lastSuccessNanos = nowNanos;
+  }
+
   void success(long payloadBytes, long latencyNanos, Instant cutTime, long nowNanos) {
     successful++;
     sizeTotal += payloadBytes;

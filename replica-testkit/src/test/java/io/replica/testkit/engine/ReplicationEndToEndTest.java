@@ -54,7 +54,7 @@ class ReplicationEndToEndTest {
       for (int step = 0; step < 200_000 && verified < 12; step++) {
         boolean inTransfer =
             tracker.openGeneration() - 1 > hosts.primary.statistics(vm.id()).lastAppliedCycle();
-        for (GuestWrite w : gen.next(1 + (int) (step % 3))) {
+        for (GuestWrite w : gen.next(1 + step % 3)) {
           hosts.write(vm, w.diskIndex(), w.offsetBytes(), w.data());
           if (inTransfer) {
             writesDuringTransfer++;
