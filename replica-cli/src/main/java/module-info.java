@@ -6,5 +6,6 @@ module io.replica.cli {
   requires info.picocli;
   requires static org.jspecify;
 
+  exports io.replica.cli;
   opens io.replica.cli to info.picocli;
 }

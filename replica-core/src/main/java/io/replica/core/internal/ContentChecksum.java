@@ -13,17 +13,20 @@ final class ContentChecksum {
   private final ByteBuffer header = ByteBuffer.allocate(33);
   private long messages;
   private long payloadBytes;
+  private long coveredBytes;
 
   void block(DiskId disk, long offsetBytes, byte[] data) {
     header(disk, offsetBytes, data.length, (byte) 1);
     crc.update(data);
     messages++;
     payloadBytes += data.length;
+    coveredBytes += data.length;
   }
 
   void zero(DiskId disk, long offsetBytes, long lengthBytes) {
     header(disk, offsetBytes, lengthBytes, (byte) 0);
     messages++;
+    coveredBytes += lengthBytes;
   }
 
   private void header(DiskId disk, long offsetBytes, long length, byte kind) {
@@ -43,5 +46,10 @@ final class ContentChecksum {
 
   long payloadBytes() {
     return payloadBytes;
+  }
+
+  /** The disk bytes the blocks and zero runs span. */
+  long coveredBytes() {
+    return coveredBytes;
   }
 }

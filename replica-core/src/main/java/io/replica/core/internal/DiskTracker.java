@@ -8,8 +8,6 @@ import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
-import org.roaringbitmap.longlong.LongIterator;
-import org.roaringbitmap.longlong.Roaring64NavigableMap;
 
 /**
  * Change tracking for one disk: the open generation's dirty blocks and, while a cycle is in flight,
@@ -26,14 +24,14 @@ final class DiskTracker {
   private final int shift;
   final long blockCount;
 
-  private Roaring64NavigableMap open = new Roaring64NavigableMap();
+  private BlockSet open;
   /** The generation being sent; kept whole until acknowledged so a failed cycle can be retried. */
-  private @Nullable Roaring64NavigableMap frozen;
+  private @Nullable BlockSet frozen;
   /** Frozen blocks already read by the sender or preserved by a guest write. */
-  private Roaring64NavigableMap done = new Roaring64NavigableMap();
+  private BlockSet done;
   private final Map<Long, byte[]> preserved = new HashMap<>();
   /** The sender's position in the frozen generation, which does not change while it is read. */
-  private @Nullable LongIterator cursor;
+  private BlockSet.@Nullable Cursor cursor;
   private long lookahead = -1;
   private long preservedBytes;
   private long preservedBytesMax;
@@ -45,6 +43,8 @@ final class DiskTracker {
     this.blockSize = blockSize;
     this.shift = Integer.numberOfTrailingZeros(blockSize);
     this.blockCount = (disk.sizeBytes() + blockSize - 1) >>> shift;
+    this.open = new BlockSet(blockCount);
+    this.done = new BlockSet(blockCount);
   }
 
   /** The length of block {@code b}: the last one may be short. */
@@ -61,18 +61,18 @@ final class DiskTracker {
         return;
       }
       if (first == last) {
-        open.addLong(first);
+        open.add(first);
       } else {
         open.addRange(first, last + 1);
       }
-      Roaring64NavigableMap f = frozen;
+      BlockSet f = frozen;
       if (f != null) {
         for (long b = first; b <= last; b++) {
           if (f.contains(b) && !done.contains(b)) {
             byte[] old = new byte[blockLength(b)];
             disk.read(b << shift, ByteBuffer.wrap(old));
             preserved.put(b, old);
-            done.addLong(b);
+            done.add(b);
             preservedBytes += old.length;
             preservedBytesMax = Math.max(preservedBytesMax, preservedBytes);
           }
@@ -82,25 +82,25 @@ final class DiskTracker {
   }
 
   /** Freezes the open generation; the caller holds the machine's cut write lock. */
-  synchronized long cut(@Nullable Roaring64NavigableMap alsoInclude) {
+  synchronized long cut(@Nullable BlockSet alsoInclude) {
     if (frozen != null) {
       throw new IllegalStateException("disk " + id + " still has a cycle in flight");
     }
-    Roaring64NavigableMap f = open;
+    BlockSet f = open;
     if (alsoInclude != null) {
-      f.or(alsoInclude);
+      f.addAll(alsoInclude);
     }
     frozen = f;
-    open = new Roaring64NavigableMap();
-    done = new Roaring64NavigableMap();
-    cursor = f.getLongIterator();
+    open = new BlockSet(blockCount);
+    done = new BlockSet(blockCount);
+    cursor = f.cursor();
     lookahead = -1;
-    return f.getLongCardinality();
+    return f.cardinality();
   }
 
   /** The blocks that hold allocated data, for initial replication. */
-  Roaring64NavigableMap allocatedBlocks() throws IOException {
-    Roaring64NavigableMap blocks = new Roaring64NavigableMap();
+  BlockSet allocatedBlocks() throws IOException {
+    BlockSet blocks = new BlockSet(blockCount);
     for (ByteRange r : disk.allocatedRanges()) {
       blocks.addRange(r.offsetBytes() >>> shift, ((r.endBytes() - 1) >>> shift) + 1);
     }
@@ -113,7 +113,7 @@ final class DiskTracker {
    * the whole generation was read.
    */
   synchronized @Nullable Chunk readNext(int maxBlocks) throws IOException {
-    LongIterator it = cursor;
+    BlockSet.Cursor it = cursor;
     if (frozen == null || it == null) {
       throw new IllegalStateException("disk " + id + " has no cycle in flight");
     }
@@ -151,7 +151,7 @@ final class DiskTracker {
     frozen = null;
     cursor = null;
     lookahead = -1;
-    done = new Roaring64NavigableMap();
+    done = new BlockSet(blockCount);
     preserved.clear();
     preservedBytes = 0;
   }
@@ -159,14 +159,14 @@ final class DiskTracker {
   /** The frozen generation did not reach the replica: its blocks join the open generation again. */
   synchronized void cycleFailed() {
     if (frozen != null) {
-      open.or(frozen);
+      open.addAll(frozen);
     }
     cycleAcknowledged();
   }
 
   /** Dirty blocks not yet acknowledged (open and frozen generations together). */
   synchronized long pendingBlocks() {
-    return frozen == null ? open.getLongCardinality() : Roaring64NavigableMap.or(open, frozen).getLongCardinality();
+    return frozen == null ? open.cardinality() : open.unionCardinality(frozen);
   }
 
   /** The most bytes copy-before-write held at once. */
@@ -177,7 +177,7 @@ final class DiskTracker {
   /** Stops tracking and drops all state; later writes pass through untracked. */
   synchronized void release() {
     released = true;
-    open = new Roaring64NavigableMap();
+    open = new BlockSet(blockCount);
     cycleAcknowledged();
   }
 

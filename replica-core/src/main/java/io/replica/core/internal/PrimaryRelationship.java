@@ -329,7 +329,7 @@ final class PrimaryRelationship {
       stats.success(c.checksum.payloadBytes(), latency, c.cutTime, engine.clock().nanoTime());
     }
     engine.emit(new ReplicationEvent.CycleCompleted(vm.id(), engine.clock().instant(),
-        ReplicationMode.PRIMARY, c.number, c.checksum.messages(), c.checksum.payloadBytes(),
+        ReplicationMode.PRIMARY, c.number, c.doneBytes / tracker.trackingBlockSizeBytes(), c.checksum.payloadBytes(),
         Duration.ofNanos(latency)));
     if (c.base < 0) {
       setState(ReplicationState.REPLICATING, "initial replication completed");

@@ -267,7 +267,7 @@ final class ReplicaRelationship {
         d.flush();
       }
       lastCommitted = r.cycle;
-      markApplied(r.cycle, r.cutTime, r.checksum.payloadBytes(), r.checksum.messages());
+      markApplied(r.cycle, r.cutTime, r.checksum.payloadBytes(), r.checksum.coveredBytes());
       c.send(new Message.CycleAck(vm, r.cycle));
       return;
     }
@@ -320,11 +320,11 @@ final class ReplicaRelationship {
           cut[0] = b.cutTime();
         } else if (rec instanceof JournalRecord.Block b) {
           requireDisk(b.disk()).write(b.offsetBytes(), ByteBuffer.wrap(b.data()));
-          counts[0]++;
+          counts[0] += b.data().length;
           counts[1] += b.data().length;
         } else if (rec instanceof JournalRecord.Zero z) {
           writeZeros(requireDisk(z.disk()), z.offsetBytes(), z.lengthBytes());
-          counts[0]++;
+          counts[0] += z.lengthBytes();
         }
       });
       if (!committed || cut[0] == null) {
@@ -349,7 +349,9 @@ final class ReplicaRelationship {
     return d;
   }
 
-  private void markApplied(long cycle, Instant cutTime, long payloadBytes, long blocks) throws IOException {
+  /** Records a cycle as applied; {@code coveredBytes} is what its blocks and zero runs span. */
+  private void markApplied(long cycle, Instant cutTime, long payloadBytes, long coveredBytes) throws IOException {
+    long blocks = (coveredBytes + record.trackingBlockSizeBytes() - 1) / record.trackingBlockSizeBytes();
     record = record.applied(cycle, cutTime.toString());
     storage.state().write(recordName(vm), record.toJson());
     boolean initial = lastApplied < 0;

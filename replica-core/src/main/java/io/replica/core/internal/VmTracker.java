@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import org.roaringbitmap.longlong.Roaring64NavigableMap;
 
 /**
  * Change tracking for every replicated disk of one machine. One lock orders guest writes against
@@ -81,7 +80,7 @@ final class VmTracker implements ChangeTracker {
    * Returns the number of frozen blocks.
    */
   long cut(boolean initial) throws IOException {
-    Map<DiskId, Roaring64NavigableMap> allocated = new LinkedHashMap<>();
+    Map<DiskId, BlockSet> allocated = new LinkedHashMap<>();
     if (initial) {
       for (DiskTracker t : disks.values()) {
         allocated.put(t.id, t.allocatedBlocks());

@@ -1,0 +1,257 @@
+package io.replica.cli;
+
+import io.replica.api.AuthenticationType;
+import io.replica.api.DiskId;
+import io.replica.api.RecoveryPoint;
+import io.replica.api.RecoveryPointView;
+import io.replica.api.ReplicaServerSettings;
+import io.replica.api.ReplicationManager;
+import io.replica.api.ReplicationMode;
+import io.replica.api.ReplicationSettings;
+import io.replica.api.ReplicationStatistics;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VmDisk;
+import io.replica.api.VmId;
+import io.replica.api.event.ReplicationEvent;
+import io.replica.core.ReplicaEngine;
+import io.replica.spi.storage.DiskSpec;
+import io.replica.spi.storage.VirtualDisk;
+import io.replica.spi.time.Clock;
+import io.replica.spi.time.Scheduler;
+import io.replica.testkit.memory.InMemoryNetwork;
+import io.replica.testkit.memory.InMemoryStorageProvider;
+import io.replica.testkit.memory.InMemoryVirtualDisk;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * A primary and a replica host in one process: a two-disk machine takes random writes while it
+ * replicates; at the end the replica is compared with the primary byte for byte.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Replicate a two-disk virtual machine under a random workload and verify the replica.")
+final class DemoCommand implements Callable<Integer> {
+  private static final String PRIMARY = "hv1.contoso.com";
+  private static final String REPLICA = "hv2.fabrikam.com";
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--cycles", description = "Cycles to run while writing (default: ${DEFAULT-VALUE}).")
+  int cycles = 5;
+
+  @Option(names = "--frequency", description = "Replication frequency, e.g. 1s, 30s, 5m (default: ${DEFAULT-VALUE}).",
+      converter = DurationConverter.class)
+  Duration frequency = Duration.ofSeconds(1);
+
+  @Option(names = "--disk-size", description = "Size of each disk, e.g. 64M (default: ${DEFAULT-VALUE}).",
+      converter = SizeConverter.class)
+  long diskSize = 64L << 20;
+
+  @Option(names = "--seed", description = "Seed of the workload (default: ${DEFAULT-VALUE}).")
+  long seed = 1;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (cycles < 1 || diskSize < (1 << 20) || diskSize % 4096 != 0) {
+      spec.commandLine().getErr().println("demo: --cycles must be at least 1 and --disk-size a multiple"
+          + " of 4 KiB of at least 1M");
+      return 2;
+    }
+    ReplicationSettings settings;
+    try {
+      settings = ReplicationSettings.builder(REPLICA).authenticationType(AuthenticationType.CERTIFICATE)
+          .replicationFrequency(frequency).build();
+    } catch (IllegalArgumentException e) {
+      spec.commandLine().getErr().println("demo: " + e.getMessage());
+      return 2;
+    }
+    ScheduledExecutorService executor = Executors.newScheduledThreadPool(2, r -> {
+      Thread t = new Thread(r, "replica-demo");
+      t.setDaemon(true);
+      return t;
+    });
+    Scheduler scheduler = Scheduler.of(executor);
+    InMemoryNetwork network = new InMemoryNetwork(scheduler);
+    InMemoryStorageProvider storage = new InMemoryStorageProvider();
+    try (ReplicationManager primary = ReplicaEngine.builder().hostName(PRIMARY).clock(Clock.system())
+            .scheduler(scheduler).transport(network.transport(PRIMARY)).build();
+        ReplicationManager replica = ReplicaEngine.builder().hostName(REPLICA).clock(Clock.system())
+            .scheduler(scheduler).transport(network.transport(REPLICA)).storage(storage).build()) {
+      replica.setReplicaServerSettings(ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE))
+          .allowAnyAuthenticatedServer("replicas").build());
+      VirtualMachine vm = newVm(diskSize);
+      out.printf("primary %s, replica %s (in-memory disks and network)%n", PRIMARY, REPLICA);
+      out.printf("virtual machine '%s' %s: 2 disks of %d MiB, replication every %s%n", vm.name(), vm.id(),
+          diskSize >> 20, human(frequency));
+
+      CountDownLatch waiting = new CountDownLatch(cycles + 1);
+      primary.addListener(event -> {
+        if (event instanceof ReplicationEvent.CycleCompleted c && c.mode() == ReplicationMode.PRIMARY) {
+          out.printf("cycle %3d  %6d blocks  %10d bytes  latency %4d ms%s%n", c.cycle(), c.blocks(),
+              c.payloadBytes(), c.latency().toMillis(), c.cycle() == 0 ? "  (initial replication)" : "");
+          out.flush();
+          waiting.countDown();
+        } else if (event instanceof ReplicationEvent.ReplicationFailed f) {
+          out.println("failed: " + f.reason());
+        }
+      });
+      prefill(vm);
+      primary.enableReplication(vm, settings).get(30, TimeUnit.SECONDS);
+      primary.startInitialReplication(vm.id()).get(10, TimeUnit.MINUTES);
+
+      // The guest writes all the while cycles are cut and sent.
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong writes = new AtomicLong();
+      Thread guest = new Thread(() -> guestWrites(primary, vm, stop, writes), "guest");
+      guest.start();
+      waiting.await();
+      stop.set(true);
+      guest.join();
+
+      // The guest stopped: any cut taken from now on is the primary as it is now.
+      java.time.Instant stoppedAt = java.time.Instant.now();
+      List<byte[]> expected = contents(vm);
+      long deadline = System.nanoTime() + frequency.multipliedBy(20).plusSeconds(10).toNanos();
+      while (!replicaHasCutAfter(replica, vm.id(), stoppedAt) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      // Hold the replica at that point while it is compared.
+      primary.suspendReplication(vm.id()).get(30, TimeUnit.SECONDS);
+      out.printf("guest wrote %d times during %d cycles%n", writes.get(), cycles);
+      printMeasure(out, primary.statistics(vm.id()));
+      return verify(out, replica, vm, expected);
+    } finally {
+      executor.shutdownNow();
+    }
+  }
+
+  private static boolean replicaHasCutAfter(ReplicationManager replica, VmId vm, java.time.Instant instant) {
+    List<RecoveryPoint> points = replica.recoveryPoints(vm);
+    return !points.isEmpty() && points.get(points.size() - 1).time().isAfter(instant);
+  }
+
+  private static VirtualMachine newVm(long size) {
+    List<VmDisk> disks = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      disks.add(new VmDisk(DiskId.of(UUID.nameUUIDFromBytes(("demo-disk-" + i).getBytes())),
+          InMemoryVirtualDisk.create(DiskSpec.dynamic(size)), i == 0));
+    }
+    return new VirtualMachine(VmId.of(UUID.nameUUIDFromBytes("demo-vm".getBytes())), "demo", disks);
+  }
+
+  private void prefill(VirtualMachine vm) throws IOException {
+    SplittableRandom r = new SplittableRandom(seed);
+    byte[] block = new byte[64 * 1024];
+    for (VmDisk d : vm.disks()) {
+      // A quarter of each disk holds data before replication starts; the rest stays sparse.
+      for (long off = 0; off < d.disk().sizeBytes() / 4; off += block.length) {
+        r.nextBytes(block);
+        d.disk().write(off, ByteBuffer.wrap(block));
+      }
+    }
+  }
+
+  private void guestWrites(ReplicationManager primary, VirtualMachine vm, AtomicBoolean stop, AtomicLong writes) {
+    SplittableRandom r = new SplittableRandom(seed * 31 + 7);
+    List<VirtualDisk> disks = new ArrayList<>();
+    for (VmDisk d : vm.disks()) {
+      disks.add(primary.changeTracker(vm.id()).trackedDisk(d.id()));
+    }
+    byte[] data = new byte[4096];
+    try {
+      while (!stop.get()) {
+        VirtualDisk d = disks.get(r.nextInt(disks.size()));
+        int hot = r.nextInt(10) < 8 ? 16 : 1; // most writes go to a hot sixteenth of the disk
+        long blocks = d.sizeBytes() / 4096 / hot;
+        r.nextBytes(data);
+        d.write(r.nextLong(blocks) * 4096, ByteBuffer.wrap(data));
+        if (writes.incrementAndGet() % 4 == 0) {
+          Thread.sleep(1);
+        }
+      }
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException("guest write failed", e);
+    }
+  }
+
+  private static List<byte[]> contents(VirtualMachine vm) throws IOException {
+    List<byte[]> out = new ArrayList<>();
+    for (VmDisk d : vm.disks()) {
+      out.add(read(d.disk()));
+    }
+    return out;
+  }
+
+  private static byte[] read(VirtualDisk d) throws IOException {
+    byte[] bytes = new byte[Math.toIntExact(d.sizeBytes())];
+    d.read(0, ByteBuffer.wrap(bytes));
+    return bytes;
+  }
+
+  private static void printMeasure(PrintWriter out, ReplicationStatistics s) {
+    out.println();
+    out.printf("%-28s %s%n", "Measure", "Value");
+    out.printf("%-28s %s%n", "-------", "-----");
+    out.printf("%-28s %d bytes%n", "InitialReplicationSize", s.initialReplicationSizeBytes());
+    out.printf("%-28s %d bytes%n", "AverageReplicationSize", s.averageReplicationSizeBytes());
+    out.printf("%-28s %d bytes%n", "MaximumReplicationSize", s.maximumReplicationSizeBytes());
+    out.printf("%-28s %d ms%n", "AverageReplicationLatency", s.averageLatency().toMillis());
+    out.printf("%-28s %d ms%n", "MaximumReplicationLatency", s.maximumLatency().toMillis());
+    out.printf("%-28s %d%n", "SuccessfulReplicationCount", s.successfulReplicationCount());
+    out.printf("%-28s %d%n", "MissedReplicationCount", s.missedReplicationCount());
+    out.printf("%-28s %d%n", "ReplicationErrors", s.replicationErrors());
+    out.printf("%-28s %d bytes%n", "PendingReplicationSize", s.pendingReplicationSizeBytes());
+    out.printf("%-28s %s%n", "LastReplicationTime", s.lastReplicationTime());
+    out.println();
+  }
+
+  private static int verify(PrintWriter out, ReplicationManager replica, VirtualMachine vm, List<byte[]> expected)
+      throws IOException {
+    List<RecoveryPoint> points = replica.recoveryPoints(vm.id());
+    if (points.isEmpty()) {
+      out.println("FAILED: the replica has no recovery point");
+      return 1;
+    }
+    RecoveryPoint latest = points.get(points.size() - 1);
+    long bytes = 0;
+    try (RecoveryPointView view = replica.openRecoveryPoint(latest)) {
+      for (int i = 0; i < vm.disks().size(); i++) {
+        byte[] actual = read(view.disks().get(vm.disks().get(i).id()));
+        int at = java.util.Arrays.mismatch(expected.get(i), actual);
+        if (at >= 0) {
+          out.printf("FAILED: disk %d differs from the primary at byte %d (cycle %d)%n", i, at, latest.cycle());
+          return 1;
+        }
+        bytes += actual.length;
+      }
+    }
+    out.printf("verified: replica equals primary at cycle %d (%d disks, %d bytes compared)%n",
+        latest.cycle(), vm.disks().size(), bytes);
+    return 0;
+  }
+
+  static String human(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.getSeconds() + " s" : d.toMillis() + " ms";
+  }
+}

@@ -1,0 +1,40 @@
+package io.replica.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+class DemoCommandTest {
+
+  private static String[] run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    return new String[] {Integer.toString(code), out.toString(), err.toString()};
+  }
+
+  @Test
+  void theDemoReplicatesAndVerifiesTheReplica() {
+    String[] r = run("demo", "--cycles", "3", "--disk-size", "4M", "--frequency", "1s");
+    assertEquals("0", r[0], r[1] + r[2]);
+    String[] lines = r[1].strip().split("\n");
+    assertTrue(lines[lines.length - 1].startsWith("verified: replica equals primary at cycle"), r[1]);
+    assertTrue(r[1].contains("cycle   0") && r[1].contains("(initial replication)"), r[1]);
+    assertTrue(r[1].contains("SuccessfulReplicationCount"), r[1]);
+  }
+
+  @Test
+  void badOptionsAreUsageErrors() {
+    assertEquals("2", run("demo", "--frequency", "soon")[0]);
+    String[] tooFast = run("demo", "--frequency", "500ms");
+    assertEquals("2", tooFast[0]);
+    assertTrue(tooFast[2].contains("1 second or more"), tooFast[2]);
+    assertEquals("2", run("demo", "--cycles", "0")[0]);
+    String[] r = run("demo", "--disk-size", "12Q");
+    assertEquals("2", r[0]);
+    assertTrue(r[2].contains("'12Q' is not a size"), r[2]);
+  }
+}
