@@ -2,7 +2,6 @@
 module io.replica.core {
   requires transitive io.replica.api;
   requires static org.jspecify;
-  requires com.google.common;
   requires roaringbitmap;
   requires org.slf4j;
   requires com.fasterxml.jackson.databind;
