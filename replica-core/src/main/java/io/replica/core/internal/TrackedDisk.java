@@ -5,7 +5,6 @@ import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.concurrent.locks.Lock;
 
 /** The view of a replicated disk that guest I/O goes through: writes are tracked. */
 final class TrackedDisk implements VirtualDisk {
@@ -51,13 +50,12 @@ final class TrackedDisk implements VirtualDisk {
               + " is invalid: offset and length must be positive multiples of the " + sector
               + "-byte sector inside the disk's " + disk.sizeBytes() + " bytes");
     }
-    Lock lock = vm.cutLock.readLock();
-    lock.lock();
+    long stamp = vm.cutLock.readLock();
     try {
       tracker.beforeWrite(offsetBytes, length);
       disk.write(offsetBytes, src);
     } finally {
-      lock.unlock();
+      vm.cutLock.unlockRead(stamp);
     }
   }
 
@@ -73,13 +71,12 @@ final class TrackedDisk implements VirtualDisk {
 
   @Override
   public void trim(long offsetBytes, long lengthBytes) throws IOException {
-    Lock lock = vm.cutLock.readLock();
-    lock.lock();
+    long stamp = vm.cutLock.readLock();
     try {
       tracker.beforeWrite(offsetBytes, lengthBytes);
       disk.trim(offsetBytes, lengthBytes);
     } finally {
-      lock.unlock();
+      vm.cutLock.unlockRead(stamp);
     }
   }
 

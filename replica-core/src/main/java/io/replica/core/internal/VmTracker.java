@@ -11,7 +11,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * Change tracking for every replicated disk of one machine. One lock orders guest writes against
@@ -20,7 +20,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 final class VmTracker implements ChangeTracker {
   private final VmId vm;
   private final int blockSize;
-  final ReentrantReadWriteLock cutLock = new ReentrantReadWriteLock();
+  /** Guest writes hold it shared; a cut holds it exclusively (StampedLock: the cheapest shared lock). */
+  final StampedLock cutLock = new StampedLock();
   private final Map<DiskId, DiskTracker> disks = new LinkedHashMap<>();
   private final Map<DiskId, TrackedDisk> views = new LinkedHashMap<>();
   private volatile long openGeneration;
@@ -87,14 +88,14 @@ final class VmTracker implements ChangeTracker {
       }
     }
     long blocks = 0;
-    cutLock.writeLock().lock();
+    long stamp = cutLock.writeLock();
     try {
       for (DiskTracker t : disks.values()) {
         blocks += t.cut(allocated.get(t.id));
       }
       openGeneration++;
     } finally {
-      cutLock.writeLock().unlock();
+      cutLock.unlockWrite(stamp);
     }
     return blocks;
   }

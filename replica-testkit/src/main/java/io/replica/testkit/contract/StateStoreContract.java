@@ -498,15 +498,14 @@ public abstract class StateStoreContract<S extends StateStore> {
 
   private S reopenStore(String rule) throws IOException {
     S current = store();
-    Optional<S> next;
     try {
       opened.closeAll();
-      next = reopen(current);
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {
-      throw new IOException(e);
+      throw new IOException("closing the logs before reopening the store failed", e);
     }
+    Optional<S> next = reopen(current);
     assumeTrue(
         next != null && next.isPresent(),
         rule + " not checked: override reopen(store) to open the store again on the same medium");
