@@ -34,7 +34,6 @@ final class DiskTracker {
   private BlockSet.@Nullable Cursor cursor;
   private long lookahead = -1;
   private long preservedBytes;
-  private long preservedBytesMax;
   private boolean released;
 
   DiskTracker(DiskId id, VirtualDisk disk, int blockSize) {
@@ -74,7 +73,6 @@ final class DiskTracker {
             preserved.put(b, old);
             done.add(b);
             preservedBytes += old.length;
-            preservedBytesMax = Math.max(preservedBytesMax, preservedBytes);
           }
         }
       }
@@ -167,11 +165,6 @@ final class DiskTracker {
   /** Dirty blocks not yet acknowledged (open and frozen generations together). */
   synchronized long pendingBlocks() {
     return frozen == null ? open.cardinality() : open.unionCardinality(frozen);
-  }
-
-  /** The most bytes copy-before-write held at once. */
-  synchronized long preservedBytesMax() {
-    return preservedBytesMax;
   }
 
   /** Stops tracking and drops all state; later writes pass through untracked. */

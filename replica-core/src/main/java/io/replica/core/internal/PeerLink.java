@@ -99,7 +99,6 @@ final class PeerLink {
             return;
           }
           connection = c;
-          handler.bound = c;
           failures = 0;
           lastFailure = null;
           for (PrimaryRelationship r : new ArrayList<>(members)) {
@@ -139,7 +138,6 @@ final class PeerLink {
   /** Receives the replica server's messages; each is handled under the engine lock, in order. */
   private final class Handler implements MessageHandler {
     private final SerialExecutor inbound = new SerialExecutor(engine.scheduler());
-    volatile @Nullable Connection bound;
 
     @Override
     public void onMessage(Connection c, Message message) {

@@ -160,7 +160,7 @@ final class ReplicaRelationship {
     // Before the first cut is complete there is no recovery point to protect: write in place.
     boolean direct = lastCommitted < 0;
     CycleJournal journal = direct ? null : CycleJournal.create(storage.state(), vm, b.cycle());
-    receiving = new Receiving(c, b.cycle(), b.baseCycle(), b.cutTime(), journal);
+    receiving = new Receiving(c, b.cycle(), b.cutTime(), journal);
     if (journal != null) {
       journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime()));
     }
@@ -546,15 +546,13 @@ final class ReplicaRelationship {
   private static final class Receiving {
     final Connection from;
     final long cycle;
-    final long base;
     final Instant cutTime;
     final @Nullable CycleJournal journal;
     final ContentChecksum checksum = new ContentChecksum();
 
-    Receiving(Connection from, long cycle, long base, Instant cutTime, @Nullable CycleJournal journal) {
+    Receiving(Connection from, long cycle, Instant cutTime, @Nullable CycleJournal journal) {
       this.from = from;
       this.cycle = cycle;
-      this.base = base;
       this.cutTime = cutTime;
       this.journal = journal;
     }
