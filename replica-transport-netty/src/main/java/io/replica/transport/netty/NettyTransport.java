@@ -1,0 +1,6 @@
+package io.replica.transport.netty;
+
+/** The replication protocol on Netty. */
+public final class NettyTransport {
+  private NettyTransport() {}
+}

@@ -1,0 +1,16 @@
+/** The replication protocol on Netty: TLS, Kerberos, compression, flow control. */
+module io.replica.transport.netty {
+  requires transitive io.replica.api;
+  requires static org.jspecify;
+  requires org.slf4j;
+  requires io.netty.buffer;
+  requires io.netty.codec;
+  requires io.netty.common;
+  requires io.netty.handler;
+  requires io.netty.transport;
+  requires org.bouncycastle.provider;
+  requires org.bouncycastle.pkix;
+  requires com.github.luben.zstd_jni;
+
+  exports io.replica.transport.netty;
+}
