@@ -12,6 +12,9 @@ import java.util.List;
  * {@code 3f0c.../disks/9a41...}; see {@link StorageNames#check(String)} for the rules. A store
  * maps them onto its medium and never lets a name reach outside its root. Rules D2.x in
  * {@code docs/spi-rules.md}; the testkit's {@code DiskStoreContract} checks them.
+ *
+ * <p>A store that a {@link StorageProvider} hands out belongs to the provider: the engine closes
+ * the disks it opened, never the store.
  */
 public interface DiskStore extends Closeable {
 

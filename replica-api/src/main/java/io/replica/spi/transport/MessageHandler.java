@@ -3,8 +3,11 @@ package io.replica.spi.transport;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Receives what arrives on one connection. A transport calls one handler's methods one at a time,
- * never concurrently, on a thread of its own; the engine hands work to its scheduler and returns.
+ * Receives what arrives on one connection. A transport calls the methods for one connection one at
+ * a time, in order, never concurrently and never from inside {@link Connection#send}; the engine
+ * hands work to its scheduler and returns. Every end of a connection, including the end that called
+ * {@link Connection#close()}, gets exactly one {@link #onClosed} call, after its last
+ * {@link #onMessage}.
  */
 public interface MessageHandler {
 

@@ -32,9 +32,18 @@ public interface Transport extends Closeable {
       Endpoint local, AuthenticationType authentication,
       Function<Connection, MessageHandler> handlers) throws IOException;
 
-  /** Opens a connection to {@code remote}; fails if it cannot be reached or refuses us. */
+  /**
+   * Opens a connection to {@code remote}. The future fails with a {@link java.net.ConnectException}
+   * (or another {@link java.io.IOException}) if the peer cannot be reached or refuses us, which the
+   * engine retries, and with {@link UnsupportedOperationException} for options this transport
+   * cannot honour, which it does not.
+   */
   CompletableFuture<Connection> connect(
       Endpoint remote, ConnectOptions options, MessageHandler handler);
+
+  /** Stops listening and closes every connection; further calls fail. */
+  @Override
+  void close();
 
   /** A listening endpoint. */
   interface Listener extends Closeable {
