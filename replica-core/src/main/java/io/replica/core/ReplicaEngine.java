@@ -6,6 +6,7 @@ import io.replica.spi.storage.StorageProvider;
 import io.replica.spi.time.Clock;
 import io.replica.spi.time.Scheduler;
 import io.replica.spi.transport.Transport;
+import java.nio.file.Path;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -38,6 +39,8 @@ public final class ReplicaEngine {
     private @Nullable Scheduler scheduler;
     private @Nullable Transport transport;
     private @Nullable StorageProvider storage;
+    private long copyBeforeWriteMemoryBytes = 64L << 20;
+    private @Nullable Path spillDirectory;
 
     private Builder() {}
 
@@ -85,6 +88,29 @@ public final class ReplicaEngine {
     }
 
     /**
+     * How many bytes of old block contents copy-before-write may hold in memory per machine while a
+     * cycle is in transfer (64 MiB by default); past that they go to a spill file.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder copyBeforeWriteMemoryBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("copy-before-write memory of " + bytes + " bytes is negative");
+      }
+      this.copyBeforeWriteMemoryBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Where copy-before-write spill files go (deleted when their cycle ends); the directory named by
+     * the {@code java.io.tmpdir} property by default.
+     */
+    public Builder spillDirectory(Path directory) {
+      this.spillDirectory = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
+    /**
      * The manager.
      *
      * @throws IllegalStateException naming the first missing part
@@ -104,7 +130,9 @@ public final class ReplicaEngine {
         throw new java.io.IOException("host " + hostName + " has no storage configured for replica"
             + " location '" + location + "'; give the builder storage(...)");
       };
-      return new Engine(hostName, listenHost != null ? listenHost : hostName, clock, scheduler, transport, s);
+      Path spill = spillDirectory != null ? spillDirectory : Path.of(System.getProperty("java.io.tmpdir"));
+      return new Engine(hostName, listenHost != null ? listenHost : hostName, clock, scheduler, transport, s,
+          copyBeforeWriteMemoryBytes, spill);
     }
   }
 }

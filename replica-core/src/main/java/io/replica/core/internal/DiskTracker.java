@@ -5,8 +5,8 @@ import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.Map;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -29,14 +29,16 @@ final class DiskTracker {
   private @Nullable BlockSet frozen;
   /** Frozen blocks already read by the sender or preserved by a guest write. */
   private BlockSet done;
-  private final Map<Long, byte[]> preserved = new HashMap<>();
+  private final PreservedBlocks preserved;
+  /** Why copy-before-write could not keep the cycle consistent; the cycle then fails and is retried. */
+  private @Nullable IOException broken;
   /** The sender's position in the frozen generation, which does not change while it is read. */
   private BlockSet.@Nullable Cursor cursor;
   private long lookahead = -1;
-  private long preservedBytes;
   private boolean released;
 
-  DiskTracker(DiskId id, VirtualDisk disk, int blockSize) {
+  DiskTracker(DiskId id, VirtualDisk disk, int blockSize, AtomicLong preserveBudget, Path spillDirectory) {
+    this.preserved = new PreservedBlocks(preserveBudget, spillDirectory);
     this.id = id;
     this.disk = disk;
     this.blockSize = blockSize;
@@ -68,14 +70,28 @@ final class DiskTracker {
       if (f != null) {
         for (long b = first; b <= last; b++) {
           if (f.contains(b) && !done.contains(b)) {
-            byte[] old = new byte[blockLength(b)];
-            disk.read(b << shift, ByteBuffer.wrap(old));
-            preserved.put(b, old);
             done.add(b);
-            preservedBytes += old.length;
+            if (broken == null) {
+              preserve(b);
+            }
           }
         }
       }
+    }
+  }
+
+  /**
+   * Keeps the old content of block {@code b}. A failure must not fail the guest's write: it breaks
+   * the cycle instead, which then fails and is sent again from a later cut.
+   */
+  private void preserve(long b) {
+    try {
+      byte[] old = new byte[blockLength(b)];
+      disk.read(b << shift, ByteBuffer.wrap(old));
+      preserved.put(b, old);
+    } catch (IOException e) {
+      broken = new IOException("copy-before-write could not preserve block " + b + " of disk " + id
+          + " (" + e.getMessage() + "); the cycle is sent again from a later cut", e);
     }
   }
 
@@ -115,12 +131,14 @@ final class DiskTracker {
     if (frozen == null || it == null) {
       throw new IllegalStateException("disk " + id + " has no cycle in flight");
     }
+    if (broken != null) {
+      throw broken;
+    }
     while (lookahead >= 0 || it.hasNext()) {
       long b = lookahead >= 0 ? lookahead : it.next();
       lookahead = -1;
-      byte[] old = preserved.remove(b);
+      byte[] old = preserved.take(b, blockLength(b));
       if (old != null) {
-        preservedBytes -= old.length;
         return new Chunk(b, 1, b << shift, old);
       }
       if (done.contains(b)) {
@@ -129,7 +147,7 @@ final class DiskTracker {
       long end = b + 1;
       while (end - b < maxBlocks && it.hasNext()) {
         long next = it.next();
-        if (next != end || done.contains(next) || preserved.containsKey(next)) {
+        if (next != end || done.contains(next) || preserved.contains(next)) {
           lookahead = next;
           break;
         }
@@ -150,8 +168,8 @@ final class DiskTracker {
     cursor = null;
     lookahead = -1;
     done = new BlockSet(blockCount);
-    preserved.clear();
-    preservedBytes = 0;
+    preserved.close();
+    broken = null;
   }
 
   /** The frozen generation did not reach the replica: its blocks join the open generation again. */
@@ -172,6 +190,11 @@ final class DiskTracker {
     released = true;
     open = new BlockSet(blockCount);
     cycleAcknowledged();
+  }
+
+  /** Bytes copy-before-write has put in the spill file during this cycle. */
+  synchronized long spilledBytes() {
+    return preserved.spilledBytes();
   }
 
   /** Blocks read for a cycle: {@code blocks} blocks from {@code firstBlock}, at {@code offsetBytes}. */

@@ -74,6 +74,8 @@ public final class Engine implements ReplicationManager {
   private final Scheduler scheduler;
   private final Transport transport;
   private final StorageProvider storage;
+  private final long preserveMemoryBytes;
+  private final java.nio.file.Path spillDirectory;
   private final ReentrantLock lock = new ReentrantLock();
   private final SerialExecutor events;
   private final List<ReplicationListener> listeners = new CopyOnWriteArrayList<>();
@@ -88,7 +90,10 @@ public final class Engine implements ReplicationManager {
   private boolean closed;
 
   public Engine(String hostName, String listenHost, Clock clock, Scheduler scheduler,
-      Transport transport, StorageProvider storage) {
+      Transport transport, StorageProvider storage, long preserveMemoryBytes,
+      java.nio.file.Path spillDirectory) {
+    this.preserveMemoryBytes = preserveMemoryBytes;
+    this.spillDirectory = spillDirectory;
     this.hostName = hostName;
     this.listenHost = listenHost;
     this.clock = clock;
@@ -230,7 +235,8 @@ public final class Engine implements ReplicationManager {
       for (VmDisk d : PrimaryRelationship.replicatedDisks(vm, settings)) {
         disks.put(d.id(), d.disk());
       }
-      VmTracker tracker = new VmTracker(id, settings.trackingBlockSizeBytes(), disks);
+      VmTracker tracker = new VmTracker(id, settings.trackingBlockSizeBytes(), disks, preserveMemoryBytes,
+          spillDirectory);
       ConnectOptions options = new ConnectOptions(settings.authenticationType(), settings.compressionEnabled());
       PeerLink link = linkTo(PeerLink.endpointOf(settings), options);
       CompletableFuture<Void> done = new CompletableFuture<>();

@@ -6,11 +6,13 @@ import io.replica.api.NotFoundException;
 import io.replica.api.VmId;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.StampedLock;
 
 /**
@@ -26,11 +28,17 @@ final class VmTracker implements ChangeTracker {
   private final Map<DiskId, TrackedDisk> views = new LinkedHashMap<>();
   private volatile long openGeneration;
 
-  VmTracker(VmId vm, int blockSize, Map<DiskId, VirtualDisk> replicated) {
+  /**
+   * Tracks {@code replicated}; copy-before-write keeps up to {@code preserveMemoryBytes} of old
+   * block contents in memory for the whole machine and spills the rest to {@code spillDirectory}.
+   */
+  VmTracker(VmId vm, int blockSize, Map<DiskId, VirtualDisk> replicated, long preserveMemoryBytes,
+      Path spillDirectory) {
     this.vm = vm;
     this.blockSize = blockSize;
+    AtomicLong budget = new AtomicLong(preserveMemoryBytes);
     replicated.forEach((id, disk) -> {
-      DiskTracker t = new DiskTracker(id, disk, blockSize);
+      DiskTracker t = new DiskTracker(id, disk, blockSize, budget, spillDirectory);
       disks.put(id, t);
       views.put(id, new TrackedDisk(this, t));
     });
@@ -106,6 +114,15 @@ final class VmTracker implements ChangeTracker {
 
   void cycleFailed() {
     disks.values().forEach(DiskTracker::cycleFailed);
+  }
+
+  /** Bytes copy-before-write spilled to files during the cycle in flight. */
+  long spilledBytes() {
+    long n = 0;
+    for (DiskTracker t : disks.values()) {
+      n += t.spilledBytes();
+    }
+    return n;
   }
 
   void release() {

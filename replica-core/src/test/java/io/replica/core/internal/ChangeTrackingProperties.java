@@ -10,6 +10,7 @@ import io.replica.api.DiskId;
 import io.replica.api.VmId;
 import io.replica.spi.storage.VirtualDisk;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,6 +34,10 @@ class ChangeTrackingProperties {
     final Map<DiskId, byte[]> replica = new LinkedHashMap<>();
 
     Fixture(long seed) {
+      this(seed, 1L << 20);
+    }
+
+    Fixture(long seed, long preserveMemoryBytes) {
       random = new SplittableRandom(seed);
       Map<DiskId, VirtualDisk> tracked = new LinkedHashMap<>();
       int diskCount = 1 + random.nextInt(3);
@@ -45,7 +50,8 @@ class ChangeTrackingProperties {
         tracked.put(id, d);
         replica.put(id, new byte[size]);
       }
-      tracker = new VmTracker(VmId.of(new UUID(seed, 1)), BLOCK, tracked);
+      tracker = new VmTracker(VmId.of(new UUID(seed, 1)), BLOCK, tracked, preserveMemoryBytes,
+          Path.of(System.getProperty("java.io.tmpdir")));
     }
 
     void guestWrite() throws Exception {
@@ -74,9 +80,19 @@ class ChangeTrackingProperties {
 
   @Test
   void aCycleIsTheDiskAtTheCutWhateverWritesInterleave() {
+    checkCycles(1L << 20);
+  }
+
+  @Test
+  void aCycleIsTheDiskAtTheCutWhenPreservedBlocksSpillToAFile() {
+    checkCycles(3 * BLOCK);
+  }
+
+  private void checkCycles(long preserveMemoryBytes) {
+    long[] spilled = {0};
     qt().withExamples(200).forAll(longs().all()).checkAssert(seed -> {
       try {
-        Fixture f = new Fixture(seed);
+        Fixture f = new Fixture(seed, preserveMemoryBytes);
         for (int round = 0; round < 6; round++) {
           int writes = f.random.nextInt(40);
           for (int i = 0; i < writes; i++) {
@@ -95,6 +111,7 @@ class ChangeTrackingProperties {
               }
             }
           }
+          spilled[0] += f.tracker.spilledBytes();
           if (f.random.nextInt(4) == 0) {
             f.tracker.cycleFailed();
           } else {
@@ -127,6 +144,9 @@ class ChangeTrackingProperties {
         throw new AssertionError("seed " + seed, e);
       }
     });
+    if (preserveMemoryBytes < (1L << 20)) {
+      assertTrue(spilled[0] > 0, "the memory budget never ran out: nothing was spilled");
+    }
   }
 
   @Test
