@@ -52,6 +52,10 @@ final class PrimaryRelationship {
   private boolean accepted;
   private long nextCycle;
   private long lastAcked = -1;
+  /** The replica already held cycles of this machine when we knew of none: it needs a full copy. */
+  private boolean replicaHoldsData;
+  /** The first cycle number this relationship sent, -1 before any. */
+  private long firstSent = -1;
   private @Nullable Cycle inflight;
   private @Nullable String error;
   private HealthState lastHealth = HealthState.NORMAL;
@@ -125,19 +129,32 @@ final class PrimaryRelationship {
       return;
     }
     accepted = true;
+    long held = m.lastCommittedCycle();
+    // Never reuse a number the replica already holds (after a restart of this host, say).
+    nextCycle = Math.max(nextCycle, held + 1);
     if (enabling != null) {
+      replicaHoldsData = held >= 0;
       CompletableFuture<Void> f = enabling;
       enabling = null;
       engine.adoptPrimary(this);
       f.complete(null);
       return;
     }
-    if (m.lastCommittedCycle() < lastAcked) {
-      toError("replica server " + link.endpoint + " holds cycle " + m.lastCommittedCycle()
-          + " but acknowledged cycle " + lastAcked + "; resynchronization required");
+    if (firstSent >= 0 && held >= firstSent) {
+      // A cycle of ours whose acknowledgement was lost; its blocks were merged back, so the next
+      // cycle from this base brings the replica up to date.
+      if (held > lastAcked) {
+        long previous = lastAcked;
+        lastAcked = held;
+        if (previous < 0) {
+          initialReplicationDone();
+        }
+      }
+    } else if (lastAcked >= 0) {
+      toError("replica server " + link.endpoint + " holds cycle " + held + " but acknowledged cycle "
+          + lastAcked + "; resynchronization required");
       return;
     }
-    lastAcked = m.lastCommittedCycle();
     updateHealth();
     if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && initialStart == null) {
       startCycle();
@@ -231,12 +248,16 @@ final class PrimaryRelationship {
     boolean initial = lastAcked < 0;
     long blocks;
     try {
-      blocks = tracker.cut(initial);
+      blocks = tracker.cut(!initial ? VmTracker.CutScope.CHANGES
+          : replicaHoldsData ? VmTracker.CutScope.EVERY_BLOCK : VmTracker.CutScope.ALLOCATED);
     } catch (IOException e) {
       stats.error();
       engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
           "cannot read the allocation of the disks of " + vm.id() + ": " + Engine.describe(e)));
       return;
+    }
+    if (firstSent < 0) {
+      firstSent = nextCycle;
     }
     Cycle c = new Cycle(nextCycle++, lastAcked, engine.clock().instant(), engine.clock().nanoTime(),
         blocks * tracker.trackingBlockSizeBytes(), tracker.disks());
@@ -332,13 +353,20 @@ final class PrimaryRelationship {
         ReplicationMode.PRIMARY, c.number, c.doneBytes / tracker.trackingBlockSizeBytes(), c.checksum.payloadBytes(),
         Duration.ofNanos(latency)));
     if (c.base < 0) {
-      setState(ReplicationState.REPLICATING, "initial replication completed");
-      scheduleTick();
-      if (initialReplication != null) {
-        initialReplication.complete(null);
-      }
+      initialReplicationDone();
     }
     updateHealth();
+  }
+
+  private void initialReplicationDone() {
+    replicaHoldsData = false;
+    if (state != ReplicationState.SUSPENDED) {
+      setState(ReplicationState.REPLICATING, "initial replication completed");
+    }
+    scheduleTick();
+    if (initialReplication != null) {
+      initialReplication.complete(null);
+    }
   }
 
   private void onRejected(Message.CycleRejected m) {

@@ -83,23 +83,37 @@ final class VmTracker implements ChangeTracker {
     return Collections.unmodifiableList(new ArrayList<>(disks.values()));
   }
 
+  /** What a cut freezes besides the blocks written since the last one. */
+  enum CutScope {
+    /** Only the blocks written since the previous cut. */
+    CHANGES,
+    /** Also every allocated block: initial replication to an empty replica. */
+    ALLOCATED,
+    /** Every block, zeros included: a full copy over a replica that already holds data. */
+    EVERY_BLOCK
+  }
+
   /**
-   * Freezes the open generation of every disk at one instant; with {@code initial}, the allocated
-   * blocks too (they are read before the lock, and writes after that are dirty anyway).
-   * Returns the number of frozen blocks.
+   * Freezes the open generation of every disk at one instant, with the extra blocks {@code scope}
+   * asks for (found before the lock; writes after that are dirty anyway). Returns the number of
+   * frozen blocks.
    */
-  long cut(boolean initial) throws IOException {
-    Map<DiskId, BlockSet> allocated = new LinkedHashMap<>();
-    if (initial) {
-      for (DiskTracker t : disks.values()) {
-        allocated.put(t.id, t.allocatedBlocks());
+  long cut(CutScope scope) throws IOException {
+    Map<DiskId, BlockSet> extra = new LinkedHashMap<>();
+    for (DiskTracker t : disks.values()) {
+      if (scope == CutScope.ALLOCATED) {
+        extra.put(t.id, t.allocatedBlocks());
+      } else if (scope == CutScope.EVERY_BLOCK) {
+        BlockSet all = new BlockSet(t.blockCount);
+        all.addRange(0, t.blockCount);
+        extra.put(t.id, all);
       }
     }
     long blocks = 0;
     long stamp = cutLock.writeLock();
     try {
       for (DiskTracker t : disks.values()) {
-        blocks += t.cut(allocated.get(t.id));
+        blocks += t.cut(extra.get(t.id));
       }
       openGeneration++;
     } finally {

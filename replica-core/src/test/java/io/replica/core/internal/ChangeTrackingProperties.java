@@ -99,7 +99,7 @@ class ChangeTrackingProperties {
             f.guestWrite();
           }
           Map<DiskId, byte[]> atCut = f.snapshot();
-          f.tracker.cut(round == 0);
+          f.tracker.cut(round == 0 ? VmTracker.CutScope.ALLOCATED : VmTracker.CutScope.CHANGES);
           Map<DiskId, byte[]> received = new LinkedHashMap<>();
           f.replica.forEach((id, bytes) -> received.put(id, Arrays.copyOf(bytes, bytes.length)));
           for (DiskTracker d : f.tracker.disks()) {
@@ -154,11 +154,11 @@ class ChangeTrackingProperties {
     Fixture f = new Fixture(42);
     f.guestWrite();
     long before = f.tracker.pendingBytes();
-    f.tracker.cut(false);
+    f.tracker.cut(VmTracker.CutScope.CHANGES);
     assertEquals(before, f.tracker.pendingBytes());
     f.tracker.cycleFailed();
     assertEquals(before, f.tracker.pendingBytes());
-    f.tracker.cut(false);
+    f.tracker.cut(VmTracker.CutScope.CHANGES);
     f.tracker.cycleAcknowledged();
     assertEquals(0, f.tracker.pendingBytes());
   }

@@ -27,7 +27,7 @@ class CopyBeforeWriteFailureTest {
     VmTracker tracker = new VmTracker(VmId.of(new UUID(2, 2)), 4096, Map.of(id, failing), 1 << 20, spill);
     VirtualDisk guest = tracker.trackedDisk(id);
     guest.write(0, ByteBuffer.wrap(new byte[4096]));
-    tracker.cut(false);
+    tracker.cut(VmTracker.CutScope.CHANGES);
     failReads[0] = true;
     byte[] data = new byte[4096];
     data[0] = 9;
@@ -39,7 +39,7 @@ class CopyBeforeWriteFailureTest {
     assertTrue(e.getMessage().contains("copy-before-write could not preserve block 0"), e.getMessage());
     tracker.cycleFailed();
     assertEquals(4096, tracker.pendingBytes(), "the block is sent again from a later cut");
-    tracker.cut(false);
+    tracker.cut(VmTracker.CutScope.CHANGES);
     DiskTracker.Chunk c = d.readNext(8);
     assertEquals(9, c.data()[0]);
   }

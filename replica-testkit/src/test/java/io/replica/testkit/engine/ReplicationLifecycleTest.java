@@ -168,6 +168,32 @@ class ReplicationLifecycleTest {
   }
 
   @Test
+  void aRestartedPrimaryReplicatesAgainWithAFullCopyOverTheExistingReplica() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("restart", DISK);
+      byte[] ones = new byte[4096];
+      java.util.Arrays.fill(ones, (byte) 1);
+      hosts.replicate(vm, TwoHosts.settings().build());
+      hosts.write(vm, 0, 8192, ones);
+      hosts.scheduler.advance(CYCLE);
+      long before = hosts.replica.recoveryPoints(vm.id()).get(0).cycle();
+
+      hosts.restartPrimary();
+      // While nothing tracked it, the disk changed: a block went back to zeros, another was written.
+      var disk = vm.disks().get(0).disk();
+      disk.trim(0, 65536);
+      disk.write(131072, ByteBuffer.wrap(ones));
+      hosts.replicate(vm, TwoHosts.settings().build());
+      assertTrue(hosts.replica.recoveryPoints(vm.id()).get(0).cycle() > before,
+          "the new primary's cycles continue the replica's numbering");
+      hosts.assertReplicaEquals(hosts.primaryContent(vm), vm, "after the full copy");
+      Random r = new Random(4);
+      writeSome(hosts, vm, r, 10);
+      catchUp(hosts, vm);
+    }
+  }
+
+  @Test
   void removeStopsTrackingAndFreesItsState() throws Exception {
     try (TwoHosts hosts = new TwoHosts()) {
       VirtualMachine vm = hosts.newVm("old", DISK);

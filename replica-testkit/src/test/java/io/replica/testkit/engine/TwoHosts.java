@@ -42,7 +42,7 @@ final class TwoHosts implements AutoCloseable {
   final ManualScheduler scheduler = new ManualScheduler(clock);
   final InMemoryNetwork network;
   final InMemoryStorageProvider replicaStorage = new InMemoryStorageProvider();
-  final ReplicationManager primary;
+  ReplicationManager primary;
   ReplicationManager replica;
   final List<ReplicationEvent> primaryEvents = new CopyOnWriteArrayList<>();
   final List<ReplicationEvent> replicaEvents = new CopyOnWriteArrayList<>();
@@ -54,12 +54,25 @@ final class TwoHosts implements AutoCloseable {
 
   TwoHosts(long inFlightBytesMax) {
     network = new InMemoryNetwork(scheduler, inFlightBytesMax);
-    primary = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
-        .transport(network.transport(PRIMARY)).build();
-    primary.addListener(primaryEvents::add);
+    primary = startPrimary();
     replica = startReplica(ReplicaServerSettings.builder()
         .allowedAuthenticationTypes(java.util.Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
         .allowAnyAuthenticatedServer(LOCATION).build());
+  }
+
+  private ReplicationManager startPrimary() {
+    ReplicationManager m = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
+        .transport(network.transport(PRIMARY)).build();
+    m.addListener(primaryEvents::add);
+    return m;
+  }
+
+  /** The primary host restarts and forgets its replication state (it keeps no state of its own yet). */
+  void restartPrimary() {
+    network.faults().crash(PRIMARY);
+    primary.close();
+    scheduler.runUntilIdle();
+    primary = startPrimary();
   }
 
   ReplicationManager startReplica(ReplicaServerSettings settings) {
