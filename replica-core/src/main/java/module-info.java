@@ -7,5 +7,6 @@ module io.replica.core {
   requires com.fasterxml.jackson.databind;
 
   exports io.replica.core;
+  exports io.replica.core.internal to io.replica.testkit;
   opens io.replica.core.internal to com.fasterxml.jackson.databind;
 }

@@ -25,6 +25,10 @@ public sealed interface ReplicationEvent {
   record InitialReplicationProgress(VmId vm, Instant time, long bytesDone, long bytesTotal)
       implements ReplicationEvent {}
 
+  /** The primary cut a cycle: {@code blocks} tracking blocks of the machine as they were at {@code cutTime}. */
+  record CycleStarted(VmId vm, Instant time, long cycle, Instant cutTime, long blocks)
+      implements ReplicationEvent {}
+
   /**
    * A cycle completed: on the primary when the replica acknowledged it, on the replica when it was
    * applied.

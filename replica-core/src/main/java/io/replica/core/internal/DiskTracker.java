@@ -67,7 +67,7 @@ final class DiskTracker {
         open.addRange(first, last + 1);
       }
       BlockSet f = frozen;
-      if (f != null) {
+      if (f != null && !Mutation.on(Mutation.COPY_BEFORE_WRITE_SKIPPED)) {
         for (long b = first; b <= last; b++) {
           if (f.contains(b) && !done.contains(b)) {
             done.add(b);

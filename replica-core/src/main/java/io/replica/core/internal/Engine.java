@@ -475,21 +475,22 @@ public final class Engine implements ReplicationManager {
     return found;
   }
 
-  /** Applies the committed journals a crash left, in order, and drops the rest. */
+  /** Applies the committed journals a crash left, in order, and drops the unfinished ones. */
   private void recoverJournals(ReplicaRelationship r, StorageLocation loc) throws IOException {
+    List<Long> committed = new ArrayList<>();
     for (String name : loc.state().list(CycleJournal.directory(r.vm))) {
       long cycle = CycleJournal.cycleOf(name);
-      if (cycle <= r.lastCommitted()) {
+      if (cycle <= r.lastCommitted() || !CycleJournal.read(loc.state(), name, rec -> { })) {
         loc.state().delete(name);
-        continue;
-      }
-      boolean committed = CycleJournal.read(loc.state(), name, rec -> { });
-      if (committed) {
-        LOG.info("replica {}: applying journaled cycle {} left by a restart", r.vm, cycle);
-        r.applyJournal(cycle);
       } else {
-        loc.state().delete(name);
+        committed.add(cycle);
       }
+    }
+    committed.sort(null);
+    if (!committed.isEmpty()) {
+      LOG.info("replica {}: applying journaled cycles {} left by a restart", r.vm, committed);
+      r.recovered(committed);
+      r.applyPending();
     }
   }
 

@@ -262,6 +262,7 @@ final class PrimaryRelationship {
     Cycle c = new Cycle(nextCycle++, lastAcked, engine.clock().instant(), engine.clock().nanoTime(),
         blocks * tracker.trackingBlockSizeBytes(), tracker.disks());
     inflight = c;
+    engine.emit(new ReplicationEvent.CycleStarted(vm.id(), c.cutTime, c.number, c.cutTime, blocks));
     connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime));
     pump();
   }

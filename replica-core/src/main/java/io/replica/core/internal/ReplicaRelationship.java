@@ -22,11 +22,13 @@ import java.nio.ByteBuffer;
 import java.nio.file.ReadOnlyFileSystemException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jspecify.annotations.Nullable;
 
@@ -56,6 +58,10 @@ final class ReplicaRelationship {
   private HealthState lastHealth = HealthState.NORMAL;
   private @Nullable Receiving receiving;
   private long duplicateCycle = -1;
+  /** Committed cycles not applied yet, oldest first; they wait while a recovery point view is open. */
+  private final ArrayDeque<Long> pending = new ArrayDeque<>();
+  private final AtomicInteger openViews = new AtomicInteger();
+  private boolean applyScheduled;
 
   ReplicaRelationship(Engine engine, String location, StorageLocation storage, ReplicaRecord record,
       Map<DiskId, VirtualDisk> disks) {
@@ -243,6 +249,9 @@ final class ReplicaRelationship {
   private void onEnd(Connection c, Message.CycleEnd e) throws IOException {
     if (e.cycle() == duplicateCycle || e.cycle() <= lastCommitted) {
       c.send(new Message.CycleAck(vm, e.cycle()));
+      if (Mutation.on(Mutation.DUPLICATE_APPLIED_TWICE) && e.cycle() == lastApplied && lastAppliedCut != null) {
+        markApplied(e.cycle(), lastAppliedCut, 0, 0);
+      }
       return;
     }
     Receiving r = receiving;
@@ -271,17 +280,54 @@ final class ReplicaRelationship {
       c.send(new Message.CycleAck(vm, r.cycle));
       return;
     }
-    r.journal.commit(new JournalRecord.Commit(e.messageCount(), e.payloadBytes(), e.contentCrc32c()));
+    JournalRecord.Commit commit = new JournalRecord.Commit(e.messageCount(), e.payloadBytes(), e.contentCrc32c());
+    if (Mutation.on(Mutation.ACK_BEFORE_DURABLE)) {
+      c.send(new Message.CycleAck(vm, r.cycle));
+      r.journal.append(commit);
+    } else {
+      r.journal.commit(commit);
+      c.send(new Message.CycleAck(vm, r.cycle));
+    }
     r.journal.close();
     lastCommitted = r.cycle;
-    c.send(new Message.CycleAck(vm, r.cycle));
-    try {
-      applyJournal(r.cycle);
-    } catch (IOException | RuntimeException failure) {
-      // The cycle is durable in the journal: a restart applies it. Until then nothing more applies.
-      stats.error();
-      toError("cannot apply cycle " + r.cycle + " to the replica disks: " + Engine.describe(failure)
-          + "; the journal is kept and is applied when the replica server restarts");
+    pending.add(r.cycle);
+    scheduleApply();
+  }
+
+  /** Applies pending cycles in a task of their own, unless a view holds the current point. */
+  private void scheduleApply() {
+    if (applyScheduled || pending.isEmpty() || openViews.get() > 0 || state == ReplicationState.ERROR) {
+      return;
+    }
+    applyScheduled = true;
+    engine.scheduler().execute(() -> engine.runLocked(() -> {
+      applyScheduled = false;
+      applyPending();
+    }));
+  }
+
+  /** Applies the pending cycles in order; a failure keeps the rest for the next start. */
+  void applyPending() {
+    while (!pending.isEmpty() && openViews.get() == 0) {
+      long cycle = Mutation.on(Mutation.APPLY_OUT_OF_ORDER) ? pending.pollLast() : pending.pollFirst();
+      try {
+        applyJournal(cycle);
+      } catch (IOException | RuntimeException failure) {
+        // The cycle is durable in its journal: a restart applies it. Until then nothing more applies.
+        pending.addFirst(cycle);
+        stats.error();
+        toError("cannot apply cycle " + cycle + " to the replica disks: " + Engine.describe(failure)
+            + "; the journal is kept and is applied when the replica server restarts");
+        return;
+      }
+    }
+  }
+
+  /** Takes the committed journals found at start as pending, raising what this replica holds. */
+  void recovered(List<Long> committedCycles) {
+    for (long cycle : committedCycles) {
+      pending.add(cycle);
+      lastCommitted = Math.max(lastCommitted, cycle);
     }
   }
 
@@ -406,6 +452,8 @@ final class ReplicaRelationship {
     Map<DiskId, VirtualDisk> views = new LinkedHashMap<>();
     disks.forEach((id, d) -> views.put(id, new PointDisk(point, id, d)));
     Map<DiskId, VirtualDisk> unmodifiable = Collections.unmodifiableMap(views);
+    openViews.incrementAndGet();
+    java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     return new RecoveryPointView() {
       @Override
       public RecoveryPoint point() {
@@ -417,8 +465,13 @@ final class ReplicaRelationship {
         return unmodifiable;
       }
 
+      /** Lets the cycles that arrived meanwhile apply. */
       @Override
-      public void close() {}
+      public void close() {
+        if (closed.compareAndSet(false, true) && openViews.decrementAndGet() == 0) {
+          engine.scheduler().execute(() -> engine.runLocked(ReplicaRelationship.this::scheduleApply));
+        }
+      }
     };
   }
 
