@@ -4,6 +4,7 @@
  */
 module io.replica.testkit {
   requires transitive io.replica.api;
+  requires io.replica.core;
   requires static org.jspecify;
   requires transitive org.junit.jupiter.api;
 
@@ -11,4 +12,5 @@ module io.replica.testkit {
   exports io.replica.testkit.time;
   exports io.replica.testkit.contract;
   exports io.replica.testkit.gen;
+  exports io.replica.testkit.sim;
 }

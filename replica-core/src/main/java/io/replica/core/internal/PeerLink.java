@@ -124,6 +124,16 @@ final class PeerLink {
     }), delay);
   }
 
+  /** Drops the current connection as broken; every machine on it resumes after a reconnect. */
+  void reset(String reason) {
+    Connection c = connection;
+    if (c == null) {
+      return;
+    }
+    failed(reason);
+    c.close();
+  }
+
   void close() {
     closed = true;
     if (retry != null) {

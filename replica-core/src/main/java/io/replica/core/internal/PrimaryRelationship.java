@@ -33,6 +33,8 @@ final class PrimaryRelationship {
   private static final byte[] ZEROS = new byte[CHUNK_BYTES_MAX];
   private static final Duration SUCCESS_AGE_WARNING = Duration.ofHours(1);
   private static final double MISSED_SHARE_WARNING = 0.2;
+  /** How long a cycle may go without sending or hearing anything before the link is reset. */
+  static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(60);
 
   final VirtualMachine vm;
   final ReplicationSettings settings;
@@ -50,6 +52,7 @@ final class PrimaryRelationship {
   private @Nullable Connection connection;
   /** Whether the replica accepted the machine on the current connection. */
   private boolean accepted;
+  private long connectedNanos;
   private long nextCycle;
   private long lastAcked = -1;
   /** The replica already held cycles of this machine when we knew of none: it needs a full copy. */
@@ -69,6 +72,19 @@ final class PrimaryRelationship {
     this.link = link;
     this.enabling = enabling;
     this.stats = new Stats(engine.clock().instant());
+    engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
+  }
+
+  private void enableTimedOut() {
+    CompletableFuture<Void> f = enabling;
+    if (f == null) {
+      return;
+    }
+    engine.dropPrimary(this);
+    f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " did not accept"
+        + " virtual machine " + vm.id() + " ('" + vm.name() + "') within " + ANSWER_TIMEOUT.toSeconds()
+        + " s" + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")")
+        + "; check that it is reachable and try again"));
   }
 
   ReplicationState state() {
@@ -80,6 +96,7 @@ final class PrimaryRelationship {
   void connected(Connection c) {
     connection = c;
     accepted = false;
+    connectedNanos = engine.clock().nanoTime();
     List<Message.DiskDescriptor> disks = new ArrayList<>();
     for (DiskTracker t : tracker.disks()) {
       disks.add(new Message.DiskDescriptor(t.id, t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
@@ -170,6 +187,7 @@ final class PrimaryRelationship {
     initialReplication = done;
     setState(ReplicationState.WAITING_FOR_INITIAL_REPLICATION, at.isAfter(now)
         ? "initial replication scheduled for " + at : "initial replication started");
+    scheduleTick();
     if (at.isAfter(now)) {
       initialStart = engine.scheduler().schedule(() -> engine.runLocked(() -> {
         initialStart = null;
@@ -220,13 +238,33 @@ final class PrimaryRelationship {
   // ---- cycles
 
   private void scheduleTick() {
+    if (timer != null) {
+      timer.cancel();
+    }
     timer = engine.scheduler().schedule(() -> engine.runLocked(this::tick), settings.replicationFrequency());
   }
 
   private void tick() {
     scheduleTick();
     stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
-    if (state == ReplicationState.REPLICATING) {
+    Cycle c = inflight;
+    if (c != null && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
+      // A message was lost or the replica stalled: start over on a fresh connection.
+      String reason = "no progress on cycle " + c.number + " for " + ANSWER_TIMEOUT.toSeconds()
+          + " s; reconnecting to " + link.endpoint;
+      failInflight(reason);
+      link.reset(reason);
+    }
+    if (connection != null && !accepted
+        && engine.clock().nanoTime() - connectedNanos > ANSWER_TIMEOUT.toNanos()) {
+      link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
+          + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
+    }
+    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
+      if (inflight == null && initialStart == null) {
+        startCycle(); // a failed initial replication starts again
+      }
+    } else if (state == ReplicationState.REPLICATING) {
       String reason = inflight != null ? "the previous cycle " + inflight.number + " is still in transfer"
           : !accepted ? "the replica server " + link.endpoint + " is not reachable"
               + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")")
@@ -274,6 +312,7 @@ final class PrimaryRelationship {
     if (c == null || conn == null || c.sentAll) {
       return;
     }
+    c.progressNanos = engine.clock().nanoTime();
     try {
       while (conn.isWritable()) {
         if (c.disk >= c.disks.size()) {
@@ -478,6 +517,8 @@ final class PrimaryRelationship {
     final ContentChecksum checksum = new ContentChecksum();
     int disk;
     long doneBytes;
+    /** When this cycle last moved: cut, a message sent. */
+    long progressNanos;
     long reportedPercent = -1;
     boolean sentAll;
 
@@ -486,6 +527,7 @@ final class PrimaryRelationship {
       this.base = base;
       this.cutTime = cutTime;
       this.cutNanos = cutNanos;
+      this.progressNanos = cutNanos;
       this.totalBytes = totalBytes;
       this.disks = disks;
     }

@@ -1,0 +1,27 @@
+package io.replica.testkit.sim;
+
+/** The faults and operator actions a simulation injects. */
+public enum FaultKind {
+  /** The next few messages from one host to the other vanish. */
+  DROP,
+  /** The next few messages from one host to the other arrive twice. */
+  DUPLICATE,
+  /** Messages from one host to the other take longer for a while. */
+  DELAY,
+  /** The payload of the next few block messages is damaged in transit. */
+  CORRUPT,
+  /** Every connection between the hosts breaks; they reconnect. */
+  DISCONNECT,
+  /** The hosts cannot reach each other for a while, then the partition heals. */
+  PARTITION,
+  /** The replica host crashes (unflushed writes lost or torn at sector granularity) and restarts later. */
+  CRASH_REPLICA,
+  /** The primary host crashes, forgets its tracking state, and replicates again after a restart. */
+  CRASH_PRIMARY,
+  /** The replica's storage is full for a while. */
+  DISK_FULL,
+  /** An operator holds the replica's latest recovery point open for a while. */
+  OPEN_VIEW,
+  /** An operator suspends replication for a while, then resumes it. */
+  SUSPEND
+}
