@@ -74,7 +74,7 @@ class ReadmeExampleTest {
   @Test
   void theReadmeHoldsTheSameCode() throws Exception {
     Path root = Path.of("").toAbsolutePath();
-    while (!Files.exists(root.resolve("README.md"))) {
+    while (!Files.exists(root.resolve("README.md")) || !Files.isDirectory(root.resolve("replica-testkit"))) {
       root = root.getParent();
     }
     String readme = Files.readString(root.resolve("README.md"), StandardCharsets.UTF_8);
