@@ -2,7 +2,6 @@ package io.replica.api;
 
 import java.util.Objects;
 import java.util.UUID;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Identifies a virtual disk for as long as it exists, on every host. On-disk names derive from it, never
@@ -27,22 +26,7 @@ public record DiskId(UUID uuid) implements Comparable<DiskId> {
    * @throws IllegalArgumentException if {@code text} is not a UUID
    */
   public static DiskId parse(String text) {
-    UUID uuid;
-    try {
-      uuid = UUID.fromString(text);
-    } catch (IllegalArgumentException e) {
-      throw notAnId(text, e);
-    }
-    // UUID.fromString also takes short forms such as "1-1-1-1-1"; only the canonical one is an id.
-    if (!uuid.toString().equalsIgnoreCase(text)) {
-      throw notAnId(text, null);
-    }
-    return new DiskId(uuid);
-  }
-
-  private static IllegalArgumentException notAnId(String text, @Nullable Throwable cause) {
-    return new IllegalArgumentException(
-        "'" + text + "' is not a virtual disk id; expected a UUID such as 3f0c8a34-1b2c-4d5e-8f90-a1b2c3d4e5f6", cause);
+    return new DiskId(Uuids.parseCanonical(text, "virtual disk"));
   }
 
   @Override
