@@ -756,6 +756,8 @@ public final class Engine implements ReplicationManager {
     } finally {
       lock.unlock();
     }
+    // Listeners see every event of this manager before close returns.
+    events.runPending();
   }
 
   @Override

@@ -11,7 +11,10 @@ import java.util.concurrent.Executor;
 final class SerialExecutor implements Executor {
   private final Scheduler scheduler;
   private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
-  private boolean draining;
+  /** A drain task is submitted to the scheduler and has not started. */
+  private boolean scheduled;
+  /** Some thread is running tasks from the queue. */
+  private boolean running;
 
   SerialExecutor(Scheduler scheduler) {
     this.scheduler = scheduler;
@@ -21,25 +24,62 @@ final class SerialExecutor implements Executor {
   public void execute(Runnable task) {
     synchronized (queue) {
       queue.add(task);
-      if (draining) {
+      if (scheduled || running) {
         return;
       }
-      draining = true;
+      scheduled = true;
     }
-    scheduler.execute(this::drain);
+    submitDrain();
+  }
+
+  private void submitDrain() {
+    scheduler.execute(() -> {
+      synchronized (queue) {
+        scheduled = false;
+      }
+      drain();
+    });
+  }
+
+  /**
+   * Runs the queued tasks now, on the caller's thread, unless another thread is running them;
+   * used when the owner closes so that nothing queued is left behind.
+   */
+  void runPending() {
+    drain();
   }
 
   private void drain() {
+    synchronized (queue) {
+      if (running) {
+        return;
+      }
+      running = true;
+    }
     while (true) {
       Runnable next;
       synchronized (queue) {
         next = queue.poll();
         if (next == null) {
-          draining = false;
+          running = false;
           return;
         }
       }
-      next.run();
+      try {
+        next.run();
+      } catch (RuntimeException | Error e) {
+        // The failure goes to the caller; the tasks behind it still run.
+        boolean resubmit;
+        synchronized (queue) {
+          running = false;
+          resubmit = !queue.isEmpty() && !scheduled;
+          scheduled |= resubmit;
+        }
+        if (resubmit) {
+          submitDrain();
+        }
+        throw e;
+      }
     }
   }
 }

@@ -20,6 +20,8 @@ public enum FaultKind {
   CRASH_PRIMARY,
   /** The replica's storage is full for a while. */
   DISK_FULL,
+  /** The replica's disks are slow for a while: every piece of its work starts late. */
+  SLOW_DISK,
   /** An operator holds the replica's latest recovery point open for a while. */
   OPEN_VIEW,
   /** An operator suspends replication for a while, then resumes it. */

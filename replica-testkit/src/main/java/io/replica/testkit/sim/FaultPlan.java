@@ -60,6 +60,7 @@ public final class FaultPlan {
       case SUSPEND:
       case OPEN_VIEW:
       case DISK_FULL:
+      case SLOW_DISK:
       case CRASH_REPLICA:
         return 40;
       default:

@@ -10,12 +10,12 @@ import java.util.Map;
 public enum Scenario {
   /** Steady replication while the network drops, duplicates, delays and corrupts messages. */
   STEADY(weights(FaultKind.DROP, 3, FaultKind.DUPLICATE, 3, FaultKind.DELAY, 2, FaultKind.CORRUPT, 2,
-      FaultKind.DISCONNECT, 1, FaultKind.OPEN_VIEW, 1)),
+      FaultKind.DISCONNECT, 1, FaultKind.OPEN_VIEW, 1, FaultKind.SLOW_DISK, 1)),
   /** An operator suspends and resumes replication while faults go on. */
   PAUSE_RESUME(weights(FaultKind.SUSPEND, 4, FaultKind.DROP, 1, FaultKind.DUPLICATE, 1, FaultKind.DELAY, 1,
       FaultKind.OPEN_VIEW, 1)),
-  /** Either host crashes and restarts, losing or tearing unflushed writes; the replica's disk fills. */
-  CRASHES(weights(FaultKind.CRASH_REPLICA, 4, FaultKind.CRASH_PRIMARY, 2, FaultKind.DISK_FULL, 1,
+  /** Either host crashes and restarts, losing or tearing unflushed writes; the replica's disk fills or slows. */
+  CRASHES(weights(FaultKind.CRASH_REPLICA, 4, FaultKind.CRASH_PRIMARY, 2, FaultKind.DISK_FULL, 1, FaultKind.SLOW_DISK, 1,
       FaultKind.OPEN_VIEW, 2, FaultKind.DROP, 1, FaultKind.DUPLICATE, 1)),
   /** Connections break and the hosts are partitioned, then heal. */
   RECONNECTS(weights(FaultKind.DISCONNECT, 4, FaultKind.PARTITION, 3, FaultKind.DELAY, 1, FaultKind.DROP, 1));

@@ -17,6 +17,9 @@ class SimulationRegressionTest {
       "9   | STEADY       | an enable request whose answer was lost waited forever",
       "12  | PAUSE_RESUME | a cut taken by resume was attributed the guest's later writes",
       "911 | PAUSE_RESUME | a cut taken while draining was missed",
+      "10  | CRASHES      | a replica that could not apply (disk full) was taken for one that lost data",
+      "754 | CRASHES      | events of a closed replica arrived after those of its successor",
+      "790 | CRASHES      | events of a closed replica arrived after those of its successor",
   })
   void seedsThatFoundBugsPass(long seed, Scenario scenario, String bug) {
     SimulationResult r = Simulation.builder(seed).scenario(scenario).build().run();
