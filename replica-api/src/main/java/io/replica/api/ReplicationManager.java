@@ -78,6 +78,15 @@ public interface ReplicationManager extends AutoCloseable {
    */
   RecoveryPointView openRecoveryPoint(RecoveryPoint point);
 
+  /**
+   * Estimates the storage a recovery history setting would take for replica machine {@code vm},
+   * from the churn its cycles showed so far: each kept point holds the old contents of the blocks
+   * first overwritten in its interval. Zero before two cycles were applied.
+   *
+   * @throws NotFoundException if {@code vm} has no replica here
+   */
+  long estimateRecoveryHistoryBytes(VmId vm, RecoveryHistory history);
+
   // ---- both roles
 
   /** The machines this host replicates, in either role. */

@@ -2,6 +2,7 @@ package io.replica.core;
 
 import io.replica.api.ReplicationManager;
 import io.replica.core.internal.Engine;
+import io.replica.spi.consistency.ConsistencyProvider;
 import io.replica.spi.storage.StorageProvider;
 import io.replica.spi.time.Clock;
 import io.replica.spi.time.Scheduler;
@@ -41,6 +42,7 @@ public final class ReplicaEngine {
     private @Nullable StorageProvider storage;
     private long copyBeforeWriteMemoryBytes = 64L << 20;
     private @Nullable Path spillDirectory;
+    private ConsistencyProvider consistency = ConsistencyProvider.crashConsistentOnly();
 
     private Builder() {}
 
@@ -111,6 +113,15 @@ public final class ReplicaEngine {
     }
 
     /**
+     * Quiesces guests for application-consistent recovery points; without one, such points fall
+     * back to crash-consistent ones and an event says so.
+     */
+    public Builder consistencyProvider(ConsistencyProvider provider) {
+      this.consistency = Objects.requireNonNull(provider, "provider");
+      return this;
+    }
+
+    /**
      * The manager.
      *
      * @throws IllegalStateException naming the first missing part
@@ -132,7 +143,7 @@ public final class ReplicaEngine {
       };
       Path spill = spillDirectory != null ? spillDirectory : Path.of(System.getProperty("java.io.tmpdir"));
       return new Engine(hostName, listenHost != null ? listenHost : hostName, clock, scheduler, transport, s,
-          copyBeforeWriteMemoryBytes, spill);
+          copyBeforeWriteMemoryBytes, spill, consistency);
     }
   }
 }

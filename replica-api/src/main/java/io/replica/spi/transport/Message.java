@@ -5,6 +5,7 @@ import io.replica.api.VmId;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The replication protocol between a primary and a replica server. Every message names the
@@ -30,10 +31,13 @@ public sealed interface Message {
     }
   }
 
-  /** Primary to replica: asks to replicate a machine here (or to resume doing so). */
+  /**
+   * Primary to replica: asks to replicate a machine here (or to resume doing so), keeping
+   * {@code additionalRecoveryPoints} points besides the latest.
+   */
   record EnableRequest(
       VmId vm, String vmName, String primaryHost, List<DiskDescriptor> disks,
-      int trackingBlockSizeBytes) implements Message {
+      int trackingBlockSizeBytes, int additionalRecoveryPoints) implements Message {
     public EnableRequest {
       Objects.requireNonNull(vm, "vm");
       disks = List.copyOf(disks);
@@ -59,9 +63,12 @@ public sealed interface Message {
 
   /**
    * Primary to replica: a cycle starts. Its blocks bring a replica that applied any cycle from
-   * {@code baseCycle} to {@code cycle - 1} to the primary's state at {@code cutTime}.
+   * {@code baseCycle} to {@code cycle - 1} to the primary's state at {@code cutTime}. With a
+   * {@code recoveryPoint} type, the replica keeps the cycle as an additional recovery point of that
+   * type.
    */
-  record CycleBegin(VmId vm, long cycle, long baseCycle, Instant cutTime) implements Message {}
+  record CycleBegin(VmId vm, long cycle, long baseCycle, Instant cutTime,
+      io.replica.api.@Nullable RecoveryPointType recoveryPoint) implements Message {}
 
   /**
    * Primary to replica: bytes of one disk at an offset, part of a cycle. Block and zero-run

@@ -22,6 +22,7 @@ import io.replica.api.VmId;
 import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.api.event.ReplicationListener;
+import io.replica.spi.consistency.ConsistencyProvider;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.StorageLocation;
 import io.replica.spi.storage.StorageProvider;
@@ -75,6 +76,7 @@ public final class Engine implements ReplicationManager {
   private final Transport transport;
   private final StorageProvider storage;
   private final long preserveMemoryBytes;
+  private final ConsistencyProvider consistency;
   private final java.nio.file.Path spillDirectory;
   private final ReentrantLock lock = new ReentrantLock();
   private final SerialExecutor events;
@@ -91,8 +93,9 @@ public final class Engine implements ReplicationManager {
 
   public Engine(String hostName, String listenHost, Clock clock, Scheduler scheduler,
       Transport transport, StorageProvider storage, long preserveMemoryBytes,
-      java.nio.file.Path spillDirectory) {
+      java.nio.file.Path spillDirectory, ConsistencyProvider consistency) {
     this.preserveMemoryBytes = preserveMemoryBytes;
+    this.consistency = consistency;
     this.spillDirectory = spillDirectory;
     this.hostName = hostName;
     this.listenHost = listenHost;
@@ -115,6 +118,10 @@ public final class Engine implements ReplicationManager {
 
   Transport transport() {
     return transport;
+  }
+
+  ConsistencyProvider consistency() {
+    return consistency;
   }
 
   Duration monitoringInterval() {
@@ -269,10 +276,6 @@ public final class Engine implements ReplicationManager {
             + "-byte sectors; use a multiple of " + sector);
       }
     }
-    if (!s.recoveryHistory().isLatestOnly()) {
-      throw new UnsupportedOperationException("recovery history with " + s.recoveryHistory().additionalPoints()
-          + " additional points (for " + what + ") is not implemented yet; use RecoveryHistory.latestOnly()");
-    }
     if (s.initialReplicationMethod() != InitialReplicationMethod.NETWORK) {
       throw new UnsupportedOperationException("initial replication method " + s.initialReplicationMethod()
           + " (for " + what + ") is not implemented yet; use initialReplicationOverNetwork()");
@@ -387,6 +390,9 @@ public final class Engine implements ReplicationManager {
       try {
         StorageLocation loc = storage.open(r.location);
         for (String name : loc.state().list(CycleJournal.directory(vm))) {
+          loc.state().delete(name);
+        }
+        for (String name : loc.state().list(UndoHistory.directory(vm))) {
           loc.state().delete(name);
         }
         loc.state().delete(ReplicaRelationship.recordName(vm));
@@ -586,6 +592,11 @@ public final class Engine implements ReplicationManager {
   }
 
   private static @Nullable String checkRequest(Message.EnableRequest req) {
+    if (req.additionalRecoveryPoints() < 0
+        || req.additionalRecoveryPoints() > io.replica.api.RecoveryHistory.MAX_ADDITIONAL_POINTS) {
+      return "virtual machine " + req.vm() + " asks for " + req.additionalRecoveryPoints()
+          + " additional recovery points; allowed: 0 to " + io.replica.api.RecoveryHistory.MAX_ADDITIONAL_POINTS;
+    }
     if (req.disks().isEmpty() || req.disks().size() > DISKS_MAX) {
       return "virtual machine " + req.vm() + " asks for " + req.disks().size() + " disks; allowed: 1 to " + DISKS_MAX;
     }
@@ -632,7 +643,8 @@ public final class Engine implements ReplicationManager {
         described.add(new ReplicaRecord.Disk(d.disk().toString(), d.sizeBytes(), d.logicalSectorSizeBytes()));
       }
       ReplicaRecord record = new ReplicaRecord(ReplicaRecord.VERSION, vm.toString(), req.vmName(), peer,
-          entry.trustGroup(), req.trackingBlockSizeBytes(), described, -1, null, false);
+          entry.trustGroup(), req.trackingBlockSizeBytes(), described, -1, null, false,
+          req.additionalRecoveryPoints(), List.of());
       loc.state().write(ReplicaRelationship.recordName(vm), record.toJson());
       return new ReplicaRelationship(this, entry.storageLocation(), loc, record, disks);
     } catch (IOException | RuntimeException e) {
@@ -664,6 +676,12 @@ public final class Engine implements ReplicationManager {
   @Override
   public RecoveryPointView openRecoveryPoint(RecoveryPoint point) {
     return locked(() -> requireReplica(point.vm()).open(point));
+  }
+
+  @Override
+  public long estimateRecoveryHistoryBytes(VmId vm, io.replica.api.RecoveryHistory history) {
+    java.util.Objects.requireNonNull(history, "history");
+    return locked(() -> requireReplica(vm).estimateHistoryBytes(history.additionalPoints(), history.pointInterval()));
   }
 
   // ---- both roles

@@ -2,6 +2,7 @@ package io.replica.core.internal;
 
 import io.replica.api.CorruptDataException;
 import io.replica.api.DiskId;
+import io.replica.api.RecoveryPointType;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -28,9 +29,10 @@ final class JournalCodec {
   static ByteBuffer encode(JournalRecord record) {
     ByteBuffer buf;
     if (record instanceof JournalRecord.Begin b) {
-      buf = start(BEGIN, 8 + 8 + 8 + 4);
+      buf = start(BEGIN, 8 + 8 + 8 + 4 + 1);
       buf.putLong(b.cycle()).putLong(b.baseCycle())
-          .putLong(b.cutTime().getEpochSecond()).putInt(b.cutTime().getNano());
+          .putLong(b.cutTime().getEpochSecond()).putInt(b.cutTime().getNano())
+          .put((byte) (b.point() == null ? 0 : b.point().ordinal() + 1));
     } else if (record instanceof JournalRecord.Block b) {
       buf = start(BLOCK, 16 + 8 + b.data().length);
       putDisk(buf, b.disk());
@@ -103,7 +105,7 @@ final class JournalCodec {
     switch (type) {
       case BEGIN:
         return new JournalRecord.Begin(body.getLong(), body.getLong(),
-            instant(body.getLong(), body.getInt()));
+            instant(body.getLong(), body.getInt()), pointType(body.get()));
       case BLOCK:
         if (bodyLength < 24) {
           throw new CorruptDataException("journal block record of " + bodyLength + " bytes is too short");
@@ -120,6 +122,14 @@ final class JournalCodec {
       default:
         throw new CorruptDataException("journal record has unknown type " + type);
     }
+  }
+
+  private static io.replica.api.@org.jspecify.annotations.Nullable RecoveryPointType pointType(byte code) {
+    RecoveryPointType[] types = RecoveryPointType.values();
+    if (code < 0 || code > types.length) {
+      throw new CorruptDataException("journal record holds an unknown recovery point type " + code);
+    }
+    return code == 0 ? null : types[code - 1];
   }
 
   private static Instant instant(long seconds, int nanos) {

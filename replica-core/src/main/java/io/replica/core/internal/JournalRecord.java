@@ -1,13 +1,16 @@
 package io.replica.core.internal;
 
 import io.replica.api.DiskId;
+import io.replica.api.RecoveryPointType;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /** One record of a replica's cycle journal. */
 sealed interface JournalRecord {
 
   /** The cycle starts; see {@link io.replica.spi.transport.Message.CycleBegin}. */
-  record Begin(long cycle, long baseCycle, Instant cutTime) implements JournalRecord {}
+  record Begin(long cycle, long baseCycle, Instant cutTime, @Nullable RecoveryPointType point)
+      implements JournalRecord {}
 
   /** Bytes of a disk at an offset. */
   record Block(DiskId disk, long offsetBytes, byte[] data) implements JournalRecord {}

@@ -3,6 +3,8 @@ package io.replica.core.internal;
 import io.replica.api.HealthState;
 import io.replica.api.NotAuthorizedException;
 import io.replica.api.ReplicaException;
+import io.replica.api.RecoveryHistory;
+import io.replica.api.RecoveryPointType;
 import io.replica.api.ReplicationHealth;
 import io.replica.api.ReplicationMode;
 import io.replica.api.ReplicationSettings;
@@ -20,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -59,6 +62,11 @@ final class PrimaryRelationship {
   private boolean replicaHoldsData;
   /** The first cycle number this relationship sent, -1 before any. */
   private long firstSent = -1;
+  /** When the next cycle becomes an additional recovery point; null for the first one due now. */
+  private @Nullable Instant nextPointAt;
+  private long pointsTaken;
+  /** The guest is being quiesced for an application-consistent cut. */
+  private boolean quiescing;
   private @Nullable Cycle inflight;
   private @Nullable String error;
   private HealthState lastHealth = HealthState.NORMAL;
@@ -102,7 +110,7 @@ final class PrimaryRelationship {
       disks.add(new Message.DiskDescriptor(t.id, t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
     }
     c.send(new Message.EnableRequest(vm.id(), vm.name(), engine.hostName(), disks,
-        tracker.trackingBlockSizeBytes()));
+        tracker.trackingBlockSizeBytes(), settings.recoveryHistory().additionalPoints()));
   }
 
   void disconnected(String reason) {
@@ -280,9 +288,57 @@ final class PrimaryRelationship {
   }
 
   private void startCycle() {
-    if (!accepted || connection == null || inflight != null) {
+    if (!accepted || connection == null || inflight != null || quiescing) {
       return;
     }
+    RecoveryPointType point = pointDue();
+    if (point != RecoveryPointType.APPLICATION_CONSISTENT) {
+      cut(point);
+      return;
+    }
+    // quiesce, cut, thaw: the guest's applications are consistent at the cut
+    quiescing = true;
+    CompletableFuture<Void> quiesced;
+    try {
+      quiesced = engine.consistency().quiesce(vm.id());
+    } catch (RuntimeException e) {
+      quiesced = CompletableFuture.failedFuture(e);
+    }
+    quiesced.whenComplete((ok, failure) -> engine.runLocked(() -> {
+      quiescing = false;
+      try {
+        if (failure != null) {
+          stats.applicationConsistentFailure();
+          engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+              "cannot quiesce virtual machine " + vm.id() + " for an application-consistent recovery point ("
+                  + Engine.describe(failure) + "); this point is crash-consistent"));
+        }
+        if (accepted && connection != null && inflight == null) {
+          cut(failure == null ? RecoveryPointType.APPLICATION_CONSISTENT : RecoveryPointType.STANDARD);
+        }
+      } finally {
+        engine.consistency().thaw(vm.id());
+      }
+    }));
+  }
+
+  /** Whether the next cycle is to become a recovery point, and of which type. */
+  private @Nullable RecoveryPointType pointDue() {
+    RecoveryHistory history = settings.recoveryHistory();
+    if (history.isLatestOnly() || lastAcked < 0) {
+      return null;
+    }
+    Instant now = engine.clock().instant();
+    if (nextPointAt != null && now.isBefore(nextPointAt)) {
+      return null;
+    }
+    int every = history.applicationConsistentEvery();
+    return every > 0 && pointsTaken % every == every - 1
+        ? RecoveryPointType.APPLICATION_CONSISTENT : RecoveryPointType.STANDARD;
+  }
+
+  private void cut(@Nullable RecoveryPointType point) {
+    Connection connection = Objects.requireNonNull(this.connection);
     boolean initial = lastAcked < 0;
     long blocks;
     try {
@@ -298,10 +354,10 @@ final class PrimaryRelationship {
       firstSent = nextCycle;
     }
     Cycle c = new Cycle(nextCycle++, lastAcked, engine.clock().instant(), engine.clock().nanoTime(),
-        blocks * tracker.trackingBlockSizeBytes(), tracker.disks());
+        blocks * tracker.trackingBlockSizeBytes(), tracker.disks(), point);
     inflight = c;
     engine.emit(new ReplicationEvent.CycleStarted(vm.id(), c.cutTime, c.number, c.cutTime, blocks));
-    connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime));
+    connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime, point));
     pump();
   }
 
@@ -383,6 +439,13 @@ final class PrimaryRelationship {
     inflight = null;
     lastAcked = c.number;
     tracker.cycleAcknowledged();
+    if (c.point != null) {
+      pointsTaken++;
+      nextPointAt = c.cutTime.plus(settings.recoveryHistory().pointInterval());
+      if (c.point == RecoveryPointType.APPLICATION_CONSISTENT) {
+        stats.lastApplicationConsistentTime = c.cutTime;
+      }
+    }
     long latency = engine.clock().nanoTime() - c.cutNanos;
     if (c.base < 0) {
       stats.initialReplication(c.checksum.payloadBytes(), c.cutTime, engine.clock().nanoTime());
@@ -515,6 +578,7 @@ final class PrimaryRelationship {
     final long totalBytes;
     final List<DiskTracker> disks;
     final ContentChecksum checksum = new ContentChecksum();
+    final @Nullable RecoveryPointType point;
     int disk;
     long doneBytes;
     /** When this cycle last moved: cut, a message sent. */
@@ -522,7 +586,9 @@ final class PrimaryRelationship {
     long reportedPercent = -1;
     boolean sentAll;
 
-    Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks) {
+    Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks,
+        @Nullable RecoveryPointType point) {
+      this.point = point;
       this.number = number;
       this.base = base;
       this.cutTime = cutTime;

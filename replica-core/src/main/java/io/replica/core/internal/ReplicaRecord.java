@@ -21,7 +21,9 @@ record ReplicaRecord(
     List<Disk> disks,
     long lastAppliedCycle,
     @Nullable String lastAppliedCutTime,
-    boolean resynchronizationRequired) {
+    boolean resynchronizationRequired,
+    int additionalRecoveryPoints,
+    List<PointRecord> points) {
 
   static final int VERSION = 1;
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -30,18 +32,27 @@ record ReplicaRecord(
   /** One disk: its id, size and sector size. */
   record Disk(String id, long sizeBytes, int logicalSectorSizeBytes) {}
 
+  /** A kept recovery point: its cycle, cut time and type. */
+  record PointRecord(long cycle, String cutTime, String type) {}
+
   ReplicaRecord {
     disks = List.copyOf(disks);
+    points = points == null ? List.of() : List.copyOf(points);
   }
 
-  ReplicaRecord applied(long cycle, String cutTime) {
+  ReplicaRecord applied(long cycle, String cutTime, List<PointRecord> kept) {
     return new ReplicaRecord(version, vm, vmName, primaryHost, trustGroup, trackingBlockSizeBytes,
-        disks, cycle, cutTime, resynchronizationRequired);
+        disks, cycle, cutTime, resynchronizationRequired, additionalRecoveryPoints, kept);
   }
 
   ReplicaRecord withPrimary(String host, boolean resync) {
     return new ReplicaRecord(version, vm, vmName, host, trustGroup, trackingBlockSizeBytes, disks,
-        lastAppliedCycle, lastAppliedCutTime, resync);
+        lastAppliedCycle, lastAppliedCutTime, resync, additionalRecoveryPoints, points);
+  }
+
+  ReplicaRecord withHistory(int additional, List<PointRecord> kept) {
+    return new ReplicaRecord(version, vm, vmName, primaryHost, trustGroup, trackingBlockSizeBytes, disks,
+        lastAppliedCycle, lastAppliedCutTime, resynchronizationRequired, additional, kept);
   }
 
   byte[] toJson() {

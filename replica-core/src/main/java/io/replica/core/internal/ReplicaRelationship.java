@@ -61,10 +61,14 @@ final class ReplicaRelationship {
   /** Committed cycles not applied yet, oldest first; they wait while a recovery point view is open. */
   private final ArrayDeque<Long> pending = new ArrayDeque<>();
   private final AtomicInteger openViews = new AtomicInteger();
+  private final UndoHistory history;
   private boolean applyScheduled;
+  /** Bytes the applied cycles covered since {@link #firstCut}, for the history storage estimate. */
+  private long churnBytes;
+  private @Nullable Instant firstCut;
 
   ReplicaRelationship(Engine engine, String location, StorageLocation storage, ReplicaRecord record,
-      Map<DiskId, VirtualDisk> disks) {
+      Map<DiskId, VirtualDisk> disks) throws IOException {
     this.engine = engine;
     this.vm = VmId.parse(record.vm());
     this.location = location;
@@ -75,6 +79,8 @@ final class ReplicaRelationship {
     this.lastCommitted = record.lastAppliedCycle();
     this.lastAppliedCut = record.lastAppliedCutTime() == null ? null : Instant.parse(record.lastAppliedCutTime());
     this.stats = new Stats(engine.clock().instant());
+    this.history = new UndoHistory(storage.state(), vm, record.trackingBlockSizeBytes(), disks);
+    this.history.load(record.points());
     this.stats.lastReplicationTime = lastAppliedCut;
     this.stats.lastSuccessNanos = engine.clock().nanoTime();
     this.state = record.resynchronizationRequired() ? ReplicationState.ERROR
@@ -166,9 +172,9 @@ final class ReplicaRelationship {
     // Before the first cut is complete there is no recovery point to protect: write in place.
     boolean direct = lastCommitted < 0;
     CycleJournal journal = direct ? null : CycleJournal.create(storage.state(), vm, b.cycle());
-    receiving = new Receiving(c, b.cycle(), b.cutTime(), journal);
+    receiving = new Receiving(c, b.cycle(), b.cutTime(), b.recoveryPoint(), journal);
     if (journal != null) {
-      journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime()));
+      journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime(), b.recoveryPoint()));
     }
   }
 
@@ -250,7 +256,7 @@ final class ReplicaRelationship {
     if (e.cycle() == duplicateCycle || e.cycle() <= lastCommitted) {
       c.send(new Message.CycleAck(vm, e.cycle()));
       if (Mutation.on(Mutation.DUPLICATE_APPLIED_TWICE) && e.cycle() == lastApplied && lastAppliedCut != null) {
-        markApplied(e.cycle(), lastAppliedCut, 0, 0);
+        markApplied(e.cycle(), lastAppliedCut, null, 0, 0);
       }
       return;
     }
@@ -276,7 +282,7 @@ final class ReplicaRelationship {
         d.flush();
       }
       lastCommitted = r.cycle;
-      markApplied(r.cycle, r.cutTime, r.checksum.payloadBytes(), r.checksum.coveredBytes());
+      markApplied(r.cycle, r.cutTime, r.point, r.checksum.payloadBytes(), r.checksum.coveredBytes());
       c.send(new Message.CycleAck(vm, r.cycle));
       return;
     }
@@ -357,13 +363,26 @@ final class ReplicaRelationship {
   /** Applies a committed journal to the disks, then records the cycle as the latest point. */
   void applyJournal(long cycle) throws IOException {
     String name = CycleJournal.name(vm, cycle);
-    Instant[] cut = new Instant[1];
+    JournalRecord.Begin[] begin = new JournalRecord.Begin[1];
     long[] counts = new long[2];
     pointLock.writeLock().lock();
     try {
+      if (!history.points().isEmpty()) {
+        // First keep what the cycle overwrites for the history, durably, then overwrite it.
+        CycleJournal.read(storage.state(), name, rec -> {
+          if (rec instanceof JournalRecord.Block) {
+            JournalRecord.Block b = (JournalRecord.Block) rec;
+            history.preserve(b.disk(), b.offsetBytes(), b.data().length);
+          } else if (rec instanceof JournalRecord.Zero) {
+            JournalRecord.Zero z = (JournalRecord.Zero) rec;
+            history.preserve(z.disk(), z.offsetBytes(), z.lengthBytes());
+          }
+        });
+        history.sync();
+      }
       boolean committed = CycleJournal.read(storage.state(), name, rec -> {
         if (rec instanceof JournalRecord.Begin b) {
-          cut[0] = b.cutTime();
+          begin[0] = b;
         } else if (rec instanceof JournalRecord.Block b) {
           requireDisk(b.disk()).write(b.offsetBytes(), ByteBuffer.wrap(b.data()));
           counts[0] += b.data().length;
@@ -373,13 +392,13 @@ final class ReplicaRelationship {
           counts[0] += z.lengthBytes();
         }
       });
-      if (!committed || cut[0] == null) {
+      if (!committed || begin[0] == null) {
         throw new IllegalStateException("journal " + name + " is not committed");
       }
       for (VirtualDisk d : disks.values()) {
         d.flush();
       }
-      markApplied(cycle, cut[0], counts[1], counts[0]);
+      markApplied(cycle, begin[0].cutTime(), begin[0].point(), counts[1], counts[0]);
     } finally {
       pointLock.writeLock().unlock();
     }
@@ -395,10 +414,22 @@ final class ReplicaRelationship {
     return d;
   }
 
-  /** Records a cycle as applied; {@code coveredBytes} is what its blocks and zero runs span. */
-  private void markApplied(long cycle, Instant cutTime, long payloadBytes, long coveredBytes) throws IOException {
+  /**
+   * Records a cycle as applied, keeping it as a recovery point if the primary marked it so;
+   * {@code coveredBytes} is what its blocks and zero runs span.
+   */
+  private void markApplied(long cycle, Instant cutTime, @Nullable RecoveryPointType point, long payloadBytes,
+      long coveredBytes) throws IOException {
     long blocks = (coveredBytes + record.trackingBlockSizeBytes() - 1) / record.trackingBlockSizeBytes();
-    record = record.applied(cycle, cutTime.toString());
+    if (point != null) {
+      history.take(cycle, cutTime, point);
+    }
+    history.prune(record.additionalRecoveryPoints());
+    churnBytes += coveredBytes;
+    if (firstCut == null) {
+      firstCut = cutTime;
+    }
+    record = record.applied(cycle, cutTime.toString(), history.records());
     storage.state().write(recordName(vm), record.toJson());
     boolean initial = lastApplied < 0;
     lastApplied = cycle;
@@ -436,12 +467,23 @@ final class ReplicaRelationship {
 
   // ---- recovery points
 
+  /** The kept points, oldest first; the latest applied cycle is always the last. */
   List<RecoveryPoint> recoveryPoints() {
     Instant cut = lastAppliedCut;
     if (lastApplied < 0 || cut == null) {
       return List.of();
     }
-    return List.of(new RecoveryPoint(vm, lastApplied, cut, RecoveryPointType.STANDARD));
+    List<RecoveryPoint> out = new ArrayList<>();
+    RecoveryPointType latestType = RecoveryPointType.STANDARD;
+    for (UndoHistory.Point p : history.points()) {
+      if (p.cycle == lastApplied) {
+        latestType = p.type;
+      } else {
+        out.add(new RecoveryPoint(vm, p.cycle, p.cutTime, p.type));
+      }
+    }
+    out.add(new RecoveryPoint(vm, lastApplied, cut, latestType));
+    return out;
   }
 
   RecoveryPointView open(RecoveryPoint point) {
@@ -449,10 +491,16 @@ final class ReplicaRelationship {
       throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine " + vm
           + " is not kept; kept points: " + recoveryPoints());
     }
+    UndoHistory.Point kept = point.cycle() == lastApplied ? null : history.find(point.cycle());
     Map<DiskId, VirtualDisk> views = new LinkedHashMap<>();
-    disks.forEach((id, d) -> views.put(id, new PointDisk(point, id, d)));
+    disks.forEach((id, d) -> views.put(id, new PointDisk(point, kept, id, d)));
     Map<DiskId, VirtualDisk> unmodifiable = Collections.unmodifiableMap(views);
-    openViews.incrementAndGet();
+    // A view of the latest point holds back applying; a view of an older one pins its undo logs.
+    if (kept == null) {
+      openViews.incrementAndGet();
+    } else {
+      kept.pins++;
+    }
     java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     return new RecoveryPointView() {
       @Override
@@ -465,24 +513,68 @@ final class ReplicaRelationship {
         return unmodifiable;
       }
 
-      /** Lets the cycles that arrived meanwhile apply. */
       @Override
       public void close() {
-        if (closed.compareAndSet(false, true) && openViews.decrementAndGet() == 0) {
-          engine.scheduler().execute(() -> engine.runLocked(ReplicaRelationship.this::scheduleApply));
+        if (!closed.compareAndSet(false, true)) {
+          return;
+        }
+        if (kept == null) {
+          if (openViews.decrementAndGet() == 0) {
+            engine.scheduler().execute(() -> engine.runLocked(ReplicaRelationship.this::scheduleApply));
+          }
+        } else {
+          engine.scheduler().execute(() -> engine.runLocked(() -> unpin(kept)));
         }
       }
     };
   }
 
-  /** A read-only disk at a recovery point; reads fail once a later cycle replaced the point. */
+  private void unpin(UndoHistory.Point kept) {
+    pointLock.writeLock().lock();
+    try {
+      kept.pins--;
+      history.prune(record.additionalRecoveryPoints());
+      record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+      storage.state().write(recordName(vm), record.toJson());
+    } catch (IOException e) {
+      engine.log("cannot prune the recovery history of " + vm, e);
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+  }
+
+  /** The storage the undo logs take now. */
+  long historyBytes() throws IOException {
+    return history.bytes();
+  }
+
+  /**
+   * What keeping {@code points} additional points {@code interval} apart would take, from the
+   * churn the applied cycles showed so far (each point's log holds at most what changed in its
+   * interval, and never more than the disks).
+   */
+  long estimateHistoryBytes(int points, java.time.Duration interval) {
+    Instant first = firstCut;
+    Instant last = lastAppliedCut;
+    long diskBytes = disks.values().stream().mapToLong(VirtualDisk::sizeBytes).sum();
+    if (first == null || last == null || !last.isAfter(first)) {
+      return 0;
+    }
+    double perNano = (double) churnBytes / java.time.Duration.between(first, last).toNanos();
+    long perPoint = (long) Math.min(diskBytes, perNano * interval.toNanos());
+    return perPoint * points;
+  }
+
+  /** A read-only disk at a recovery point: the latest reads the replica disk, an older one the undo logs too. */
   private final class PointDisk implements VirtualDisk {
     private final RecoveryPoint point;
+    private final UndoHistory.@Nullable Point kept;
     private final DiskId id;
     private final VirtualDisk disk;
 
-    PointDisk(RecoveryPoint point, DiskId id, VirtualDisk disk) {
+    PointDisk(RecoveryPoint point, UndoHistory.@Nullable Point kept, DiskId id, VirtualDisk disk) {
       this.point = point;
+      this.kept = kept;
       this.id = id;
       this.disk = disk;
     }
@@ -506,9 +598,13 @@ final class ReplicaRelationship {
     public void read(long offsetBytes, ByteBuffer dst) throws IOException {
       pointLock.readLock().lock();
       try {
+        if (kept != null) {
+          history.read(kept, id, offsetBytes, dst);
+          return;
+        }
         if (lastApplied != point.cycle()) {
           throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine "
-              + vm + " was replaced by cycle " + lastApplied + " (recovery history keeps the latest only)");
+              + vm + " was replaced by cycle " + lastApplied);
         }
         disk.read(offsetBytes, dst);
       } finally {
@@ -526,7 +622,7 @@ final class ReplicaRelationship {
 
     @Override
     public List<ByteRange> allocatedRanges() throws IOException {
-      return new ArrayList<>(disk.allocatedRanges());
+      return kept == null ? new ArrayList<>(disk.allocatedRanges()) : List.of(new ByteRange(0, disk.sizeBytes()));
     }
 
     @Override
@@ -586,6 +682,7 @@ final class ReplicaRelationship {
 
   void close() {
     abandon();
+    history.close();
     for (VirtualDisk d : disks.values()) {
       try {
         d.close();
@@ -600,11 +697,14 @@ final class ReplicaRelationship {
     final Connection from;
     final long cycle;
     final Instant cutTime;
+    final @Nullable RecoveryPointType point;
     final @Nullable CycleJournal journal;
     final ContentChecksum checksum = new ContentChecksum();
 
-    Receiving(Connection from, long cycle, Instant cutTime, @Nullable CycleJournal journal) {
+    Receiving(Connection from, long cycle, Instant cutTime, @Nullable RecoveryPointType point,
+        @Nullable CycleJournal journal) {
       this.from = from;
+      this.point = point;
       this.cycle = cycle;
       this.cutTime = cutTime;
       this.journal = journal;

@@ -22,8 +22,11 @@ class JournalCodecProperties {
     DiskId disk = DiskId.of(new UUID(r.nextLong(), r.nextLong()));
     switch (r.nextInt(4)) {
       case 0:
+        io.replica.api.RecoveryPointType[] types = io.replica.api.RecoveryPointType.values();
+        int t = r.nextInt(types.length + 1);
         return new JournalRecord.Begin(r.nextLong(), r.nextLong(),
-            Instant.ofEpochSecond(r.nextLong(-1_000_000_000L, 1_000_000_000L), r.nextInt(1_000_000_000)));
+            Instant.ofEpochSecond(r.nextLong(-1_000_000_000L, 1_000_000_000L), r.nextInt(1_000_000_000)),
+            t == 0 ? null : types[t - 1]);
       case 1:
         byte[] data = new byte[r.nextInt(0, 9000)];
         r.nextBytes(data);

@@ -8,7 +8,6 @@ import io.replica.api.AuthenticationType;
 import io.replica.api.DiskId;
 import io.replica.api.HealthState;
 import io.replica.api.NotFoundException;
-import io.replica.api.RecoveryHistory;
 import io.replica.api.ReplicationSettings;
 import io.replica.api.ReplicationState;
 import io.replica.api.VirtualMachine;
@@ -124,7 +123,6 @@ class ReplicationMisuseTest {
     try (TwoHosts hosts = new TwoHosts()) {
       VirtualMachine vm = hosts.newVm("web", DISK);
       List<ReplicationSettings> unsupported = List.of(
-          TwoHosts.settings().recoveryHistory(RecoveryHistory.additional(4)).build(),
           TwoHosts.settings().initialReplicationByExport("/media/usb").build(),
           TwoHosts.settings().initialReplicationFromExistingCopy().build(),
           TwoHosts.settings().compressionEnabled(true).build());
@@ -182,7 +180,7 @@ class ReplicationMisuseTest {
             @Override
             public void onClosed(Connection connection, @Nullable Throwable cause) {}
           }));
-      c.send(new Message.CycleBegin(vm.id(), 7, 5, hosts.clock.instant()));
+      c.send(new Message.CycleBegin(vm.id(), 7, 5, hosts.clock.instant(), null));
       c.send(new Message.BlockData(vm.id(), 7, 1, vm.disks().get(0).id(), 0, new byte[4096]));
       hosts.scheduler.runUntilIdle();
       assertTrue(answers.stream().anyMatch(m -> m instanceof Message.CycleRejected r && r.resynchronizationRequired()),

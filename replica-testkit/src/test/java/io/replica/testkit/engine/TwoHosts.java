@@ -53,6 +53,17 @@ final class TwoHosts implements AutoCloseable {
   }
 
   TwoHosts(long inFlightBytesMax) {
+    this(inFlightBytesMax, io.replica.spi.consistency.ConsistencyProvider.crashConsistentOnly());
+  }
+
+  TwoHosts(io.replica.spi.consistency.ConsistencyProvider consistency) {
+    this(InMemoryNetwork.DEFAULT_IN_FLIGHT_BYTES_MAX, consistency);
+  }
+
+  private final io.replica.spi.consistency.ConsistencyProvider consistency;
+
+  TwoHosts(long inFlightBytesMax, io.replica.spi.consistency.ConsistencyProvider consistency) {
+    this.consistency = consistency;
     network = new InMemoryNetwork(scheduler, inFlightBytesMax);
     primary = startPrimary();
     replica = startReplica(ReplicaServerSettings.builder()
@@ -62,7 +73,7 @@ final class TwoHosts implements AutoCloseable {
 
   private ReplicationManager startPrimary() {
     ReplicationManager m = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
-        .transport(network.transport(PRIMARY)).build();
+        .transport(network.transport(PRIMARY)).consistencyProvider(consistency).build();
     m.addListener(primaryEvents::add);
     return m;
   }
