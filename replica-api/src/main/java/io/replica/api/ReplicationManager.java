@@ -79,6 +79,36 @@ public interface ReplicationManager extends AutoCloseable {
   RecoveryPointView openRecoveryPoint(RecoveryPoint point);
 
   /**
+   * Starts a test failover of replica machine {@code vm} from {@code point}: a writable copy named
+   * "&lt;name&gt; - Test" whose writes go to disks of their own, for the embedder's
+   * {@code VirtualMachineHost} to start. Replication goes on meanwhile and the replica is never
+   * touched; a test failover from the latest point keeps that point until the test stops. One at a
+   * time per machine; {@link #mode(VmId)} of the copy is {@link ReplicationMode#TEST_REPLICA}.
+   */
+  CompletableFuture<VirtualMachine> startTestFailover(VmId vm, RecoveryPoint point);
+
+  /** Stops the test failover of {@code vm}: the copy and its writes are deleted. */
+  CompletableFuture<Void> stopTestFailover(VmId vm);
+
+  /**
+   * Fails replica machine {@code vm} over to {@code point} (unplanned failover): it stops taking
+   * cycles and returns a writable machine at that point. Refused while the primary is connected and
+   * replicating, unless {@code force}. Then {@link #commitFailover(VmId)} or
+   * {@link #cancelFailover(VmId)}.
+   */
+  CompletableFuture<VirtualMachine> failover(VmId vm, RecoveryPoint point, boolean force);
+
+  /** Cancels a failover awaiting completion: its writes are dropped and replication resumes. */
+  CompletableFuture<Void> cancelFailover(VmId vm);
+
+  /**
+   * Completes a failover: the replica disks become the machine at the chosen point plus what was
+   * written since, the other recovery points are removed, and the state is
+   * {@link ReplicationState#FAILED_OVER}. Returns the machine on its own disks.
+   */
+  CompletableFuture<VirtualMachine> commitFailover(VmId vm);
+
+  /**
    * Estimates the storage a recovery history setting would take for replica machine {@code vm},
    * from the churn its cycles showed so far: each kept point holds the old contents of the blocks
    * first overwritten in its interval. Zero before two cycles were applied.

@@ -523,7 +523,7 @@ public final class Engine implements ReplicationManager {
   private void onReplicaMessage(Connection c, Message m) {
     String peer = c.peerIdentity();
     if (m instanceof Message.EnableRequest req) {
-      c.send(enableReplica(peer, req));
+      c.send(enableReplica(c, req));
       return;
     }
     ReplicaRelationship r = replicas.get(m.vm());
@@ -541,7 +541,8 @@ public final class Engine implements ReplicationManager {
     r.onMessage(c, m);
   }
 
-  private Message.EnableResponse enableReplica(String peer, Message.EnableRequest req) {
+  private Message.EnableResponse enableReplica(Connection c, Message.EnableRequest req) {
+    String peer = c.peerIdentity();
     VmId vm = req.vm();
     ReplicaServerSettings settings = serverSettings;
     if (!settings.enabled()) {
@@ -571,10 +572,16 @@ public final class Engine implements ReplicationManager {
           return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " already has a replica"
               + " on " + hostName + " with other disks; remove it on the replica first");
         }
-        existing.primaryConnected(peer);
+        if (existing.state() == ReplicationState.FAILOVER_WAITING_COMPLETION
+            || existing.state() == ReplicationState.FAILED_OVER) {
+          return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " failed over on " + hostName
+              + " (" + existing.state() + "); it no longer takes changes from '" + peer + "'");
+        }
+        existing.primaryConnected(peer, c);
         return new Message.EnableResponse(vm, Message.EnableStatus.ACCEPTED, "", existing.lastCommitted());
       }
       ReplicaRelationship r = createReplica(peer, entry.get(), req);
+      r.primaryConnected(peer, c);
       replicas.put(vm, r);
       emit(new ReplicationEvent.StateChanged(vm, clock.instant(), ReplicationMode.REPLICA,
           ReplicationState.WAITING_FOR_INITIAL_REPLICATION, ReplicationState.WAITING_FOR_INITIAL_REPLICATION,
@@ -679,6 +686,54 @@ public final class Engine implements ReplicationManager {
   }
 
   @Override
+  public CompletableFuture<VirtualMachine> startTestFailover(VmId vm, io.replica.api.RecoveryPoint point) {
+    return replicaOperation(vm, r -> r.startTestFailover(point));
+  }
+
+  @Override
+  public CompletableFuture<Void> stopTestFailover(VmId vm) {
+    return replicaOperation(vm, r -> {
+      r.stopTestFailover();
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<VirtualMachine> failover(VmId vm, io.replica.api.RecoveryPoint point, boolean force) {
+    return replicaOperation(vm, r -> r.failover(point, force));
+  }
+
+  @Override
+  public CompletableFuture<Void> cancelFailover(VmId vm) {
+    return replicaOperation(vm, r -> {
+      r.cancelFailover();
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<VirtualMachine> commitFailover(VmId vm) {
+    return replicaOperation(vm, ReplicaRelationship::commitFailover);
+  }
+
+  /** An operation on a replica relationship that may fail with an I/O error. */
+  private interface ReplicaOperation<T> {
+    T apply(ReplicaRelationship r) throws IOException;
+  }
+
+  private <T> CompletableFuture<T> replicaOperation(VmId vm, ReplicaOperation<T> operation) {
+    java.util.Objects.requireNonNull(vm, "vm");
+    return async(() -> {
+      try {
+        return CompletableFuture.completedFuture(operation.apply(requireReplica(vm)));
+      } catch (IOException e) {
+        throw new ReplicaException("replica storage failed for virtual machine " + vm + " on " + hostName
+            + ": " + describe(e), e);
+      }
+    });
+  }
+
+  @Override
   public long estimateRecoveryHistoryBytes(VmId vm, io.replica.api.RecoveryHistory history) {
     java.util.Objects.requireNonNull(history, "history");
     return locked(() -> requireReplica(vm).estimateHistoryBytes(history.additionalPoints(), history.pointInterval()));
@@ -697,6 +752,11 @@ public final class Engine implements ReplicationManager {
   public ReplicationMode mode(VmId vm) {
     if (primaries.containsKey(vm)) {
       return ReplicationMode.PRIMARY;
+    }
+    for (ReplicaRelationship r : replicas.values()) {
+      if (vm.equals(r.testMachine())) {
+        return ReplicationMode.TEST_REPLICA;
+      }
     }
     requireReplica(vm);
     return ReplicationMode.REPLICA;

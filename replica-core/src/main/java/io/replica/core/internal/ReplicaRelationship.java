@@ -10,7 +10,11 @@ import io.replica.api.ReplicationHealth;
 import io.replica.api.ReplicationMode;
 import io.replica.api.ReplicationState;
 import io.replica.api.ReplicationStatistics;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VmDisk;
 import io.replica.api.VmId;
+import io.replica.api.WrongStateException;
+import io.replica.spi.storage.DiskSpec;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.StorageLocation;
@@ -28,6 +32,11 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jspecify.annotations.Nullable;
@@ -62,6 +71,12 @@ final class ReplicaRelationship {
   private final ArrayDeque<Long> pending = new ArrayDeque<>();
   private final AtomicInteger openViews = new AtomicInteger();
   private final UndoHistory history;
+  private @Nullable Connection primaryConnection;
+  /** The running test failover, if any. */
+  private @Nullable Copy test;
+  /** The failover awaiting commit or cancel, if any. */
+  private @Nullable Copy failover;
+  private ReplicationState previousState = ReplicationState.REPLICATING;
   private boolean applyScheduled;
   /** Bytes the applied cycles covered since {@link #firstCut}, for the history storage estimate. */
   private long churnBytes;
@@ -115,7 +130,8 @@ final class ReplicaRelationship {
   }
 
   /** A primary (re)connected for this machine, possibly another of the same trust group. */
-  void primaryConnected(String primaryHost) throws IOException {
+  void primaryConnected(String primaryHost, Connection c) throws IOException {
+    primaryConnection = c;
     if (!primaryHost.equals(record.primaryHost())) {
       record = record.withPrimary(primaryHost, record.resynchronizationRequired());
       storage.state().write(recordName(vm), record.toJson());
@@ -154,6 +170,11 @@ final class ReplicaRelationship {
     if (state == ReplicationState.ERROR) {
       c.send(new Message.CycleRejected(vm, b.cycle(), error == null ? "replica is in error" : error,
           record.resynchronizationRequired()));
+      return;
+    }
+    if (state == ReplicationState.FAILOVER_WAITING_COMPLETION || state == ReplicationState.FAILED_OVER) {
+      c.send(new Message.CycleRejected(vm, b.cycle(), "virtual machine " + vm + " failed over on "
+          + engine.hostName() + " (" + state + "); it takes no more cycles", false));
       return;
     }
     if (b.cycle() <= lastCommitted) {
@@ -470,7 +491,7 @@ final class ReplicaRelationship {
   /** The kept points, oldest first; the latest applied cycle is always the last. */
   List<RecoveryPoint> recoveryPoints() {
     Instant cut = lastAppliedCut;
-    if (lastApplied < 0 || cut == null) {
+    if (lastApplied < 0 || cut == null || state == ReplicationState.FAILED_OVER) {
       return List.of();
     }
     List<RecoveryPoint> out = new ArrayList<>();
@@ -634,6 +655,194 @@ final class ReplicaRelationship {
     }
   }
 
+  // ---- test failover and failover
+
+  /** A writable copy of a recovery point: overlay disks over a pinned point. */
+  private static final class Copy {
+    final VmId id;
+    final String name;
+    final UndoHistory.Point kept;
+    final Map<DiskId, OverlayDisk> disks;
+    final String directory;
+
+    Copy(VmId id, String name, UndoHistory.Point kept, Map<DiskId, OverlayDisk> disks, String directory) {
+      this.id = id;
+      this.name = name;
+      this.kept = kept;
+      this.disks = disks;
+      this.directory = directory;
+    }
+
+    VirtualMachine machine() {
+      List<VmDisk> list = new ArrayList<>();
+      disks.forEach((id, d) -> list.add(new VmDisk(id, d, list.isEmpty())));
+      return new VirtualMachine(id, name, list);
+    }
+  }
+
+  /** Pins {@code point}; the latest becomes a kept point first, so later cycles leave it intact. */
+  private UndoHistory.Point pin(RecoveryPoint point) throws IOException {
+    if (!recoveryPoints().contains(point)) {
+      throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine " + vm
+          + " is not kept; kept points: " + recoveryPoints());
+    }
+    pointLock.writeLock().lock();
+    try {
+      if (point.cycle() == lastApplied) {
+        history.take(point.cycle(), point.time(), point.type());
+        record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+        storage.state().write(recordName(vm), record.toJson());
+      }
+      UndoHistory.Point kept = Objects.requireNonNull(history.find(point.cycle()));
+      kept.pins++;
+      return kept;
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+  }
+
+  private Copy copy(RecoveryPoint point, String kind, VmId id, String name) throws IOException {
+    UndoHistory.Point kept = pin(point);
+    String directory = vm + "/" + kind + "/";
+    Map<DiskId, OverlayDisk> out = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<DiskId, VirtualDisk> e : disks.entrySet()) {
+        String topName = directory + e.getKey();
+        if (storage.disks().exists(topName)) {
+          storage.disks().delete(topName); // left by a crash during an earlier copy
+        }
+        VirtualDisk d = e.getValue();
+        VirtualDisk top = storage.disks().create(topName,
+            new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false));
+        out.put(e.getKey(), new OverlayDisk(new PointDisk(point, kept, e.getKey(), d), top));
+      }
+    } catch (IOException | RuntimeException e) {
+      drop(new Copy(id, name, kept, out, directory));
+      throw e;
+    }
+    return new Copy(id, name, kept, out, directory);
+  }
+
+  /** Closes and deletes a copy's overlay disks and releases its point. */
+  private void drop(Copy c) {
+    for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
+      try {
+        e.getValue().close();
+        e.getValue().top().close();
+        storage.disks().delete(c.directory + e.getKey());
+      } catch (IOException failure) {
+        engine.log("cannot delete the overlay disk " + c.directory + e.getKey(), failure);
+      }
+    }
+    unpin(c.kept);
+  }
+
+  VirtualMachine startTestFailover(RecoveryPoint point) throws IOException {
+    if (test != null) {
+      throw new WrongStateException(vm, state, Set.of(), "a test failover of virtual machine " + vm + " is"
+          + " already running as '" + test.name + "'; stop it before starting another");
+    }
+    VmId id = VmId.of(UUID.nameUUIDFromBytes((vm + "/test").getBytes(StandardCharsets.UTF_8)));
+    test = copy(point, "test", id, record.vmName() + " - Test");
+    return test.machine();
+  }
+
+  @Nullable VmId testMachine() {
+    return test == null ? null : test.id;
+  }
+
+  void stopTestFailover() {
+    Copy c = test;
+    if (c == null) {
+      throw new WrongStateException(vm, state, Set.of(), "virtual machine " + vm + " has no test failover"
+          + " running on " + engine.hostName());
+    }
+    test = null;
+    drop(c);
+  }
+
+  VirtualMachine failover(RecoveryPoint point, boolean force) throws IOException {
+    Set<ReplicationState> allowed = EnumSet.of(ReplicationState.REPLICATING, ReplicationState.ERROR);
+    if (!allowed.contains(state)) {
+      throw new WrongStateException("fail over", vm, state, allowed);
+    }
+    Connection primary = primaryConnection;
+    if (!force && primary != null && primary.isOpen()) {
+      throw new WrongStateException(vm, state, allowed, "the primary '" + record.primaryHost()
+          + "' of virtual machine " + vm + " is connected and replicating; shut it down and use a planned"
+          + " failover, or force the failover if it is really lost");
+    }
+    abandon();
+    failover = copy(point, "failover", vm, record.vmName());
+    previousState = state;
+    setState(ReplicationState.FAILOVER_WAITING_COMPLETION, "failed over to the point of cycle " + point.cycle());
+    return failover.machine();
+  }
+
+  void cancelFailover() {
+    Copy c = requireFailover("cancel the failover");
+    failover = null;
+    drop(c);
+    setState(previousState, "failover cancelled");
+    scheduleApply();
+  }
+
+  /**
+   * Makes the failed-over copy the replica machine's disks: the blocks that changed since the point,
+   * and those written since the failover, are written into the disks; every other point goes.
+   */
+  VirtualMachine commitFailover() throws IOException {
+    Copy c = requireFailover("commit the failover");
+    pointLock.writeLock().lock();
+    try {
+      for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
+        DiskId id = e.getKey();
+        OverlayDisk view = e.getValue();
+        VirtualDisk target = disks.get(id);
+        int block = record.trackingBlockSizeBytes();
+        java.util.SortedSet<Long> blocks = history.blocksChangedSince(c.kept, id);
+        for (long sector : view.writtenSectors()) {
+          blocks.add(sector * view.logicalSectorSizeBytes() / block);
+        }
+        for (long b : blocks) {
+          long offset = b * block;
+          ByteBuffer buf = ByteBuffer.allocate((int) Math.min(block, target.sizeBytes() - offset));
+          view.read(offset, buf);
+          target.write(offset, buf.flip());
+        }
+        target.flush();
+      }
+      c.kept.pins = 0;
+      history.clear();
+      for (long cycle : pending) {
+        storage.state().delete(CycleJournal.name(vm, cycle));
+      }
+      pending.clear();
+      record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+      storage.state().write(recordName(vm), record.toJson());
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+    failover = null;
+    for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
+      e.getValue().close();
+      e.getValue().top().close();
+      storage.disks().delete(c.directory + e.getKey());
+    }
+    setState(ReplicationState.FAILED_OVER, "failover committed; the other recovery points were removed");
+    List<VmDisk> list = new ArrayList<>();
+    disks.forEach((id, d) -> list.add(new VmDisk(id, d, list.isEmpty())));
+    return new VirtualMachine(vm, record.vmName(), list);
+  }
+
+  private Copy requireFailover(String operation) {
+    Copy c = failover;
+    if (c == null || state != ReplicationState.FAILOVER_WAITING_COMPLETION) {
+      throw new WrongStateException(operation, vm, state, EnumSet.of(ReplicationState.FAILOVER_WAITING_COMPLETION));
+    }
+    return c;
+  }
+
   // ---- state, health, statistics
 
   private void toError(String reason) {
@@ -682,6 +891,10 @@ final class ReplicaRelationship {
 
   void close() {
     abandon();
+    if (test != null) {
+      drop(test);
+      test = null;
+    }
     history.close();
     for (VirtualDisk d : disks.values()) {
       try {

@@ -245,6 +245,15 @@ final class UndoHistory {
     return ((JournalRecord.Block) JournalCodec.decode(record.flip())).data();
   }
 
+  /** The blocks of {@code disk} that changed after {@code point}: every block a log from it on holds. */
+  java.util.SortedSet<Long> blocksChangedSince(Point point, DiskId disk) {
+    java.util.SortedSet<Long> out = new java.util.TreeSet<>();
+    for (int i = points.indexOf(point); i >= 0 && i < points.size(); i++) {
+      out.addAll(points.get(i).index.getOrDefault(disk, Map.of()).keySet());
+    }
+    return out;
+  }
+
   /** Bytes the logs hold now. */
   long bytes() throws IOException {
     long n = 0;
