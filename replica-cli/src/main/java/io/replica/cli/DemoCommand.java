@@ -140,6 +140,9 @@ final class DemoCommand implements Callable<Integer> {
       primary.suspendReplication(vm.id()).get(30, TimeUnit.SECONDS);
       out.printf("guest wrote %d times during %d cycles%n", writes.get(), cycles);
       printMeasure(out, primary.statistics(vm.id()));
+      if (!testFailover(out, replica, vm, expected)) {
+        return 1;
+      }
       return verify(out, replica, vm, expected);
     } finally {
       executor.shutdownNow();
@@ -224,6 +227,26 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("%-28s %d bytes%n", "PendingReplicationSize", s.pendingReplicationSizeBytes());
     out.printf("%-28s %s%n", "LastReplicationTime", s.lastReplicationTime());
     out.println();
+  }
+
+  /** A test failover from the latest point: its copy must equal the primary, and writes to it stay in it. */
+  private static boolean testFailover(PrintWriter out, ReplicationManager replica, VirtualMachine vm,
+      List<byte[]> expected) throws Exception {
+    List<RecoveryPoint> points = replica.recoveryPoints(vm.id());
+    RecoveryPoint latest = points.get(points.size() - 1);
+    VirtualMachine test = replica.startTestFailover(vm.id(), latest).get(30, TimeUnit.SECONDS);
+    for (int i = 0; i < test.disks().size(); i++) {
+      int at = java.util.Arrays.mismatch(expected.get(i), read(test.disks().get(i).disk()));
+      if (at >= 0) {
+        out.printf("FAILED: test failover '%s' differs from the primary at byte %d of disk %d%n", test.name(), at, i);
+        return false;
+      }
+    }
+    test.disks().get(0).disk().write(0, ByteBuffer.wrap(new byte[4096])); // the test machine boots and writes
+    replica.stopTestFailover(vm.id()).get(30, TimeUnit.SECONDS);
+    out.printf("test failover: '%s' started from cycle %d, matched the primary, took writes, and was removed%n",
+        test.name(), latest.cycle());
+    return true;
   }
 
   private static int verify(PrintWriter out, ReplicationManager replica, VirtualMachine vm, List<byte[]> expected)
