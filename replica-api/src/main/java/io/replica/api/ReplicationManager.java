@@ -42,6 +42,16 @@ public interface ReplicationManager extends AutoCloseable {
    */
   CompletableFuture<Void> startInitialReplication(VmId vm);
 
+  /**
+   * Planned failover, started on the primary (Hyper-V's Start-VMFailover -Prepare, failover and
+   * Set-VMReplication -Reverse in one): refused unless the machine is off (asked of the builder's
+   * {@code VirtualMachineHost}) and this host is a replica server. The changes still pending are
+   * sent, the replica fails over at exactly that cycle, and replicates back to this host without an
+   * initial replication: no write is lost. The future completes when this host is the replica.
+   * Start the machine on the other host afterwards, writing through its change tracker.
+   */
+  CompletableFuture<Void> plannedFailover(VmId vm);
+
   /** The tracker through which the embedder routes the machine's guest writes. */
   ChangeTracker changeTracker(VmId vm);
 

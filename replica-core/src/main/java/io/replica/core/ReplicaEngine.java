@@ -3,6 +3,7 @@ package io.replica.core;
 import io.replica.api.ReplicationManager;
 import io.replica.core.internal.Engine;
 import io.replica.spi.consistency.ConsistencyProvider;
+import io.replica.spi.host.VirtualMachineHost;
 import io.replica.spi.storage.StorageProvider;
 import io.replica.spi.time.Clock;
 import io.replica.spi.time.Scheduler;
@@ -43,6 +44,7 @@ public final class ReplicaEngine {
     private long copyBeforeWriteMemoryBytes = 64L << 20;
     private @Nullable Path spillDirectory;
     private ConsistencyProvider consistency = ConsistencyProvider.crashConsistentOnly();
+    private @Nullable VirtualMachineHost machines;
 
     private Builder() {}
 
@@ -121,6 +123,12 @@ public final class ReplicaEngine {
       return this;
     }
 
+    /** The hypervisor: a planned failover checks with it that the machine is off. */
+    public Builder virtualMachineHost(VirtualMachineHost host) {
+      this.machines = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
     /**
      * The manager.
      *
@@ -143,7 +151,7 @@ public final class ReplicaEngine {
       };
       Path spill = spillDirectory != null ? spillDirectory : Path.of(System.getProperty("java.io.tmpdir"));
       return new Engine(hostName, listenHost != null ? listenHost : hostName, clock, scheduler, transport, s,
-          copyBeforeWriteMemoryBytes, spill, consistency);
+          copyBeforeWriteMemoryBytes, spill, consistency, machines);
     }
   }
 }

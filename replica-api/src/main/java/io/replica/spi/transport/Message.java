@@ -33,11 +33,13 @@ public sealed interface Message {
 
   /**
    * Primary to replica: asks to replicate a machine here (or to resume doing so), keeping
-   * {@code additionalRecoveryPoints} points besides the latest.
+   * {@code additionalRecoveryPoints} points besides the latest. With {@code reverseOfCycle} of 0
+   * or more, the sender is the former replica of a planned failover at that cycle, and the
+   * receiver, the former primary, becomes its replica without an initial replication; -1 otherwise.
    */
   record EnableRequest(
       VmId vm, String vmName, String primaryHost, List<DiskDescriptor> disks,
-      int trackingBlockSizeBytes, int additionalRecoveryPoints) implements Message {
+      int trackingBlockSizeBytes, int additionalRecoveryPoints, long reverseOfCycle) implements Message {
     public EnableRequest {
       Objects.requireNonNull(vm, "vm");
       disks = List.copyOf(disks);
@@ -95,6 +97,18 @@ public sealed interface Message {
    */
   record CycleEnd(VmId vm, long cycle, long messageCount, long payloadBytes, int contentCrc32c)
       implements Message {}
+
+  /**
+   * Primary to replica (planned failover): the primary machine is off and the replica holds its
+   * last cycle, {@code cycle}; fail over at exactly that point and replicate back to
+   * {@code reverseHost}:{@code reversePort}.
+   */
+  record FailoverPrepared(VmId vm, long cycle, String reverseHost, int reversePort,
+      io.replica.api.AuthenticationType authentication, java.time.Duration replicationFrequency)
+      implements Message {}
+
+  /** Replica to primary: whether the planned failover happened, and if not, why. */
+  record FailoverCompleted(VmId vm, boolean succeeded, String reason) implements Message {}
 
   /** Replica to primary: the cycle is durable on the replica and will be applied. */
   record CycleAck(VmId vm, long cycle) implements Message {}

@@ -23,6 +23,8 @@ import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.api.event.ReplicationListener;
 import io.replica.spi.consistency.ConsistencyProvider;
+import io.replica.spi.host.PowerState;
+import io.replica.spi.host.VirtualMachineHost;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.StorageLocation;
 import io.replica.spi.storage.StorageProvider;
@@ -77,6 +79,7 @@ public final class Engine implements ReplicationManager {
   private final StorageProvider storage;
   private final long preserveMemoryBytes;
   private final ConsistencyProvider consistency;
+  private final @Nullable VirtualMachineHost machines;
   private final java.nio.file.Path spillDirectory;
   private final ReentrantLock lock = new ReentrantLock();
   private final SerialExecutor events;
@@ -93,7 +96,8 @@ public final class Engine implements ReplicationManager {
 
   public Engine(String hostName, String listenHost, Clock clock, Scheduler scheduler,
       Transport transport, StorageProvider storage, long preserveMemoryBytes,
-      java.nio.file.Path spillDirectory, ConsistencyProvider consistency) {
+      java.nio.file.Path spillDirectory, ConsistencyProvider consistency, @Nullable VirtualMachineHost machines) {
+    this.machines = machines;
     this.preserveMemoryBytes = preserveMemoryBytes;
     this.consistency = consistency;
     this.spillDirectory = spillDirectory;
@@ -122,6 +126,10 @@ public final class Engine implements ReplicationManager {
 
   ConsistencyProvider consistency() {
     return consistency;
+  }
+
+  String listenHost() {
+    return listenHost;
   }
 
   Duration monitoringInterval() {
@@ -337,6 +345,29 @@ public final class Engine implements ReplicationManager {
   }
 
   @Override
+  public CompletableFuture<Void> plannedFailover(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship r = requirePrimary(vm, "planned failover");
+      requireState("planned failover", r, EnumSet.of(ReplicationState.REPLICATING));
+      if (machines == null) {
+        throw new UnsupportedOperationException("planned failover of " + vm + " needs to know that the machine"
+            + " is off; give the builder a virtualMachineHost(...)");
+      }
+      PowerState power = machines.powerState(vm);
+      if (power != PowerState.OFF) {
+        throw new WrongStateException(vm, r.state(), Set.of(), "planned failover of virtual machine " + vm
+            + " is refused while it is " + power + "; shut it down first");
+      }
+      ReplicaServerSettings mine = serverSettings;
+      if (!mine.enabled()) {
+        throw new IllegalStateException("planned failover of " + vm + " sets up reverse replication to " + hostName
+            + ", which is not a replica server; enable it with setReplicaServerSettings(...) first");
+      }
+      return r.plannedFailover(mine);
+    });
+  }
+
+  @Override
   public ChangeTracker changeTracker(VmId vm) {
     return locked(() -> {
       PrimaryRelationship r = primaries.get(vm);
@@ -468,6 +499,11 @@ public final class Engine implements ReplicationManager {
           continue;
         }
         ReplicaRecord record = ReplicaRecord.fromJson(name, loc.state().read(name).orElseThrow());
+        if (record.attachedDisks()) {
+          LOG.warn("replica {} keeps the disks this host ran it on as primary; after a restart it must be"
+              + " set up again (reverse replication resumes only while the host runs)", vm);
+          continue;
+        }
         Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
         for (ReplicaRecord.Disk d : record.disks()) {
           DiskId id = DiskId.parse(d.id());
@@ -560,6 +596,9 @@ public final class Engine implements ReplicationManager {
     if (error != null) {
       return refuse(vm, Message.EnableStatus.REFUSED, error);
     }
+    if (req.reverseOfCycle() >= 0) {
+      return acceptReverse(c, entry.get(), req);
+    }
     ReplicaRelationship existing = replicas.get(vm);
     try {
       if (existing != null) {
@@ -592,6 +631,81 @@ public final class Engine implements ReplicationManager {
       return refuse(vm, Message.EnableStatus.REFUSED, "replica server " + hostName + " cannot store virtual"
           + " machine " + vm + ": " + describe(e));
     }
+  }
+
+  /**
+   * The former replica of a planned failover replicates back: this host, the former primary, keeps
+   * the machine's disks as they are (at the failover's cycle) and becomes its replica.
+   */
+  private Message.EnableResponse acceptReverse(Connection c, AuthorizationEntry entry, Message.EnableRequest req) {
+    VmId vm = req.vm();
+    PrimaryRelationship p = primaries.get(vm);
+    if (p == null || p.state() != ReplicationState.PREPARED_FOR_FAILOVER || p.lastAcked() != req.reverseOfCycle()) {
+      return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " is not prepared for failover"
+          + " at cycle " + req.reverseOfCycle() + " on " + hostName);
+    }
+    try {
+      StorageLocation loc = storage.open(entry.storageLocation());
+      List<ReplicaRecord.Disk> described = new ArrayList<>();
+      Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
+      for (DiskTracker t : p.tracker.disks()) {
+        described.add(new ReplicaRecord.Disk(t.id.toString(), t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
+        disks.put(t.id, t.disk);
+      }
+      ReplicaRecord record = new ReplicaRecord(ReplicaRecord.VERSION, vm.toString(), req.vmName(), c.peerIdentity(),
+          entry.trustGroup(), req.trackingBlockSizeBytes(), described, req.reverseOfCycle(),
+          clock.instant().toString(), false, req.additionalRecoveryPoints(), List.of(), true);
+      loc.state().write(ReplicaRelationship.recordName(vm), record.toJson());
+      ReplicaRelationship r = new ReplicaRelationship(this, entry.storageLocation(), loc, record, disks);
+      r.primaryConnected(c.peerIdentity(), c);
+      primaries.remove(vm);
+      p.cancelTimers();
+      p.link.remove(p);
+      if (p.link.isEmpty()) {
+        links.remove(p.link);
+      }
+      replicas.put(vm, r);
+      emit(new ReplicationEvent.StateChanged(vm, clock.instant(), ReplicationMode.REPLICA,
+          ReplicationState.PREPARED_FOR_FAILOVER, ReplicationState.REPLICATING,
+          "reverse replication from '" + c.peerIdentity() + "': this host is now the replica"));
+      p.reversed();
+      return new Message.EnableResponse(vm, Message.EnableStatus.ACCEPTED, "", req.reverseOfCycle());
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot take reverse replication of {} from '{}'", vm, c.peerIdentity(), e);
+      return refuse(vm, Message.EnableStatus.REFUSED, "cannot become the replica of " + vm + " on " + hostName
+          + ": " + describe(e));
+    }
+  }
+
+  /**
+   * A planned failover completed on this replica host: the machine runs here from now on, and
+   * replicates back to its former primary without an initial replication.
+   */
+  void startReverse(ReplicaRelationship r, Message.FailoverPrepared m) {
+    ReplicationSettings settings = ReplicationSettings.builder(m.reverseHost()).replicaServerPort(m.reversePort())
+        .authenticationType(m.authentication()).replicationFrequency(m.replicationFrequency())
+        .trackingBlockSizeBytes(r.record().trackingBlockSizeBytes())
+        .recoveryHistory(r.record().additionalRecoveryPoints() == 0 ? io.replica.api.RecoveryHistory.latestOnly()
+            : io.replica.api.RecoveryHistory.additional(r.record().additionalRecoveryPoints()))
+        .build();
+    List<VmDisk> vmDisks = new ArrayList<>();
+    r.disks().forEach((id, d) -> vmDisks.add(new VmDisk(id, d, vmDisks.isEmpty())));
+    VirtualMachine vm = new VirtualMachine(r.vm, r.record().vmName(), vmDisks);
+    Map<DiskId, VirtualDisk> tracked = new LinkedHashMap<>(r.disks());
+    VmTracker tracker = new VmTracker(r.vm, settings.trackingBlockSizeBytes(), tracked, preserveMemoryBytes,
+        spillDirectory);
+    PeerLink link = linkTo(PeerLink.endpointOf(settings), new ConnectOptions(settings.authenticationType(), false));
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    PrimaryRelationship p = new PrimaryRelationship(this, vm, settings, tracker, link, done);
+    p.reverseOf = m.cycle();
+    replicas.remove(r.vm);
+    enabling.put(r.vm, p);
+    link.add(p);
+    done.whenComplete((ok, failure) -> {
+      if (failure != null) {
+        LOG.warn("reverse replication of {} to {} failed: {}", r.vm, link.endpoint, describe(failure));
+      }
+    });
   }
 
   private static Message.EnableResponse refuse(VmId vm, Message.EnableStatus status, String reason) {
@@ -651,7 +765,7 @@ public final class Engine implements ReplicationManager {
       }
       ReplicaRecord record = new ReplicaRecord(ReplicaRecord.VERSION, vm.toString(), req.vmName(), peer,
           entry.trustGroup(), req.trackingBlockSizeBytes(), described, -1, null, false,
-          req.additionalRecoveryPoints(), List.of());
+          req.additionalRecoveryPoints(), List.of(), false);
       loc.state().write(ReplicaRelationship.recordName(vm), record.toJson());
       return new ReplicaRelationship(this, entry.storageLocation(), loc, record, disks);
     } catch (IOException | RuntimeException e) {

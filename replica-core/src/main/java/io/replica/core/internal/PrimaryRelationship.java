@@ -5,6 +5,7 @@ import io.replica.api.NotAuthorizedException;
 import io.replica.api.ReplicaException;
 import io.replica.api.RecoveryHistory;
 import io.replica.api.RecoveryPointType;
+import io.replica.api.ReplicaServerSettings;
 import io.replica.api.ReplicationHealth;
 import io.replica.api.ReplicationMode;
 import io.replica.api.ReplicationSettings;
@@ -64,6 +65,13 @@ final class PrimaryRelationship {
   private long firstSent = -1;
   /** When the next cycle becomes an additional recovery point; null for the first one due now. */
   private @Nullable Instant nextPointAt;
+  /** For reverse replication: the planned failover's cycle both sides hold; -1 otherwise. */
+  long reverseOf = -1;
+  /** A planned failover in progress: completes when the old replica replicates back here. */
+  private @Nullable CompletableFuture<Void> planned;
+  /** The first cycle cut after the planned failover started. */
+  private long finalFrom = -1;
+  private @Nullable ReplicaServerSettings reverseServer;
   private long pointsTaken;
   /** The guest is being quiesced for an application-consistent cut. */
   private boolean quiescing;
@@ -110,7 +118,8 @@ final class PrimaryRelationship {
       disks.add(new Message.DiskDescriptor(t.id, t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
     }
     c.send(new Message.EnableRequest(vm.id(), vm.name(), engine.hostName(), disks,
-        tracker.trackingBlockSizeBytes(), settings.recoveryHistory().additionalPoints()));
+        tracker.trackingBlockSizeBytes(), settings.recoveryHistory().additionalPoints(),
+        enabling != null ? reverseOf : -1));
   }
 
   void disconnected(String reason) {
@@ -130,7 +139,9 @@ final class PrimaryRelationship {
   }
 
   void onMessage(Message message) {
-    if (message instanceof Message.EnableResponse m) {
+    if (message instanceof Message.FailoverCompleted m) {
+      onFailoverCompleted(m);
+    } else if (message instanceof Message.EnableResponse m) {
       onEnableResponse(m);
     } else if (message instanceof Message.CycleAck m) {
       onAck(m);
@@ -158,10 +169,23 @@ final class PrimaryRelationship {
     // Never reuse a number the replica already holds (after a restart of this host, say).
     nextCycle = Math.max(nextCycle, held + 1);
     if (enabling != null) {
-      replicaHoldsData = held >= 0;
       CompletableFuture<Void> f = enabling;
+      if (reverseOf >= 0 && held != reverseOf) {
+        engine.dropPrimary(this);
+        f.completeExceptionally(new ReplicaException("reverse replication of " + vm.id() + " to " + link.endpoint
+            + " found cycle " + held + " there instead of cycle " + reverseOf + "; the disks differ"));
+        return;
+      }
+      replicaHoldsData = held >= 0;
       enabling = null;
       engine.adoptPrimary(this);
+      if (reverseOf >= 0) {
+        // Both sides hold the disks at the failover's cycle: replicate changes from there.
+        replicaHoldsData = false;
+        lastAcked = held;
+        firstSent = held + 1;
+        initialReplicationDone();
+      }
       f.complete(null);
       return;
     }
@@ -272,7 +296,7 @@ final class PrimaryRelationship {
       if (inflight == null && initialStart == null) {
         startCycle(); // a failed initial replication starts again
       }
-    } else if (state == ReplicationState.REPLICATING) {
+    } else if (state == ReplicationState.REPLICATING && planned == null) {
       String reason = inflight != null ? "the previous cycle " + inflight.number + " is still in transfer"
           : !accepted ? "the replica server " + link.endpoint + " is not reachable"
               + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")")
@@ -458,7 +482,62 @@ final class PrimaryRelationship {
     if (c.base < 0) {
       initialReplicationDone();
     }
+    if (planned != null && state == ReplicationState.REPLICATING) {
+      finishPreparing();
+    }
     updateHealth();
+  }
+
+  // ---- planned failover
+
+  /**
+   * Starts a planned failover: the machine is off; the changes still pending go in final cycles,
+   * then the replica is told to fail over at the last one and to replicate back to this host.
+   */
+  CompletableFuture<Void> plannedFailover(ReplicaServerSettings mine) {
+    planned = new CompletableFuture<>();
+    reverseServer = mine;
+    finalFrom = nextCycle;
+    if (inflight == null) {
+      startCycle();
+    }
+    return planned;
+  }
+
+  /** A cycle was acknowledged during a planned failover: another final one, or done. */
+  private void finishPreparing() {
+    if (lastAcked < finalFrom || tracker.pendingBytes() > 0) {
+      startCycle();
+      return;
+    }
+    setState(ReplicationState.PREPARED_FOR_FAILOVER, "final cycle " + lastAcked + " is on the replica");
+    cancelTimers();
+    ReplicaServerSettings mine = java.util.Objects.requireNonNull(reverseServer);
+    io.replica.api.AuthenticationType auth = mine.allowedAuthenticationTypes().contains(settings.authenticationType())
+        ? settings.authenticationType() : mine.allowedAuthenticationTypes().iterator().next();
+    java.util.Objects.requireNonNull(connection).send(new Message.FailoverPrepared(vm.id(), lastAcked,
+        engine.listenHost(), mine.port(auth), auth, settings.replicationFrequency()));
+  }
+
+  private void onFailoverCompleted(Message.FailoverCompleted m) {
+    CompletableFuture<Void> f = planned;
+    if (f == null || m.succeeded()) {
+      return; // success completes when the reverse replication arrives
+    }
+    planned = null;
+    setState(ReplicationState.REPLICATING, "planned failover refused by the replica: " + m.reason());
+    scheduleTick();
+    f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " refused the planned"
+        + " failover of " + vm.id() + ": " + m.reason()));
+  }
+
+  /** The old replica replicates back: this host is now the replica. */
+  void reversed() {
+    CompletableFuture<Void> f = planned;
+    planned = null;
+    if (f != null) {
+      f.complete(null);
+    }
   }
 
   private void initialReplicationDone() {

@@ -23,11 +23,15 @@ record ReplicaRecord(
     @Nullable String lastAppliedCutTime,
     boolean resynchronizationRequired,
     int additionalRecoveryPoints,
-    List<PointRecord> points) {
+    List<PointRecord> points,
+    boolean attachedDisks) {
 
   static final int VERSION = 1;
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+  // attachedDisks: the disks are the ones this host ran the machine on as primary (reverse
+  // replication after a planned failover), not disks of the storage location.
 
   /** One disk: its id, size and sector size. */
   record Disk(String id, long sizeBytes, int logicalSectorSizeBytes) {}
@@ -42,17 +46,17 @@ record ReplicaRecord(
 
   ReplicaRecord applied(long cycle, String cutTime, List<PointRecord> kept) {
     return new ReplicaRecord(version, vm, vmName, primaryHost, trustGroup, trackingBlockSizeBytes,
-        disks, cycle, cutTime, resynchronizationRequired, additionalRecoveryPoints, kept);
+        disks, cycle, cutTime, resynchronizationRequired, additionalRecoveryPoints, kept, attachedDisks);
   }
 
   ReplicaRecord withPrimary(String host, boolean resync) {
     return new ReplicaRecord(version, vm, vmName, host, trustGroup, trackingBlockSizeBytes, disks,
-        lastAppliedCycle, lastAppliedCutTime, resync, additionalRecoveryPoints, points);
+        lastAppliedCycle, lastAppliedCutTime, resync, additionalRecoveryPoints, points, attachedDisks);
   }
 
   ReplicaRecord withHistory(int additional, List<PointRecord> kept) {
     return new ReplicaRecord(version, vm, vmName, primaryHost, trustGroup, trackingBlockSizeBytes, disks,
-        lastAppliedCycle, lastAppliedCutTime, resynchronizationRequired, additional, kept);
+        lastAppliedCycle, lastAppliedCutTime, resynchronizationRequired, additional, kept, attachedDisks);
   }
 
   byte[] toJson() {

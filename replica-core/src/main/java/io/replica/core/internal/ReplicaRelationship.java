@@ -150,6 +150,8 @@ final class ReplicaRelationship {
         onZero(c, z);
       } else if (m instanceof Message.CycleEnd e) {
         onEnd(c, e);
+      } else if (m instanceof Message.FailoverPrepared f) {
+        onFailoverPrepared(c, f);
       }
     } catch (IOException e) {
       long cycle = receiving == null ? -1 : receiving.cycle;
@@ -653,6 +655,46 @@ final class ReplicaRelationship {
     public String toString() {
       return "disk " + id + " of " + vm + " at cycle " + point.cycle();
     }
+  }
+
+  // ---- planned failover
+
+  /**
+   * The primary is off and sent its last cycle: apply it, fail over at exactly that point, and
+   * replicate back to the former primary.
+   */
+  private void onFailoverPrepared(Connection c, Message.FailoverPrepared m) throws IOException {
+    String refusal = null;
+    if (state != ReplicationState.REPLICATING) {
+      refusal = "the replica is " + state;
+    } else if (lastCommitted != m.cycle()) {
+      refusal = "the replica holds cycle " + lastCommitted + ", not the final cycle " + m.cycle();
+    } else if (openViews.get() > 0 || test != null) {
+      refusal = "a view or test failover of the latest point is open on the replica; close it first";
+    }
+    if (refusal == null) {
+      applyPending();
+      if (lastApplied != m.cycle()) {
+        refusal = "the final cycle " + m.cycle() + " could not be applied (" + error + ")";
+      }
+    }
+    if (refusal != null) {
+      c.send(new Message.FailoverCompleted(vm, false, refusal));
+      return;
+    }
+    pointLock.writeLock().lock();
+    try {
+      history.clear();
+      record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+      storage.state().write(recordName(vm), record.toJson());
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+    setState(ReplicationState.FAILED_OVER, "planned failover at cycle " + m.cycle() + "; replicating back to "
+        + m.reverseHost());
+    c.send(new Message.FailoverCompleted(vm, true, ""));
+    storage.state().delete(recordName(vm));
+    engine.startReverse(this, m);
   }
 
   // ---- test failover and failover

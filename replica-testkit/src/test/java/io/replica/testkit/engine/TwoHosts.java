@@ -42,6 +42,9 @@ final class TwoHosts implements AutoCloseable {
   final ManualScheduler scheduler = new ManualScheduler(clock);
   final InMemoryNetwork network;
   final InMemoryStorageProvider replicaStorage = new InMemoryStorageProvider();
+  final InMemoryStorageProvider primaryStorage = new InMemoryStorageProvider();
+  /** The primary host's hypervisor: machines are running unless a test turns them off. */
+  final java.util.Map<io.replica.api.VmId, io.replica.spi.host.PowerState> power = new java.util.concurrent.ConcurrentHashMap<>();
   ReplicationManager primary;
   ReplicationManager replica;
   final List<ReplicationEvent> primaryEvents = new CopyOnWriteArrayList<>();
@@ -72,8 +75,27 @@ final class TwoHosts implements AutoCloseable {
   }
 
   private ReplicationManager startPrimary() {
+    io.replica.spi.host.VirtualMachineHost machines = new io.replica.spi.host.VirtualMachineHost() {
+      @Override
+      public io.replica.spi.host.PowerState powerState(io.replica.api.VmId vm) {
+        return power.getOrDefault(vm, io.replica.spi.host.PowerState.RUNNING);
+      }
+
+      @Override
+      public java.util.concurrent.CompletableFuture<Void> start(io.replica.api.VmId vm) {
+        power.put(vm, io.replica.spi.host.PowerState.RUNNING);
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+      }
+
+      @Override
+      public java.util.concurrent.CompletableFuture<Void> stop(io.replica.api.VmId vm) {
+        power.put(vm, io.replica.spi.host.PowerState.OFF);
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+      }
+    };
     ReplicationManager m = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
-        .transport(network.transport(PRIMARY)).consistencyProvider(consistency).build();
+        .transport(network.transport(PRIMARY)).consistencyProvider(consistency).storage(primaryStorage)
+        .virtualMachineHost(machines).build();
     m.addListener(primaryEvents::add);
     return m;
   }
@@ -129,6 +151,15 @@ final class TwoHosts implements AutoCloseable {
   void replicate(VirtualMachine vm, ReplicationSettings settings) {
     await(primary.enableReplication(vm, settings));
     await(primary.startInitialReplication(vm.id()));
+  }
+
+  /** Starts a planned failover and lets the scheduler run until it completes. */
+  CompletableFuture<Void> plannedFailoverDone(VirtualMachine vm) {
+    CompletableFuture<Void> f = primary.plannedFailover(vm.id());
+    for (int i = 0; i < 100 && !f.isDone(); i++) {
+      scheduler.advance(java.time.Duration.ofSeconds(1));
+    }
+    return f;
   }
 
   /** Applies a write through the machine's tracked disk. */

@@ -1,0 +1,69 @@
+package io.replica.transport.netty.internal.codec;
+
+import io.replica.spi.transport.Message;
+import java.util.Objects;
+
+/**
+ * What the codec hands up and takes down: the connection-level frames (hello, heartbeat, error)
+ * and the SPI messages. Stream bookkeeping (stream-open frames) stays inside the codec.
+ */
+public sealed interface Frame {
+
+  /**
+   * The first frame each side sends. The connecting side offers a range of versions; the
+   * accepting side answers with the one it chose in both fields.
+   *
+   * @param versionMin lowest protocol version the sender speaks
+   * @param versionMax highest protocol version the sender speaks
+   * @param features {@link WireFormat#FEATURE_ZSTD} and future bits
+   * @param hostName the host name the sender claims (verified against its certificate under TLS)
+   */
+  record Hello(int versionMin, int versionMax, int features, String hostName) implements Frame {
+    public Hello {
+      Objects.requireNonNull(hostName, "hostName");
+    }
+  }
+
+  /** Sent when a side has been quiet for a while, so that the other side sees it alive. */
+  record Heartbeat(long sequence) implements Frame {}
+
+  /** The sender closes the connection because of {@code reason}; the last frame it sends. */
+  record Error(int code, String reason) implements Frame {
+    public Error {
+      Objects.requireNonNull(reason, "reason");
+    }
+  }
+
+  /**
+   * One step of the SASL (Kerberos) exchange before the hello; {@code done} marks the server's
+   * last frame, after which a negotiated security layer wraps everything.
+   */
+  record Sasl(boolean done, byte[] token) implements Frame {
+    public Sasl {
+      Objects.requireNonNull(token, "token");
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Sasl && ((Sasl) o).done == done
+          && java.util.Arrays.equals(((Sasl) o).token, token);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Arrays.hashCode(token) * 31 + (done ? 1 : 0);
+    }
+
+    @Override
+    public String toString() {
+      return "Sasl[done=" + done + ", " + token.length + " bytes]";
+    }
+  }
+
+  /** One SPI message on the stream of its virtual machine. */
+  record Data(Message message) implements Frame {
+    public Data {
+      Objects.requireNonNull(message, "message");
+    }
+  }
+}

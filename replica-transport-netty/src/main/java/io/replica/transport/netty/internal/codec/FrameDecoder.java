@@ -1,0 +1,338 @@
+package io.replica.transport.netty.internal.codec;
+
+import static io.replica.transport.netty.internal.codec.WireFormat.*;
+
+import com.github.luben.zstd.Zstd;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.replica.api.DiskId;
+import io.replica.api.VmId;
+import io.replica.spi.transport.Message;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Reads wire frames (docs/protocol.md) into {@link Frame}s. The length prefix is checked against
+ * {@link WireFormat#FRAME_SIZE_BYTES_MAX} before anything waits for or allocates the frame, and
+ * the CRC-32C before the body is parsed. Every frame is copied into Java objects here, so no
+ * buffer leaves the decoder.
+ *
+ * <p>The first violation throws {@link ProtocolViolation} (wrapped by Netty in a
+ * DecoderException) and the decoder drops everything after it: the connection must close.
+ */
+public final class FrameDecoder extends ByteToMessageDecoder {
+
+  private final Map<Integer, VmId> streams = new HashMap<>();
+  private boolean failed;
+
+  public FrameDecoder() {
+    // Large frames arrive in many reads (or TLS records): keep them as components instead of
+    // copying each into a growing buffer; the body is copied once, into the message's array.
+    setCumulator(COMPOSITE_CUMULATOR);
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (failed) {
+      in.skipBytes(in.readableBytes());
+      return;
+    }
+    try {
+      decodeOne(in, out);
+    } catch (ProtocolViolation e) {
+      failed = true;
+      in.skipBytes(in.readableBytes());
+      throw e;
+    }
+  }
+
+  private void decodeOne(ByteBuf in, List<Object> out) {
+    if (in.readableBytes() < 4) {
+      return;
+    }
+    int start = in.readerIndex();
+    long length = in.getUnsignedInt(start);
+    if (length < LENGTH_MIN || length > FRAME_SIZE_BYTES_MAX) {
+      throw new ProtocolViolation("frame length " + length + " is outside " + LENGTH_MIN + ".."
+          + FRAME_SIZE_BYTES_MAX + " bytes; the peer does not speak this protocol or its data"
+          + " was corrupted");
+    }
+    if (in.readableBytes() < 4 + length) {
+      return;
+    }
+    int end = start + 4 + (int) length;
+    CRC32C crc = new CRC32C();
+    for (java.nio.ByteBuffer part : in.nioBuffers(start, end - start - TRAILER_BYTES)) {
+      crc.update(part);
+    }
+    int expected = in.getInt(end - TRAILER_BYTES);
+    if ((int) crc.getValue() != expected) {
+      throw new ProtocolViolation(String.format("CRC-32C mismatch in a frame of %d bytes"
+          + " (computed %08x, frame says %08x); the data was corrupted on the way", length,
+          (int) crc.getValue(), expected));
+    }
+    int type = in.getUnsignedByte(start + 4);
+    int flags = in.getUnsignedByte(start + 5);
+    int stream = in.getInt(start + 6);
+    ByteBuf body = in.slice(start + HEADER_BYTES, end - TRAILER_BYTES - start - HEADER_BYTES);
+    in.readerIndex(end);
+    Frame frame;
+    try {
+      frame = parse(type, flags, stream, body);
+    } catch (IndexOutOfBoundsException e) {
+      throw new ProtocolViolation(ERROR_PROTOCOL,
+          "frame of type 0x" + Integer.toHexString(type) + " is shorter than its fields", e);
+    } catch (IllegalArgumentException | NullPointerException | DateTimeException e) {
+      throw new ProtocolViolation(ERROR_PROTOCOL, "frame of type 0x" + Integer.toHexString(type)
+          + " carries invalid values: " + e.getMessage(), e);
+    }
+    if (body.isReadable()) {
+      throw new ProtocolViolation("frame of type 0x" + Integer.toHexString(type) + " has "
+          + body.readableBytes() + " bytes after its last field");
+    }
+    if (frame != null) {
+      out.add(frame);
+    }
+  }
+
+  private @Nullable Frame parse(int type, int flags, int stream, ByteBuf body) {
+    if (type < TYPE_ENABLE_REQUEST) {
+      if (type == TYPE_STREAM_OPEN) {
+        openStream(stream, flags, body);
+        return null;
+      }
+      if (type == TYPE_SASL && stream == 0 && (flags & ~FLAG_SASL_DONE) == 0) {
+        if (body.readableBytes() > SASL_TOKEN_BYTES_MAX) {
+          throw new ProtocolViolation("SASL token of " + body.readableBytes() + " bytes is over"
+              + " the maximum of " + SASL_TOKEN_BYTES_MAX);
+        }
+        byte[] token = new byte[body.readableBytes()];
+        body.readBytes(token);
+        return new Frame.Sasl(flags == FLAG_SASL_DONE, token);
+      }
+      if (stream != 0 || flags != 0) {
+        throw new ProtocolViolation("connection frame of type 0x" + Integer.toHexString(type)
+            + " has stream " + stream + " and flags " + flags + "; it must have 0 and 0");
+      }
+      switch (type) {
+        case TYPE_HELLO: {
+          int magic = body.readInt();
+          if (magic != MAGIC) {
+            throw new ProtocolViolation("hello frame does not start with the protocol's magic"
+                + " number; the peer is not a replica transport");
+          }
+          int min = body.readUnsignedShort();
+          int max = body.readUnsignedShort();
+          int features = body.readInt();
+          return new Frame.Hello(min, max, features, readString(body));
+        }
+        case TYPE_HEARTBEAT:
+          return new Frame.Heartbeat(body.readLong());
+        case TYPE_ERROR: {
+          int code = body.readUnsignedShort();
+          return new Frame.Error(code, readString(body));
+        }
+        default:
+          throw new ProtocolViolation("unknown frame type 0x" + Integer.toHexString(type));
+      }
+    }
+    VmId vm = streams.get(stream);
+    if (vm == null) {
+      throw new ProtocolViolation("frame of type 0x" + Integer.toHexString(type) + " on stream "
+          + stream + ", which the peer never opened (frames out of order)");
+    }
+    if (flags != 0 && !(type == TYPE_BLOCK_DATA && flags == FLAG_COMPRESSED)) {
+      throw new ProtocolViolation("frame of type 0x" + Integer.toHexString(type)
+          + " has unknown flags " + flags);
+    }
+    switch (type) {
+      case TYPE_ENABLE_REQUEST: {
+        String name = readNullableString(body);
+        String host = readNullableString(body);
+        int count = body.readUnsignedShort();
+        if (count > DISKS_MAX) {
+          throw new ProtocolViolation("enable request lists " + count + " disks, over the"
+              + " protocol's maximum of " + DISKS_MAX);
+        }
+        List<Message.DiskDescriptor> disks = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+          DiskId disk = new DiskId(readUuid(body));
+          disks.add(new Message.DiskDescriptor(disk, body.readLong(), body.readInt()));
+        }
+        int trackingBlock = body.readInt();
+        int points = body.readInt();
+        return data(new Message.EnableRequest(vm, name, host, disks, trackingBlock, points, body.readLong()));
+      }
+      case TYPE_ENABLE_RESPONSE: {
+        int status = body.readUnsignedByte();
+        Message.EnableStatus[] all = Message.EnableStatus.values();
+        Message.EnableStatus s;
+        if (status == 0xFF) {
+          s = null;
+        } else if (status < all.length) {
+          s = all[status];
+        } else {
+          throw new ProtocolViolation("enable response has unknown status " + status);
+        }
+        return data(new Message.EnableResponse(vm, s, readNullableString(body), body.readLong()));
+      }
+      case TYPE_CYCLE_BEGIN: {
+        long cycle = body.readLong();
+        long base = body.readLong();
+        int present = body.readUnsignedByte();
+        Instant cut;
+        if (present == 0) {
+          cut = null;
+        } else if (present == 1) {
+          long seconds = body.readLong();
+          int nanos = body.readInt();
+          if (nanos < 0 || nanos > 999_999_999) {
+            throw new ProtocolViolation("cycle begin has a cut time with " + nanos + " nanos");
+          }
+          cut = Instant.ofEpochSecond(seconds, nanos);
+        } else {
+          throw new ProtocolViolation("cycle begin has cut-time marker " + present);
+        }
+        int point = body.readUnsignedByte();
+        io.replica.api.RecoveryPointType[] types = io.replica.api.RecoveryPointType.values();
+        if (point != 0xFF && point >= types.length) {
+          throw new ProtocolViolation("cycle begin has unknown recovery point type " + point);
+        }
+        return data(new Message.CycleBegin(vm, cycle, base, cut, point == 0xFF ? null : types[point]));
+      }
+      case TYPE_BLOCK_DATA: {
+        long cycle = body.readLong();
+        long sequence = body.readLong();
+        DiskId disk = new DiskId(readUuid(body));
+        long offset = body.readLong();
+        byte[] data;
+        if (flags == FLAG_COMPRESSED) {
+          int raw = body.readInt();
+          if (raw <= 0 || raw > BLOCK_SIZE_BYTES_MAX) {
+            throw new ProtocolViolation("compressed block claims " + raw + " bytes, outside 1.."
+                + BLOCK_SIZE_BYTES_MAX);
+          }
+          byte[] packed = new byte[body.readableBytes()];
+          body.readBytes(packed);
+          data = new byte[raw];
+          long n = Zstd.decompressByteArray(data, 0, raw, packed, 0, packed.length);
+          if (Zstd.isError(n) || n != raw) {
+            throw new ProtocolViolation("compressed block of " + packed.length + " bytes does not"
+                + " decompress to the " + raw + " bytes it claims"
+                + (Zstd.isError(n) ? " (" + Zstd.getErrorName(n) + ")" : " (got " + n + ")"));
+          }
+        } else {
+          data = new byte[body.readableBytes()];
+          body.readBytes(data);
+        }
+        return data(new Message.BlockData(vm, cycle, sequence, disk, offset, data));
+      }
+      case TYPE_ZERO_RUN: {
+        long cycle = body.readLong();
+        long sequence = body.readLong();
+        DiskId disk = new DiskId(readUuid(body));
+        return data(new Message.ZeroRun(vm, cycle, sequence, disk, body.readLong(),
+            body.readLong()));
+      }
+      case TYPE_CYCLE_END:
+        return data(new Message.CycleEnd(vm, body.readLong(), body.readLong(), body.readLong(),
+            body.readInt()));
+      case TYPE_CYCLE_ACK:
+        return data(new Message.CycleAck(vm, body.readLong()));
+      case TYPE_FAILOVER_PREPARED: {
+        long cycle = body.readLong();
+        String host = readNullableString(body);
+        int port = body.readInt();
+        int auth = body.readUnsignedByte();
+        io.replica.api.AuthenticationType[] types = io.replica.api.AuthenticationType.values();
+        if (auth >= types.length) {
+          throw new ProtocolViolation("failover prepared names unknown authentication type " + auth);
+        }
+        long millis = body.readLong();
+        if (millis < 1000) {
+          throw new ProtocolViolation("failover prepared has replication frequency " + millis + " ms");
+        }
+        return data(new Message.FailoverPrepared(vm, cycle, host, port, types[auth],
+            java.time.Duration.ofMillis(millis)));
+      }
+      case TYPE_FAILOVER_COMPLETED: {
+        int ok = body.readUnsignedByte();
+        if (ok > 1) {
+          throw new ProtocolViolation("failover completed has boolean value " + ok);
+        }
+        return data(new Message.FailoverCompleted(vm, ok == 1, readNullableString(body)));
+      }
+      case TYPE_CYCLE_REJECTED: {
+        long cycle = body.readLong();
+        String reason = readNullableString(body);
+        int resync = body.readUnsignedByte();
+        if (resync > 1) {
+          throw new ProtocolViolation("cycle rejected has boolean value " + resync);
+        }
+        return data(new Message.CycleRejected(vm, cycle, reason, resync == 1));
+      }
+      default:
+        throw new ProtocolViolation("unknown frame type 0x" + Integer.toHexString(type));
+    }
+  }
+
+  private void openStream(int stream, int flags, ByteBuf body) {
+    if (stream <= 0 || flags != 0) {
+      throw new ProtocolViolation("stream-open frame names stream " + stream + " with flags "
+          + flags + "; streams are numbered from 1 and the flags must be 0");
+    }
+    if (streams.containsKey(stream)) {
+      throw new ProtocolViolation("stream " + stream + " opened twice");
+    }
+    if (streams.size() >= STREAMS_MAX) {
+      throw new ProtocolViolation("the peer opened more than " + STREAMS_MAX + " streams");
+    }
+    streams.put(stream, new VmId(readUuid(body)));
+  }
+
+  private static Frame data(Message m) {
+    return new Frame.Data(m);
+  }
+
+  private static UUID readUuid(ByteBuf body) {
+    return new UUID(body.readLong(), body.readLong());
+  }
+
+  private static @Nullable String readNullableString(ByteBuf body) {
+    int length = body.getUnsignedShort(body.readerIndex());
+    if (length == 0xFFFF) {
+      body.skipBytes(2);
+      return null;
+    }
+    return readString(body);
+  }
+
+  private static String readString(ByteBuf body) {
+    int length = body.readUnsignedShort();
+    if (length > STRING_BYTES_MAX) {
+      throw new ProtocolViolation("string field of " + length + " bytes is over the protocol's"
+          + " maximum of " + STRING_BYTES_MAX);
+    }
+    byte[] bytes = new byte[length];
+    body.readBytes(bytes);
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      throw new ProtocolViolation(ERROR_PROTOCOL, "string field is not valid UTF-8", e);
+    }
+  }
+}

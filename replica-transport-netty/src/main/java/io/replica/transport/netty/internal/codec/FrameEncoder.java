@@ -1,0 +1,272 @@
+package io.replica.transport.netty.internal.codec;
+
+import static io.replica.transport.netty.internal.codec.WireFormat.*;
+
+import com.github.luben.zstd.Zstd;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.MessageToMessageEncoder;
+import io.replica.api.VmId;
+import io.replica.spi.transport.Message;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Turns {@link Frame}s into wire frames (docs/protocol.md). Opens a stream for each virtual
+ * machine the first time a message names it. Block payloads are not copied: the frame wraps the
+ * caller's array (the SPI forbids changing it after send), or carries its zstd form when
+ * compression is on and the block shrinks.
+ *
+ * <p>One instance per channel; runs on its event loop.
+ */
+public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
+
+  private final Map<VmId, Integer> streams = new HashMap<>();
+  private int nextStream = 1;
+  private volatile boolean compression;
+  private volatile int compressionLevel = 1;
+  private long rawBlocks;
+  private long compressedBlocks;
+
+  public FrameEncoder() {
+    super(Frame.class);
+  }
+
+  /** Compresses block payloads from now on (after both hellos agreed to). */
+  public void enableCompression(int level) {
+    this.compressionLevel = level;
+    this.compression = true;
+  }
+
+  /** How many blocks went raw and how many compressed (for tests and statistics). */
+  public long[] blockCounts() {
+    return new long[] {rawBlocks, compressedBlocks};
+  }
+
+  @Override
+  protected void encode(ChannelHandlerContext ctx, Frame frame, List<Object> out) {
+    out.add(encode(ctx.alloc(), frame, out));
+  }
+
+  /**
+   * Encodes {@code frame}, adding any stream-open frame it needs to {@code before} first.
+   *
+   * @throws IllegalArgumentException if the frame cannot be encoded (too large, too many streams)
+   */
+  ByteBuf encode(ByteBufAllocator alloc, Frame frame, List<Object> before) {
+    if (frame instanceof Frame.Hello) {
+      Frame.Hello h = (Frame.Hello) frame;
+      ByteBuf body = alloc.heapBuffer();
+      body.writeInt(MAGIC).writeShort(h.versionMin()).writeShort(h.versionMax())
+          .writeInt(h.features());
+      writeString(body, h.hostName());
+      return finish(alloc, TYPE_HELLO, 0, 0, body, null);
+    }
+    if (frame instanceof Frame.Heartbeat) {
+      ByteBuf body = alloc.heapBuffer(8).writeLong(((Frame.Heartbeat) frame).sequence());
+      return finish(alloc, TYPE_HEARTBEAT, 0, 0, body, null);
+    }
+    if (frame instanceof Frame.Sasl) {
+      Frame.Sasl sasl = (Frame.Sasl) frame;
+      ByteBuf body = alloc.heapBuffer(sasl.token().length).writeBytes(sasl.token());
+      return finish(alloc, TYPE_SASL, sasl.done() ? FLAG_SASL_DONE : 0, 0, body, null);
+    }
+    if (frame instanceof Frame.Error) {
+      Frame.Error e = (Frame.Error) frame;
+      ByteBuf body = alloc.heapBuffer().writeShort(e.code());
+      writeString(body, truncate(e.reason()));
+      return finish(alloc, TYPE_ERROR, 0, 0, body, null);
+    }
+    Message m = ((Frame.Data) frame).message();
+    int stream = stream(alloc, m.vm(), before);
+    ByteBuf body = alloc.heapBuffer();
+    try {
+      if (m instanceof Message.EnableRequest) {
+        Message.EnableRequest r = (Message.EnableRequest) m;
+        writeNullableString(body, r.vmName());
+        writeNullableString(body, r.primaryHost());
+        if (r.disks().size() > DISKS_MAX) {
+          throw new IllegalArgumentException("cannot send " + r + ": " + r.disks().size()
+              + " disks, the protocol carries at most " + DISKS_MAX);
+        }
+        body.writeShort(r.disks().size());
+        for (Message.DiskDescriptor d : r.disks()) {
+          writeUuid(body, d.disk().uuid());
+          body.writeLong(d.sizeBytes()).writeInt(d.logicalSectorSizeBytes());
+        }
+        body.writeInt(r.trackingBlockSizeBytes());
+        body.writeInt(r.additionalRecoveryPoints());
+        body.writeLong(r.reverseOfCycle());
+        return finish(alloc, TYPE_ENABLE_REQUEST, 0, stream, body, null);
+      }
+      if (m instanceof Message.EnableResponse) {
+        Message.EnableResponse r = (Message.EnableResponse) m;
+        body.writeByte(r.status() == null ? 0xFF : r.status().ordinal());
+        writeNullableString(body, r.reason());
+        body.writeLong(r.lastCommittedCycle());
+        return finish(alloc, TYPE_ENABLE_RESPONSE, 0, stream, body, null);
+      }
+      if (m instanceof Message.CycleBegin) {
+        Message.CycleBegin b = (Message.CycleBegin) m;
+        body.writeLong(b.cycle()).writeLong(b.baseCycle());
+        if (b.cutTime() == null) {
+          body.writeByte(0);
+        } else {
+          body.writeByte(1).writeLong(b.cutTime().getEpochSecond()).writeInt(b.cutTime().getNano());
+        }
+        body.writeByte(b.recoveryPoint() == null ? 0xFF : b.recoveryPoint().ordinal());
+        return finish(alloc, TYPE_CYCLE_BEGIN, 0, stream, body, null);
+      }
+      if (m instanceof Message.BlockData) {
+        Message.BlockData b = (Message.BlockData) m;
+        byte[] data = b.data();
+        if (data.length > BLOCK_SIZE_BYTES_MAX) {
+          throw new IllegalArgumentException("cannot send " + b + ": the block is larger than the"
+              + " protocol's maximum of " + BLOCK_SIZE_BYTES_MAX + " bytes (send smaller blocks)");
+        }
+        body.writeLong(b.cycle()).writeLong(b.sequence());
+        writeUuid(body, b.disk().uuid());
+        body.writeLong(b.offsetBytes());
+        int flags = 0;
+        byte[] payload = data;
+        if (compression && data.length > 64) {
+          byte[] packed = Zstd.compress(data, compressionLevel);
+          if (packed.length < data.length) {
+            flags = FLAG_COMPRESSED;
+            payload = packed;
+            body.writeInt(data.length);
+          }
+        }
+        if (flags == 0) {
+          rawBlocks++;
+        } else {
+          compressedBlocks++;
+        }
+        return finish(alloc, TYPE_BLOCK_DATA, flags, stream, body, payload);
+      }
+      if (m instanceof Message.ZeroRun) {
+        Message.ZeroRun z = (Message.ZeroRun) m;
+        body.writeLong(z.cycle()).writeLong(z.sequence());
+        writeUuid(body, z.disk().uuid());
+        body.writeLong(z.offsetBytes()).writeLong(z.lengthBytes());
+        return finish(alloc, TYPE_ZERO_RUN, 0, stream, body, null);
+      }
+      if (m instanceof Message.CycleEnd) {
+        Message.CycleEnd e = (Message.CycleEnd) m;
+        body.writeLong(e.cycle()).writeLong(e.messageCount()).writeLong(e.payloadBytes())
+            .writeInt(e.contentCrc32c());
+        return finish(alloc, TYPE_CYCLE_END, 0, stream, body, null);
+      }
+      if (m instanceof Message.CycleAck) {
+        body.writeLong(((Message.CycleAck) m).cycle());
+        return finish(alloc, TYPE_CYCLE_ACK, 0, stream, body, null);
+      }
+      if (m instanceof Message.CycleRejected) {
+        Message.CycleRejected r = (Message.CycleRejected) m;
+        body.writeLong(r.cycle());
+        writeNullableString(body, r.reason());
+        body.writeBoolean(r.resynchronizationRequired());
+        return finish(alloc, TYPE_CYCLE_REJECTED, 0, stream, body, null);
+      }
+      if (m instanceof Message.FailoverPrepared) {
+        Message.FailoverPrepared f = (Message.FailoverPrepared) m;
+        body.writeLong(f.cycle());
+        writeNullableString(body, f.reverseHost());
+        body.writeInt(f.reversePort()).writeByte(f.authentication().ordinal())
+            .writeLong(f.replicationFrequency().toMillis());
+        return finish(alloc, TYPE_FAILOVER_PREPARED, 0, stream, body, null);
+      }
+      if (m instanceof Message.FailoverCompleted) {
+        Message.FailoverCompleted f = (Message.FailoverCompleted) m;
+        body.writeBoolean(f.succeeded());
+        writeNullableString(body, f.reason());
+        return finish(alloc, TYPE_FAILOVER_COMPLETED, 0, stream, body, null);
+      }
+      throw new IllegalArgumentException("no frame type for message " + m);
+    } catch (RuntimeException e) {
+      if (body.refCnt() > 0) {
+        body.release();
+      }
+      throw e;
+    }
+  }
+
+  private int stream(ByteBufAllocator alloc, VmId vm, List<Object> before) {
+    Integer known = streams.get(vm);
+    if (known != null) {
+      return known;
+    }
+    if (streams.size() >= STREAMS_MAX) {
+      throw new IllegalArgumentException("cannot open a stream for virtual machine " + vm
+          + ": this connection already carries " + STREAMS_MAX + " machines (use another"
+          + " connection)");
+    }
+    int id = nextStream++;
+    streams.put(vm, id);
+    ByteBuf body = alloc.heapBuffer(16);
+    writeUuid(body, vm.uuid());
+    before.add(finish(alloc, TYPE_STREAM_OPEN, 0, id, body, null));
+    return id;
+  }
+
+  /**
+   * Puts header, body, optional payload and CRC together; takes ownership of {@code body}.
+   */
+  private static ByteBuf finish(
+      ByteBufAllocator alloc, int type, int flags, int stream, ByteBuf body,
+      byte @Nullable [] payload) {
+    int payloadLength = payload == null ? 0 : payload.length;
+    long length = (HEADER_BYTES - 4L) + body.readableBytes() + payloadLength + TRAILER_BYTES;
+    if (length > FRAME_SIZE_BYTES_MAX) {
+      body.release();
+      throw new IllegalArgumentException("frame of type " + type + " would be " + length
+          + " bytes, over the protocol's maximum of " + FRAME_SIZE_BYTES_MAX);
+    }
+    ByteBuf head = alloc.heapBuffer(HEADER_BYTES + body.readableBytes());
+    head.writeInt((int) length).writeByte(type).writeByte(flags).writeInt(stream);
+    head.writeBytes(body);
+    body.release();
+    CRC32C crc = new CRC32C();
+    crc.update(head.array(), head.arrayOffset() + head.readerIndex(), head.readableBytes());
+    if (payload == null) {
+      head.writeInt((int) crc.getValue());
+      return head;
+    }
+    crc.update(payload, 0, payload.length);
+    ByteBuf trailer = Unpooled.buffer(4).writeInt((int) crc.getValue());
+    return Unpooled.wrappedBuffer(head, Unpooled.wrappedBuffer(payload), trailer);
+  }
+
+  private static String truncate(String s) {
+    return s.length() > 1000 ? s.substring(0, 1000) + "..." : s;
+  }
+
+  static void writeUuid(ByteBuf out, UUID uuid) {
+    out.writeLong(uuid.getMostSignificantBits()).writeLong(uuid.getLeastSignificantBits());
+  }
+
+  static void writeString(ByteBuf out, String s) {
+    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length > STRING_BYTES_MAX) {
+      throw new IllegalArgumentException("string field of " + bytes.length + " bytes is over the"
+          + " protocol's maximum of " + STRING_BYTES_MAX + ": '" + s.substring(0, 40) + "...'");
+    }
+    out.writeShort(bytes.length).writeBytes(bytes);
+  }
+
+  static void writeNullableString(ByteBuf out, @Nullable String s) {
+    if (s == null) {
+      out.writeShort(0xFFFF);
+    } else {
+      writeString(out, s);
+    }
+  }
+
+}
