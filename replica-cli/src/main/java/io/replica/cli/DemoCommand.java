@@ -16,6 +16,8 @@ import io.replica.api.event.ReplicationEvent;
 import io.replica.core.ReplicaEngine;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.VirtualDisk;
+import io.replica.spi.host.PowerState;
+import io.replica.spi.host.VirtualMachineHost;
 import io.replica.spi.time.Clock;
 import io.replica.spi.time.Scheduler;
 import io.replica.testkit.memory.InMemoryNetwork;
@@ -27,6 +29,8 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.UUID;
@@ -93,8 +97,10 @@ final class DemoCommand implements Callable<Integer> {
     Scheduler scheduler = Scheduler.of(executor);
     InMemoryNetwork network = new InMemoryNetwork(scheduler);
     InMemoryStorageProvider storage = new InMemoryStorageProvider();
+    Map<VmId, PowerState> power = new ConcurrentHashMap<>();
     try (ReplicationManager primary = ReplicaEngine.builder().hostName(PRIMARY).clock(Clock.system())
-            .scheduler(scheduler).transport(network.transport(PRIMARY)).build();
+            .scheduler(scheduler).transport(network.transport(PRIMARY)).storage(new InMemoryStorageProvider())
+            .virtualMachineHost(new DemoHypervisor(power)).build();
         ReplicationManager replica = ReplicaEngine.builder().hostName(REPLICA).clock(Clock.system())
             .scheduler(scheduler).transport(network.transport(REPLICA)).storage(storage).build()) {
       replica.setReplicaServerSettings(ReplicaServerSettings.builder()
@@ -143,7 +149,15 @@ final class DemoCommand implements Callable<Integer> {
       if (!testFailover(out, replica, vm, expected)) {
         return 1;
       }
-      return verify(out, replica, vm, expected);
+      String verified = verify(out, replica, vm, expected);
+      if (verified == null) {
+        return 1;
+      }
+      if (!plannedFailover(out, primary, replica, vm, power)) {
+        return 1;
+      }
+      out.println(verified);
+      return 0;
     } finally {
       executor.shutdownNow();
     }
@@ -249,12 +263,109 @@ final class DemoCommand implements Callable<Integer> {
     return true;
   }
 
-  private static int verify(PrintWriter out, ReplicationManager replica, VirtualMachine vm, List<byte[]> expected)
-      throws IOException {
+  /**
+   * The machine is shut down and fails over to the replica host with nothing lost; the replica host
+   * then runs it and replicates its changes back, sending only what changed.
+   */
+  private boolean plannedFailover(PrintWriter out, ReplicationManager primary, ReplicationManager replica,
+      VirtualMachine vm, Map<VmId, PowerState> power) throws Exception {
+    primary.setReplicaServerSettings(ReplicaServerSettings.builder()
+        .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE))
+        .allowAnyAuthenticatedServer("returned").build());
+    primary.resumeReplication(vm.id()).get(30, TimeUnit.SECONDS);
+    power.put(vm.id(), PowerState.OFF);
+    List<byte[]> atShutdown = contents(vm);
+    primary.plannedFailover(vm.id()).get(frequency.multipliedBy(10).plusSeconds(30).toMillis(), TimeUnit.MILLISECONDS);
+    List<VirtualDisk> running = new ArrayList<>();
+    for (VmDisk d : vm.disks()) {
+      running.add(replica.changeTracker(vm.id()).trackedDisk(d.id()));
+    }
+    for (int i = 0; i < running.size(); i++) {
+      if (java.util.Arrays.mismatch(atShutdown.get(i), read(running.get(i))) >= 0) {
+        out.printf("FAILED: after the planned failover disk %d on %s differs from the primary at shutdown%n", i, REPLICA);
+        return false;
+      }
+    }
+    out.printf("planned failover: %s now runs '%s' with every write of %s; %s is its replica%n", REPLICA,
+        vm.name(), PRIMARY, PRIMARY);
+    // The machine runs on the new primary and writes a little; only that travels back.
+    SplittableRandom r = new SplittableRandom(seed + 99);
+    byte[] data = new byte[4096];
+    for (int i = 0; i < 16; i++) {
+      r.nextBytes(data);
+      running.get(i % running.size()).write(r.nextLong(diskSize / 4096) * 4096, ByteBuffer.wrap(data));
+    }
+    List<byte[]> now = new ArrayList<>();
+    for (VirtualDisk d : running) {
+      now.add(read(d));
+    }
+    long deadline = System.nanoTime() + frequency.multipliedBy(20).plusSeconds(10).toNanos();
+    java.time.Instant wrote = java.time.Instant.now();
+    while (!replicaHasCutAfter(primary, vm.id(), wrote) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    replica.suspendReplication(vm.id()).get(30, TimeUnit.SECONDS);
+    String mismatch = compare(primary, vm, now);
+    if (mismatch != null) {
+      out.println("FAILED: reverse replication: " + mismatch);
+      return false;
+    }
+    out.printf("reverse replication: %s sent %d bytes back to %s (no initial replication); %s matches%n",
+        REPLICA, replica.statistics(vm.id()).maximumReplicationSizeBytes(), PRIMARY, PRIMARY);
+    return true;
+  }
+
+  private static @org.jspecify.annotations.Nullable String compare(ReplicationManager replica, VirtualMachine vm,
+      List<byte[]> expected) throws IOException {
+    List<RecoveryPoint> points = replica.recoveryPoints(vm.id());
+    if (points.isEmpty()) {
+      return "the replica has no recovery point";
+    }
+    RecoveryPoint latest = points.get(points.size() - 1);
+    try (RecoveryPointView view = replica.openRecoveryPoint(latest)) {
+      for (int i = 0; i < vm.disks().size(); i++) {
+        int at = java.util.Arrays.mismatch(expected.get(i), read(view.disks().get(vm.disks().get(i).id())));
+        if (at >= 0) {
+          return "disk " + i + " differs at byte " + at + " (cycle " + latest.cycle() + ")";
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The hypervisor of the demo's primary host: a machine is running until it is turned off. */
+  private static final class DemoHypervisor implements VirtualMachineHost {
+    private final Map<VmId, PowerState> power;
+
+    DemoHypervisor(Map<VmId, PowerState> power) {
+      this.power = power;
+    }
+
+    @Override
+    public PowerState powerState(VmId vm) {
+      return power.getOrDefault(vm, PowerState.RUNNING);
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<Void> start(VmId vm) {
+      power.put(vm, PowerState.RUNNING);
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<Void> stop(VmId vm) {
+      power.put(vm, PowerState.OFF);
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+  }
+
+  /** Compares the replica's latest point with {@code expected}; returns the verified line, or null. */
+  private static @org.jspecify.annotations.Nullable String verify(PrintWriter out, ReplicationManager replica,
+      VirtualMachine vm, List<byte[]> expected) throws IOException {
     List<RecoveryPoint> points = replica.recoveryPoints(vm.id());
     if (points.isEmpty()) {
       out.println("FAILED: the replica has no recovery point");
-      return 1;
+      return null;
     }
     RecoveryPoint latest = points.get(points.size() - 1);
     long bytes = 0;
@@ -264,14 +375,13 @@ final class DemoCommand implements Callable<Integer> {
         int at = java.util.Arrays.mismatch(expected.get(i), actual);
         if (at >= 0) {
           out.printf("FAILED: disk %d differs from the primary at byte %d (cycle %d)%n", i, at, latest.cycle());
-          return 1;
+          return null;
         }
         bytes += actual.length;
       }
     }
-    out.printf("verified: replica equals primary at cycle %d (%d disks, %d bytes compared)%n",
-        latest.cycle(), vm.disks().size(), bytes);
-    return 0;
+    return String.format("verified: replica equals primary at cycle %d (%d disks, %d bytes compared);"
+        + " test failover, planned failover and reverse replication checked", latest.cycle(), vm.disks().size(), bytes);
   }
 
   static String human(Duration d) {
