@@ -65,6 +65,18 @@ public interface ReplicationManager extends AutoCloseable {
   CompletableFuture<Void> resumeReplication(VmId vm);
 
   /**
+   * Resynchronizes (Hyper-V's Resume-VMReplication -Resynchronize): every block is compared by a
+   * strong hash with the replica's and only those that differ are sent; the replica's recovery
+   * points from before the divergence are kept. Allowed while waiting for a resynchronization or
+   * while replicating. {@link #suspendReplication(VmId)} pauses it mid-way and
+   * {@link #resumeReplication(VmId)} goes on.
+   */
+  CompletableFuture<Void> resynchronize(VmId vm);
+
+  /** Stops a resynchronization; it must be started again before replication goes on. */
+  CompletableFuture<Void> cancelResynchronization(VmId vm);
+
+  /**
    * Removes the relationship on this host: on the primary tracking stops and its state is freed;
    * on the replica the relationship's state and journal go, the replica disks stay.
    */

@@ -67,10 +67,33 @@ public sealed interface Message {
    * Primary to replica: a cycle starts. Its blocks bring a replica that applied any cycle from
    * {@code baseCycle} to {@code cycle - 1} to the primary's state at {@code cutTime}. With a
    * {@code recoveryPoint} type, the replica keeps the cycle as an additional recovery point of that
-   * type.
+   * type. A {@code resynchronization} cycle covers blocks that may differ whatever the replica
+   * holds; the primary asks for hashes first and sends only the blocks that differ.
    */
   record CycleBegin(VmId vm, long cycle, long baseCycle, Instant cutTime,
-      io.replica.api.@Nullable RecoveryPointType recoveryPoint) implements Message {}
+      io.replica.api.@Nullable RecoveryPointType recoveryPoint, boolean resynchronization)
+      implements Message {}
+
+  /**
+   * Primary to replica, within a resynchronizing cycle: send the strong hashes of the blocks of
+   * {@code [offsetBytes, offsetBytes + lengthBytes)} of a disk as the replica holds them, in blocks
+   * of {@code blockSizeBytes}.
+   */
+  record HashRequest(VmId vm, long cycle, DiskId disk, long offsetBytes, long lengthBytes, int blockSizeBytes)
+      implements Message {}
+
+  /**
+   * Replica to primary: 16 bytes of SHA-256 per block, in order, for the range a
+   * {@link HashRequest} named; the primary sends only the blocks whose hash differs.
+   */
+  record HashResponse(VmId vm, long cycle, DiskId disk, long offsetBytes, int blockSizeBytes, byte[] hashes)
+      implements Message {
+    @Override
+    public String toString() {
+      return "HashResponse[vm=" + vm + ", cycle=" + cycle + ", disk=" + disk + ", offset=" + offsetBytes
+          + ", blockSize=" + blockSizeBytes + ", blocks=" + hashes.length / 16 + "]";
+    }
+  }
 
   /**
    * Primary to replica: bytes of one disk at an offset, part of a cycle. Block and zero-run

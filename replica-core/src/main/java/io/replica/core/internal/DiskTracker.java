@@ -162,6 +162,21 @@ final class DiskTracker {
     return null;
   }
 
+  /**
+   * The next frozen block the sender will look at, or -1 when none is left; it may turn out to be
+   * one a guest write preserved or one already read.
+   */
+  synchronized long peekNext() {
+    BlockSet.Cursor it = cursor;
+    if (it == null) {
+      return -1;
+    }
+    if (lookahead < 0 && it.hasNext()) {
+      lookahead = it.next();
+    }
+    return lookahead;
+  }
+
   /** The replica has the frozen generation durably: forget it. */
   synchronized void cycleAcknowledged() {
     frozen = null;

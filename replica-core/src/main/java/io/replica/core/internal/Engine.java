@@ -387,8 +387,13 @@ public final class Engine implements ReplicationManager {
     return async(() -> {
       PrimaryRelationship r = requirePrimary(vm, "suspend replication");
       requireState("suspend replication", r, EnumSet.of(ReplicationState.REPLICATING,
-          ReplicationState.WAITING_FOR_INITIAL_REPLICATION, ReplicationState.READY_FOR_INITIAL_REPLICATION));
-      r.suspend();
+          ReplicationState.WAITING_FOR_INITIAL_REPLICATION, ReplicationState.READY_FOR_INITIAL_REPLICATION,
+          ReplicationState.RESYNCHRONIZING));
+      if (r.state() == ReplicationState.RESYNCHRONIZING) {
+        r.suspendResynchronization();
+      } else {
+        r.suspend();
+      }
       return CompletableFuture.completedFuture(null);
     });
   }
@@ -397,8 +402,35 @@ public final class Engine implements ReplicationManager {
   public CompletableFuture<Void> resumeReplication(VmId vm) {
     return async(() -> {
       PrimaryRelationship r = requirePrimary(vm, "resume replication");
-      requireState("resume replication", r, EnumSet.of(ReplicationState.SUSPENDED));
-      r.resume();
+      requireState("resume replication", r, EnumSet.of(ReplicationState.SUSPENDED,
+          ReplicationState.RESYNCHRONIZE_SUSPENDED));
+      if (r.state() == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
+        r.resumeResynchronization();
+      } else {
+        r.resume();
+      }
+      return CompletableFuture.completedFuture(null);
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> resynchronize(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship r = requirePrimary(vm, "resynchronize");
+      requireState("resynchronize", r, EnumSet.of(ReplicationState.WAITING_FOR_START_RESYNCHRONIZE,
+          ReplicationState.REPLICATING));
+      r.resynchronize();
+      return CompletableFuture.completedFuture(null);
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> cancelResynchronization(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship r = requirePrimary(vm, "cancel resynchronization");
+      requireState("cancel resynchronization", r, EnumSet.of(ReplicationState.RESYNCHRONIZING,
+          ReplicationState.RESYNCHRONIZE_SUSPENDED));
+      r.cancelResynchronization();
       return CompletableFuture.completedFuture(null);
     });
   }

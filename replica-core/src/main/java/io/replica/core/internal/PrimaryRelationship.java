@@ -1,5 +1,6 @@
 package io.replica.core.internal;
 
+import io.replica.api.DiskId;
 import io.replica.api.HealthState;
 import io.replica.api.NotAuthorizedException;
 import io.replica.api.ReplicaException;
@@ -22,7 +23,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
@@ -75,6 +78,11 @@ final class PrimaryRelationship {
   private long pointsTaken;
   /** The guest is being quiesced for an application-consistent cut. */
   private boolean quiescing;
+  /** The next cycle compares every block by hash (resynchronization). */
+  private boolean resyncPending;
+  /** The last cycle the replica said it holds. */
+  private long heldByReplica = -1;
+  private final BlockHashes hashes = new BlockHashes();
   private @Nullable Cycle inflight;
   private @Nullable String error;
   private HealthState lastHealth = HealthState.NORMAL;
@@ -139,7 +147,9 @@ final class PrimaryRelationship {
   }
 
   void onMessage(Message message) {
-    if (message instanceof Message.FailoverCompleted m) {
+    if (message instanceof Message.HashResponse m) {
+      onHashResponse(m);
+    } else if (message instanceof Message.FailoverCompleted m) {
       onFailoverCompleted(m);
     } else if (message instanceof Message.EnableResponse m) {
       onEnableResponse(m);
@@ -166,6 +176,7 @@ final class PrimaryRelationship {
     }
     accepted = true;
     long held = m.lastCommittedCycle();
+    heldByReplica = held;
     // Never reuse a number the replica already holds (after a restart of this host, say).
     nextCycle = Math.max(nextCycle, held + 1);
     if (enabling != null) {
@@ -199,9 +210,9 @@ final class PrimaryRelationship {
           initialReplicationDone();
         }
       }
-    } else if (lastAcked >= 0) {
-      toError("replica server " + link.endpoint + " holds cycle " + held + " but acknowledged cycle "
-          + lastAcked + "; resynchronization required");
+    } else if (lastAcked >= 0 && held < lastAcked) {
+      resynchronizationRequired("replica server " + link.endpoint + " holds cycle " + held
+          + " but acknowledged cycle " + lastAcked);
       return;
     }
     updateHealth();
@@ -280,7 +291,8 @@ final class PrimaryRelationship {
     scheduleTick();
     stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
     Cycle c = inflight;
-    if (c != null && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
+    if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED
+        && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
       // A message was lost or the replica stalled: start over on a fresh connection.
       String reason = "no progress on cycle " + c.number + " for " + ANSWER_TIMEOUT.toSeconds()
           + " s; reconnecting to " + link.endpoint;
@@ -292,7 +304,9 @@ final class PrimaryRelationship {
       link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
           + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
     }
-    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
+    if (state == ReplicationState.RESYNCHRONIZING && inflight == null) {
+      startCycle(); // a failed resynchronization starts again
+    } else if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
       if (inflight == null && initialStart == null) {
         startCycle(); // a failed initial replication starts again
       }
@@ -364,10 +378,12 @@ final class PrimaryRelationship {
   private void cut(@Nullable RecoveryPointType point) {
     Connection connection = Objects.requireNonNull(this.connection);
     boolean initial = lastAcked < 0;
+    // Without a trustworthy change set (lost tracking, a diverged replica), compare every block.
+    boolean resync = resyncPending || initial && replicaHoldsData;
     long blocks;
     try {
-      blocks = tracker.cut(!initial ? VmTracker.CutScope.CHANGES
-          : replicaHoldsData ? VmTracker.CutScope.EVERY_BLOCK : VmTracker.CutScope.ALLOCATED);
+      blocks = tracker.cut(resync ? VmTracker.CutScope.EVERY_BLOCK
+          : initial ? VmTracker.CutScope.ALLOCATED : VmTracker.CutScope.CHANGES);
     } catch (IOException e) {
       stats.error();
       engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
@@ -377,11 +393,12 @@ final class PrimaryRelationship {
     if (firstSent < 0) {
       firstSent = nextCycle;
     }
-    Cycle c = new Cycle(nextCycle++, lastAcked, engine.clock().instant(), engine.clock().nanoTime(),
-        blocks * tracker.trackingBlockSizeBytes(), tracker.disks(), point);
+    Cycle c = new Cycle(nextCycle++, resync ? heldByReplica : lastAcked, engine.clock().instant(),
+        engine.clock().nanoTime(), blocks * tracker.trackingBlockSizeBytes(), tracker.disks(), point, resync);
+    c.initial = initial;
     inflight = c;
     engine.emit(new ReplicationEvent.CycleStarted(vm.id(), c.cutTime, c.number, c.cutTime, blocks));
-    connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime, point));
+    connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime, point, resync));
     pump();
   }
 
@@ -389,7 +406,7 @@ final class PrimaryRelationship {
   void pump() {
     Cycle c = inflight;
     Connection conn = connection;
-    if (c == null || conn == null || c.sentAll) {
+    if (c == null || conn == null || c.sentAll || state == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
       return;
     }
     c.progressNanos = engine.clock().nanoTime();
@@ -402,19 +419,115 @@ final class PrimaryRelationship {
           return;
         }
         DiskTracker d = c.disks.get(c.disk);
-        DiskTracker.Chunk chunk = d.readNext(Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()));
+        int block = tracker.trackingBlockSizeBytes();
+        int maxBlocks = Math.max(1, CHUNK_BYTES_MAX / block);
+        if (c.resync) {
+          long reach = requestHashes(conn, c, d);
+          long next = d.peekNext();
+          if (next >= 0 && next * block >= reach) {
+            return; // the replica's hashes for the next blocks are on their way
+          }
+          if (next >= 0) {
+            maxBlocks = (int) Math.min(maxBlocks, (reach - next * block + block - 1) / block);
+          }
+        }
+        DiskTracker.Chunk chunk = d.readNext(maxBlocks);
         if (chunk == null) {
           c.disk++;
           continue;
         }
-        send(conn, c, d, chunk);
+        if (c.resync) {
+          sendDiffering(conn, c, d, chunk);
+        } else {
+          send(conn, c, d, chunk);
+        }
         c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
-        if (c.base < 0) {
+        if (c.initial) {
           reportProgress(c);
         }
       }
     } catch (IOException e) {
       failInflight("cannot read disk of virtual machine " + vm.id() + ": " + Engine.describe(e));
+    }
+  }
+
+  /** Hash requests for a resync go this far ahead of what was compared. */
+  private static final long HASH_RANGE_BLOCKS = 1024;
+  private static final int HASH_RANGES_AHEAD = 8;
+
+  /** Asks for the replica's hashes ahead of the reading; returns how far they reach without a gap. */
+  private long requestHashes(Connection conn, Cycle c, DiskTracker d) {
+    long[] reach = c.hashed.computeIfAbsent(d.id, k -> new long[2]); // {received, requested}
+    long range = HASH_RANGE_BLOCKS * tracker.trackingBlockSizeBytes();
+    long size = d.disk.sizeBytes();
+    while (reach[1] < size && reach[1] - reach[0] < HASH_RANGES_AHEAD * range) {
+      long length = Math.min(range, size - reach[1]);
+      conn.send(new Message.HashRequest(vm.id(), c.number, d.id, reach[1], length, tracker.trackingBlockSizeBytes()));
+      reach[1] += length;
+    }
+    return reach[0];
+  }
+
+  private void onHashResponse(Message.HashResponse m) {
+    Cycle c = inflight;
+    if (c == null || !c.resync || m.cycle() != c.number) {
+      return;
+    }
+    long[] reach = c.hashed.get(m.disk());
+    DiskTracker d = c.disks.stream().filter(t -> t.id.equals(m.disk())).findFirst().orElse(null);
+    int block = tracker.trackingBlockSizeBytes();
+    if (reach == null || d == null || m.offsetBytes() != reach[0] || m.blockSizeBytes() != block
+        || m.hashes().length % BlockHashes.HASH_BYTES != 0) {
+      failInflight("replica server " + link.endpoint + " answered hashes for " + m.disk() + " at " + m.offsetBytes()
+          + " that were not asked for");
+      return;
+    }
+    c.hashes.computeIfAbsent(m.disk(), k -> new java.util.TreeMap<>()).put(m.offsetBytes(), m);
+    reach[0] = Math.min(d.disk.sizeBytes(), m.offsetBytes() + (long) m.hashes().length / BlockHashes.HASH_BYTES * block);
+    pump();
+  }
+
+  /** Sends the blocks of a chunk whose hash differs from the replica's; skips the others. */
+  private void sendDiffering(Connection conn, Cycle c, DiskTracker d, DiskTracker.Chunk chunk) {
+    byte[] data = chunk.data();
+    int block = tracker.trackingBlockSizeBytes();
+    java.util.TreeMap<Long, Message.HashResponse> known = c.hashes.get(d.id);
+    byte[] mine = new byte[BlockHashes.HASH_BYTES];
+    int start = -1;
+    for (int at = 0; at <= data.length; at += block) {
+      boolean same = false;
+      if (at < data.length) {
+        long offset = chunk.offsetBytes() + at;
+        Map.Entry<Long, Message.HashResponse> e = known == null ? null : known.floorEntry(offset);
+        int index = e == null ? -1 : (int) ((offset - e.getKey()) / block);
+        if (e != null && (index + 1) * BlockHashes.HASH_BYTES <= e.getValue().hashes().length) {
+          hashes.hash(data, at, Math.min(data.length, at + block), mine, 0);
+          same = BlockHashes.same(mine, 0, e.getValue().hashes(), index * BlockHashes.HASH_BYTES);
+        }
+      }
+      if (same || at >= data.length) {
+        if (start >= 0) {
+          int end = Math.min(at, data.length);
+          send(conn, c, d, new DiskTracker.Chunk(chunk.firstBlock() + start / block, (end - start + block - 1) / block,
+              chunk.offsetBytes() + start, Arrays.copyOfRange(data, start, end)));
+          start = -1;
+        }
+        if (same) {
+          c.skippedBytes += Math.min(block, data.length - at);
+        }
+      } else if (start < 0) {
+        start = at;
+      }
+    }
+    if (known != null) {
+      long end = chunk.offsetBytes() + data.length;
+      while (!known.isEmpty()) {
+        Map.Entry<Long, Message.HashResponse> first = known.firstEntry();
+        if (first.getKey() + (long) first.getValue().hashes().length / BlockHashes.HASH_BYTES * block > end) {
+          break;
+        }
+        known.pollFirstEntry();
+      }
     }
   }
 
@@ -471,7 +584,7 @@ final class PrimaryRelationship {
       }
     }
     long latency = engine.clock().nanoTime() - c.cutNanos;
-    if (c.base < 0) {
+    if (c.initial) {
       stats.initialReplication(c.checksum.payloadBytes(), c.cutTime, engine.clock().nanoTime());
     } else {
       stats.success(c.checksum.payloadBytes(), latency, c.cutTime, engine.clock().nanoTime());
@@ -479,7 +592,18 @@ final class PrimaryRelationship {
     engine.emit(new ReplicationEvent.CycleCompleted(vm.id(), engine.clock().instant(),
         ReplicationMode.PRIMARY, c.number, c.doneBytes / tracker.trackingBlockSizeBytes(), c.checksum.payloadBytes(),
         Duration.ofNanos(latency)));
-    if (c.base < 0) {
+    if (c.resync) {
+      resyncPending = false;
+      stats.resynchronizedBytes += c.checksum.payloadBytes();
+      engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
+          state, state, "resynchronization compared " + c.doneBytes + " bytes and sent "
+              + c.checksum.payloadBytes() + " that differed"));
+      if (state == ReplicationState.RESYNCHRONIZING) {
+        error = null;
+        setState(ReplicationState.REPLICATING, "resynchronization completed");
+      }
+    }
+    if (c.initial) {
       initialReplicationDone();
     }
     if (planned != null && state == ReplicationState.REPLICATING) {
@@ -557,10 +681,8 @@ final class PrimaryRelationship {
       return;
     }
     if (m.resynchronizationRequired()) {
-      inflight = null;
-      tracker.cycleFailed();
-      stats.error();
-      toError("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
+      failInflight("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
+      resynchronizationRequired("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
     } else {
       failInflight("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
     }
@@ -574,6 +696,43 @@ final class PrimaryRelationship {
     tracker.cycleFailed();
     stats.error();
     engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(), reason));
+  }
+
+  /** The replica diverged: nothing more replicates until a resynchronization compares the disks. */
+  private void resynchronizationRequired(String reason) {
+    error = reason + "; resynchronization required";
+    setState(ReplicationState.WAITING_FOR_START_RESYNCHRONIZE, error);
+  }
+
+  /** Starts comparing every block by hash and sending the ones that differ (Resume-VMReplication -Resynchronize). */
+  void resynchronize() {
+    resyncPending = true;
+    setState(ReplicationState.RESYNCHRONIZING, "resynchronization started");
+    startCycle();
+  }
+
+  /** Pauses a resynchronization mid-way; {@link #resumeResynchronization()} goes on where it stopped. */
+  void suspendResynchronization() {
+    setState(ReplicationState.RESYNCHRONIZE_SUSPENDED, "resynchronization suspended");
+  }
+
+  void resumeResynchronization() {
+    setState(ReplicationState.RESYNCHRONIZING, "resynchronization resumed");
+    Cycle c = inflight;
+    if (c != null) {
+      c.progressNanos = engine.clock().nanoTime();
+      pump();
+    } else {
+      startCycle();
+    }
+  }
+
+  /** Stops a resynchronization; it must be started again before replication goes on. */
+  void cancelResynchronization() {
+    failInflight("resynchronization cancelled by the operator");
+    resyncPending = false;
+    setState(ReplicationState.WAITING_FOR_START_RESYNCHRONIZE, "resynchronization cancelled; start it again to"
+        + " replicate");
   }
 
   private void toError(String reason) {
@@ -658,6 +817,14 @@ final class PrimaryRelationship {
     final List<DiskTracker> disks;
     final ContentChecksum checksum = new ContentChecksum();
     final @Nullable RecoveryPointType point;
+    /** Blocks go only where the replica's hash differs. */
+    final boolean resync;
+    /** The first full copy (or full comparison) of the relationship. */
+    boolean initial;
+    /** Per disk, for a resync: hashes received, by offset, and how far they reach without a gap. */
+    final Map<DiskId, java.util.TreeMap<Long, Message.HashResponse>> hashes = new HashMap<>();
+    final Map<DiskId, long[]> hashed = new HashMap<>();
+    long skippedBytes;
     int disk;
     long doneBytes;
     /** When this cycle last moved: cut, a message sent. */
@@ -666,8 +833,9 @@ final class PrimaryRelationship {
     boolean sentAll;
 
     Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks,
-        @Nullable RecoveryPointType point) {
+        @Nullable RecoveryPointType point, boolean resync) {
       this.point = point;
+      this.resync = resync;
       this.number = number;
       this.base = base;
       this.cutTime = cutTime;

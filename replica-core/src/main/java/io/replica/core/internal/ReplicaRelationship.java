@@ -49,6 +49,8 @@ import org.jspecify.annotations.Nullable;
 final class ReplicaRelationship {
   private static final Duration RECEIVE_AGE_WARNING = Duration.ofHours(1);
   private static final int ZERO_CHUNK = 1 << 20;
+  /** The most blocks one hash request may cover: a 1 MiB answer. */
+  private static final long HASH_REQUEST_BLOCKS_MAX = 65536;
 
   final VmId vm;
   final String location;
@@ -71,6 +73,7 @@ final class ReplicaRelationship {
   private final ArrayDeque<Long> pending = new ArrayDeque<>();
   private final AtomicInteger openViews = new AtomicInteger();
   private final UndoHistory history;
+  private final BlockHashes hashes = new BlockHashes();
   private @Nullable Connection primaryConnection;
   /** The running test failover, if any. */
   private @Nullable Copy test;
@@ -152,6 +155,8 @@ final class ReplicaRelationship {
         onEnd(c, e);
       } else if (m instanceof Message.FailoverPrepared f) {
         onFailoverPrepared(c, f);
+      } else if (m instanceof Message.HashRequest h) {
+        onHashRequest(c, h);
       }
     } catch (IOException e) {
       long cycle = receiving == null ? -1 : receiving.cycle;
@@ -169,7 +174,8 @@ final class ReplicaRelationship {
     }
     abandon();
     duplicateCycle = -1;
-    if (state == ReplicationState.ERROR) {
+    boolean resyncAllowed = b.resynchronization() && record.resynchronizationRequired();
+    if (state == ReplicationState.ERROR && !resyncAllowed) {
       c.send(new Message.CycleRejected(vm, b.cycle(), error == null ? "replica is in error" : error,
           record.resynchronizationRequired()));
       return;
@@ -196,6 +202,7 @@ final class ReplicaRelationship {
     boolean direct = lastCommitted < 0;
     CycleJournal journal = direct ? null : CycleJournal.create(storage.state(), vm, b.cycle());
     receiving = new Receiving(c, b.cycle(), b.cutTime(), b.recoveryPoint(), journal);
+    receiving.resync = b.resynchronization();
     if (journal != null) {
       journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime(), b.recoveryPoint()));
     }
@@ -320,6 +327,13 @@ final class ReplicaRelationship {
     r.journal.close();
     lastCommitted = r.cycle;
     pending.add(r.cycle);
+    if (r.resync && record.resynchronizationRequired()) {
+      // The cycle that makes the disks equal to the primary's is durable: replication goes on.
+      record = record.withPrimary(record.primaryHost(), false);
+      storage.state().write(recordName(vm), record.toJson());
+      error = null;
+      setState(ReplicationState.REPLICATING, "resynchronized at cycle " + r.cycle);
+    }
     scheduleApply();
   }
 
@@ -365,6 +379,44 @@ final class ReplicaRelationship {
     if (receiving != null && receiving.from == c) {
       abandon();
     }
+  }
+
+  /** The hashes of the blocks the replica holds, for a resynchronizing cycle. */
+  private void onHashRequest(Connection c, Message.HashRequest h) throws IOException {
+    Receiving r = receiving;
+    VirtualDisk d = disks.get(h.disk());
+    int block = record.trackingBlockSizeBytes();
+    if (r == null || r.cycle != h.cycle() || !r.resync || d == null || h.blockSizeBytes() != block
+        || h.offsetBytes() < 0 || h.offsetBytes() % block != 0 || h.lengthBytes() <= 0
+        || h.lengthBytes() > HASH_REQUEST_BLOCKS_MAX * block || h.offsetBytes() >= d.sizeBytes()) {
+      engine.protocolError(c, "hash request " + h + " does not fit the cycle in transfer of " + vm);
+      abandon();
+      return;
+    }
+    // The hashes must describe what the cycle will be applied to: everything committed is applied first.
+    applyPending();
+    if (!pending.isEmpty()) {
+      abandon();
+      c.send(new Message.CycleRejected(vm, h.cycle(), "the replica is still applying earlier cycles (a view"
+          + " is open); the resynchronization starts again later", false));
+      return;
+    }
+    long end = Math.min(d.sizeBytes(), h.offsetBytes() + h.lengthBytes());
+    int blocks = (int) ((end - h.offsetBytes() + block - 1) / block);
+    byte[] out = new byte[blocks * BlockHashes.HASH_BYTES];
+    byte[] buf = new byte[block];
+    pointLock.readLock().lock();
+    try {
+      for (int i = 0; i < blocks; i++) {
+        long offset = h.offsetBytes() + (long) i * block;
+        int n = (int) Math.min(block, d.sizeBytes() - offset);
+        d.read(offset, ByteBuffer.wrap(buf, 0, n));
+        hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
+      }
+    } finally {
+      pointLock.readLock().unlock();
+    }
+    c.send(new Message.HashResponse(vm, h.cycle(), h.disk(), h.offsetBytes(), block, out));
   }
 
   /** Drops a transfer in progress and whatever it journaled. */
@@ -955,6 +1007,7 @@ final class ReplicaRelationship {
     final @Nullable RecoveryPointType point;
     final @Nullable CycleJournal journal;
     final ContentChecksum checksum = new ContentChecksum();
+    boolean resync;
 
     Receiving(Connection from, long cycle, Instant cutTime, @Nullable RecoveryPointType point,
         @Nullable CycleJournal journal) {

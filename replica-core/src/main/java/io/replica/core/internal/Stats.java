@@ -22,6 +22,7 @@ final class Stats {
   private long latencyMaxNanos;
   long initialReplicationBytes;
   long applicationConsistentFailures;
+  long resynchronizedBytes;
   @Nullable Instant lastApplicationConsistentTime;
   @Nullable Instant lastReplicationTime;
   /** Monotonic time of the last success, for the "older than an hour" health rule. */

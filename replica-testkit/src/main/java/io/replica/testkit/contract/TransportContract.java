@@ -71,7 +71,7 @@ import org.opentest4j.IncompleteExecutionException;
  * replica.contract.test}), listens on the replica with {@link #listenEndpoint(String)}, and
  * connects to what the listener bound with {@link #connectEndpoint(Transport.Listener)} and {@link
  * #connectOptions(Transport)}. The transports deliver on their own threads; the kit waits for what
- * it expects for at most {@link #WAIT_SECONDS} seconds and never asserts how long anything takes.
+ * it expects for at most {@link #waitSeconds()} seconds and never asserts how long anything takes.
  * After each test the kit closes the transports it was given. Test methods are final.
  *
  * @param <T> the transport implementation under test
@@ -79,8 +79,10 @@ import org.opentest4j.IncompleteExecutionException;
 @ExtendWith({RuleIdInFailures.class, TransportContract.TransportRuleIds.class})
 public abstract class TransportContract<T extends Transport> {
 
-  /** How long the kit waits for an expected delivery or close before it fails. */
+  /** How long the kit waits for an expected delivery or close before it fails, by default. */
   public static final int WAIT_SECONDS = 30;
+
+  private final int waitSeconds = waitSeconds();
 
   /** The host names the kit gives the two transports of a test. */
   protected static final String PRIMARY = "primary.contract.test";
@@ -104,6 +106,14 @@ public abstract class TransportContract<T extends Transport> {
    * @throws Exception if it cannot be made; the test fails with it
    */
   protected abstract T createTransport(String hostName) throws Exception;
+
+  /**
+   * How long the kit waits for an expected delivery or close before it fails: {@link
+   * #WAIT_SECONDS} unless overridden (a slow medium may need more; the kit's own self-test less).
+   */
+  protected int waitSeconds() {
+    return WAIT_SECONDS;
+  }
 
   /** Where the replica listens; port 0 asks for a free port. Default: 127.0.0.1, port 0. */
   protected Endpoint listenEndpoint(String hostName) {
@@ -169,21 +179,28 @@ public abstract class TransportContract<T extends Transport> {
     byte[] block = new byte[1 << 20];
     random.nextBytes(block);
     byte[] zeros = new byte[256 * 1024];
+    byte[] hashes = new byte[32 * 16];
+    random.nextBytes(hashes);
     List<Message> primaryToReplica = List.of(
         new Message.EnableRequest(VM, "vm-ü-1", "Primary.Contract.Test",
             List.of(new Message.DiskDescriptor(DISK, 1L << 40, 4096)), 2 << 20, 24, -1),
         new Message.CycleBegin(VM, 7, 5, Instant.parse("2024-02-29T12:34:56.123456789Z"),
-            io.replica.api.RecoveryPointType.APPLICATION_CONSISTENT),
+            io.replica.api.RecoveryPointType.APPLICATION_CONSISTENT, true),
         new Message.BlockData(VM, 7, 1, DISK, 0, block),
         new Message.BlockData(VM, 7, 2, DISK, 1L << 39, zeros),
         new Message.BlockData(VM, 7, 3, DISK, 4096, new byte[0]),
         new Message.ZeroRun(VM, 7, 4, DISK, 1L << 30, 1L << 35),
-        new Message.CycleEnd(VM, 7, 4, block.length + (long) zeros.length, 0xCAFEBABE));
+        new Message.CycleEnd(VM, 7, 4, block.length + (long) zeros.length, 0xCAFEBABE),
+        new Message.HashRequest(VM, 7, DISK, 1L << 20, 64L << 20, 2 << 20),
+        new Message.FailoverPrepared(VM, 9, "Primary.Contract.Test", 443,
+            AuthenticationType.CERTIFICATE, java.time.Duration.ofSeconds(30)));
     List<Message> replicaToPrimary = List.of(
         new Message.EnableResponse(VM, Message.EnableStatus.ACCEPTED, "", 6),
         new Message.EnableResponse(VM, Message.EnableStatus.NOT_AUTHORIZED, "not in the list", -1),
         new Message.CycleAck(VM, 7),
-        new Message.CycleRejected(VM, 8, "gap after sequence 3", true));
+        new Message.CycleRejected(VM, 8, "gap after sequence 3", true),
+        new Message.HashResponse(VM, 7, DISK, 1L << 20, 2 << 20, hashes),
+        new Message.FailoverCompleted(VM, false, "the replica is not at cycle 9"));
     for (Message m : primaryToReplica) {
       link.client.send(m);
     }
@@ -298,7 +315,7 @@ public abstract class TransportContract<T extends Transport> {
     assertFalse(link.server.isOpen(), "T1.6: the other end must not be open once told");
     CompletableFuture<Void> late = link.client.send(new Message.CycleAck(VM, 2));
     ExecutionException e = assertThrows(ExecutionException.class,
-        () -> late.get(WAIT_SECONDS, TimeUnit.SECONDS),
+        () -> late.get(waitSeconds, TimeUnit.SECONDS),
         "T1.6: send on a closed connection must fail its future");
     assertInstanceOf(IOException.class, e.getCause(),
         "T1.6: send on a closed connection fails with an IOException");
@@ -324,7 +341,7 @@ public abstract class TransportContract<T extends Transport> {
         link.transports.primary.connect(where, connectOptions(link.transports.primary),
             new Recorder());
     ExecutionException e = assertThrows(ExecutionException.class,
-        () -> again.get(WAIT_SECONDS, TimeUnit.SECONDS),
+        () -> again.get(waitSeconds, TimeUnit.SECONDS),
         "T1.7: connect to a closed listener must fail");
     assertInstanceOf(IOException.class, e.getCause(),
         "T1.7: connect to a closed listener fails with an IOException");
@@ -342,7 +359,7 @@ public abstract class TransportContract<T extends Transport> {
     CompletableFuture<Connection> f =
         primary.connect(where, connectOptions(primary), new Recorder());
     ExecutionException e = assertThrows(ExecutionException.class,
-        () -> f.get(WAIT_SECONDS, TimeUnit.SECONDS), "T1.8: connect must fail");
+        () -> f.get(waitSeconds, TimeUnit.SECONDS), "T1.8: connect must fail");
     assertInstanceOf(IOException.class, e.getCause(), "T1.8: the failure is an IOException");
     assertTrue(String.valueOf(e.getCause().getMessage()).contains(String.valueOf(where.port())),
         "T1.8: the message must name the endpoint " + where + ": " + e.getCause().getMessage());
@@ -359,7 +376,7 @@ public abstract class TransportContract<T extends Transport> {
       @Override
       public void onMessage(Connection connection, Message message) {
         try {
-          release.await(WAIT_SECONDS * 4L, TimeUnit.SECONDS);
+          release.await(waitSeconds * 4L, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
@@ -419,6 +436,13 @@ public abstract class TransportContract<T extends Transport> {
   }
 
   private static void assertSame(String rule, Message sent, Message got) {
+    if (sent instanceof Message.HashResponse) {
+      assertInstanceOf(Message.HashResponse.class, got, rule + ": expected " + sent);
+      assertEquals(sent.toString(), got.toString(), rule + ": hash response fields changed");
+      assertArrayEquals(((Message.HashResponse) sent).hashes(),
+          ((Message.HashResponse) got).hashes(), rule + ": hashes changed");
+      return;
+    }
     if (sent instanceof Message.BlockData) {
       assertInstanceOf(Message.BlockData.class, got, rule + ": expected " + sent);
       Message.BlockData a = (Message.BlockData) sent;
@@ -430,12 +454,12 @@ public abstract class TransportContract<T extends Transport> {
     }
   }
 
-  private static <V> V await(String rule, String what, CompletableFuture<V> future)
+  private <V> V await(String rule, String what, CompletableFuture<V> future)
       throws Exception {
     try {
-      return future.get(WAIT_SECONDS, TimeUnit.SECONDS);
+      return future.get(waitSeconds, TimeUnit.SECONDS);
     } catch (TimeoutException e) {
-      throw new AssertionFailedError(rule + ": " + what + " did not complete in " + WAIT_SECONDS
+      throw new AssertionFailedError(rule + ": " + what + " did not complete in " + waitSeconds
           + " s");
     }
   }
@@ -494,16 +518,16 @@ public abstract class TransportContract<T extends Transport> {
     Connection client = await("connect", "connect to " + listener.endpoint(),
         pair.primary.connect(connectEndpoint(listener), connectOptions(pair.primary),
             clientSide));
-    Connection server = accepted.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+    Connection server = accepted.poll(waitSeconds, TimeUnit.SECONDS);
     if (server == null) {
       throw new AssertionFailedError("the listener's handler factory was not called within "
-          + WAIT_SECONDS + " s of a completed connect");
+          + waitSeconds + " s of a completed connect");
     }
     return new Link(pair, listener, client, clientSide, server, serverSide);
   }
 
   /** Records callbacks; the kit waits on it for what it expects. */
-  private static class Recorder implements MessageHandler {
+  private class Recorder implements MessageHandler {
     final LinkedBlockingQueue<Message> messages = new LinkedBlockingQueue<>();
     final List<@Nullable Throwable> closeCauses = new CopyOnWriteArrayList<>();
     final CountDownLatch closed = new CountDownLatch(1);
@@ -529,10 +553,10 @@ public abstract class TransportContract<T extends Transport> {
     }
 
     Message next(String rule, String what) throws InterruptedException {
-      Message m = messages.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+      Message m = messages.poll(waitSeconds, TimeUnit.SECONDS);
       if (m == null) {
         throw new AssertionFailedError(rule + ": " + what + " did not arrive within "
-            + WAIT_SECONDS + " s");
+            + waitSeconds + " s");
       }
       return m;
     }
@@ -542,16 +566,16 @@ public abstract class TransportContract<T extends Transport> {
     }
 
     void awaitClosed(String rule, String which) throws InterruptedException {
-      if (!closed.await(WAIT_SECONDS, TimeUnit.SECONDS)) {
+      if (!closed.await(waitSeconds, TimeUnit.SECONDS)) {
         throw new AssertionFailedError(rule + ": " + which + " got no onClosed within "
-            + WAIT_SECONDS + " s");
+            + waitSeconds + " s");
       }
     }
 
     void awaitWritable(String rule) throws InterruptedException {
-      if (!writable.await(WAIT_SECONDS, TimeUnit.SECONDS)) {
+      if (!writable.await(waitSeconds, TimeUnit.SECONDS)) {
         throw new AssertionFailedError(rule + ": the sender got no onWritable within "
-            + WAIT_SECONDS + " s after the receiver caught up");
+            + waitSeconds + " s after the receiver caught up");
       }
     }
   }

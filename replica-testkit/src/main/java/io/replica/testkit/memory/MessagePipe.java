@@ -68,6 +68,11 @@ final class MessagePipe {
      * records and travel as they are.
      */
     Message receiverCopy() {
+      if (sent instanceof Message.HashResponse) {
+        Message.HashResponse h = (Message.HashResponse) sent;
+        return new Message.HashResponse(h.vm(), h.cycle(), h.disk(), h.offsetBytes(), h.blockSizeBytes(),
+            h.hashes().clone());
+      }
       if (snapshot == null || !(sent instanceof Message.BlockData)) {
         return sent;
       }

@@ -168,7 +168,7 @@ class ReplicationLifecycleTest {
   }
 
   @Test
-  void aRestartedPrimaryReplicatesAgainWithAFullCopyOverTheExistingReplica() throws Exception {
+  void aRestartedPrimaryComparesEveryBlockWithTheExistingReplicaAndSendsOnlyDifferences() throws Exception {
     try (TwoHosts hosts = new TwoHosts()) {
       VirtualMachine vm = hosts.newVm("restart", DISK);
       byte[] ones = new byte[4096];
@@ -183,7 +183,10 @@ class ReplicationLifecycleTest {
       var disk = vm.disks().get(0).disk();
       disk.trim(0, 65536);
       disk.write(131072, ByteBuffer.wrap(ones));
+      long sentBefore = hosts.payloadBytesSent();
       hosts.replicate(vm, TwoHosts.settings().build());
+      assertTrue(hosts.payloadBytesSent() - sentBefore <= 4096,
+          "blocks are compared by hash: only the one written block travels, not a full copy");
       assertTrue(hosts.replica.recoveryPoints(vm.id()).get(0).cycle() > before,
           "the new primary's cycles continue the replica's numbering");
       hosts.assertReplicaEquals(hosts.primaryContent(vm), vm, "after the full copy");

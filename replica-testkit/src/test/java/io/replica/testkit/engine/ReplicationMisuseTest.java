@@ -97,7 +97,7 @@ class ReplicationMisuseTest {
       assertTrue(e instanceof WrongStateException, e.toString());
       WrongStateException w = (WrongStateException) e;
       assertEquals(ReplicationState.REPLICATING, w.state());
-      assertEquals(Set.of(ReplicationState.SUSPENDED), w.allowed());
+      assertEquals(Set.of(ReplicationState.SUSPENDED, ReplicationState.RESYNCHRONIZE_SUSPENDED), w.allowed());
       assertTrue(w.getMessage().contains("resume replication") && w.getMessage().contains(vm.id().toString())
           && w.getMessage().contains("SUSPENDED"), w.getMessage());
       Throwable again = failure(hosts, hosts.primary.startInitialReplication(vm.id()));
@@ -180,7 +180,7 @@ class ReplicationMisuseTest {
             @Override
             public void onClosed(Connection connection, @Nullable Throwable cause) {}
           }));
-      c.send(new Message.CycleBegin(vm.id(), 7, 5, hosts.clock.instant(), null));
+      c.send(new Message.CycleBegin(vm.id(), 7, 5, hosts.clock.instant(), null, false));
       c.send(new Message.BlockData(vm.id(), 7, 1, vm.disks().get(0).id(), 0, new byte[4096]));
       hosts.scheduler.runUntilIdle();
       assertTrue(answers.stream().anyMatch(m -> m instanceof Message.CycleRejected r && r.resynchronizationRequired()),

@@ -138,7 +138,7 @@ class InMemoryNetworkDeliveryTest {
 
   /** If the protocol grows a message with an array, the transport's copy-on-send must learn it. */
   @Test
-  void onlyBlockDataCarriesAMutableArray() {
+  void onlyBlockDataAndHashResponsesCarryAMutableArray() {
     List<String> withArrays = new ArrayList<>();
     for (Class<?> type : Message.class.getPermittedSubclasses()) {
       for (RecordComponent component : type.getRecordComponents()) {
@@ -147,7 +147,7 @@ class InMemoryNetworkDeliveryTest {
         }
       }
     }
-    assertEquals(List.of("BlockData.data"), withArrays);
+    assertEquals(List.of("HashResponse.hashes", "BlockData.data"), withArrays);
   }
 
   @Test

@@ -209,7 +209,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         if (point != 0xFF && point >= types.length) {
           throw new ProtocolViolation("cycle begin has unknown recovery point type " + point);
         }
-        return data(new Message.CycleBegin(vm, cycle, base, cut, point == 0xFF ? null : types[point]));
+        int resync = body.readUnsignedByte();
+        if (resync > 1) {
+          throw new ProtocolViolation("cycle begin has resynchronization flag " + resync);
+        }
+        return data(new Message.CycleBegin(vm, cycle, base, cut, point == 0xFF ? null : types[point], resync == 1));
       }
       case TYPE_BLOCK_DATA: {
         long cycle = body.readLong();
@@ -265,6 +269,24 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         return data(new Message.FailoverPrepared(vm, cycle, host, port, types[auth],
             java.time.Duration.ofMillis(millis)));
+      }
+      case TYPE_HASH_REQUEST: {
+        long cycle = body.readLong();
+        DiskId disk = new DiskId(readUuid(body));
+        return data(new Message.HashRequest(vm, cycle, disk, body.readLong(), body.readLong(), body.readInt()));
+      }
+      case TYPE_HASH_RESPONSE: {
+        long cycle = body.readLong();
+        DiskId disk = new DiskId(readUuid(body));
+        long offset = body.readLong();
+        int blockSize = body.readInt();
+        int length = body.readInt();
+        if (length < 0 || length % 16 != 0 || length > body.readableBytes()) {
+          throw new ProtocolViolation("hash response announces " + length + " bytes of hashes");
+        }
+        byte[] hashes = new byte[length];
+        body.readBytes(hashes);
+        return data(new Message.HashResponse(vm, cycle, disk, offset, blockSize, hashes));
       }
       case TYPE_FAILOVER_COMPLETED: {
         int ok = body.readUnsignedByte();

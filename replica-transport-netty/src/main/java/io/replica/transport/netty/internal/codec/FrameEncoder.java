@@ -122,6 +122,7 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
           body.writeByte(1).writeLong(b.cutTime().getEpochSecond()).writeInt(b.cutTime().getNano());
         }
         body.writeByte(b.recoveryPoint() == null ? 0xFF : b.recoveryPoint().ordinal());
+        body.writeBoolean(b.resynchronization());
         return finish(alloc, TYPE_CYCLE_BEGIN, 0, stream, body, null);
       }
       if (m instanceof Message.BlockData) {
@@ -182,6 +183,24 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
         body.writeInt(f.reversePort()).writeByte(f.authentication().ordinal())
             .writeLong(f.replicationFrequency().toMillis());
         return finish(alloc, TYPE_FAILOVER_PREPARED, 0, stream, body, null);
+      }
+      if (m instanceof Message.HashRequest) {
+        Message.HashRequest h = (Message.HashRequest) m;
+        body.writeLong(h.cycle());
+        writeUuid(body, h.disk().uuid());
+        body.writeLong(h.offsetBytes()).writeLong(h.lengthBytes()).writeInt(h.blockSizeBytes());
+        return finish(alloc, TYPE_HASH_REQUEST, 0, stream, body, null);
+      }
+      if (m instanceof Message.HashResponse) {
+        Message.HashResponse h = (Message.HashResponse) m;
+        if (h.hashes().length > BLOCK_SIZE_BYTES_MAX) {
+          throw new IllegalArgumentException("cannot send " + h + ": more hashes than a frame carries");
+        }
+        body.writeLong(h.cycle());
+        writeUuid(body, h.disk().uuid());
+        body.writeLong(h.offsetBytes()).writeInt(h.blockSizeBytes()).writeInt(h.hashes().length)
+            .writeBytes(h.hashes());
+        return finish(alloc, TYPE_HASH_RESPONSE, 0, stream, body, null);
       }
       if (m instanceof Message.FailoverCompleted) {
         Message.FailoverCompleted f = (Message.FailoverCompleted) m;

@@ -69,6 +69,8 @@ public final class WireFormat {
   public static final int TYPE_CYCLE_REJECTED = 0x17;
   public static final int TYPE_FAILOVER_PREPARED = 0x18;
   public static final int TYPE_FAILOVER_COMPLETED = 0x19;
+  public static final int TYPE_HASH_REQUEST = 0x1A;
+  public static final int TYPE_HASH_RESPONSE = 0x1B;
 
   // Error codes carried by error frames.
   public static final int ERROR_PROTOCOL = 1;

@@ -66,7 +66,7 @@ final class Messages {
             Instant.ofEpochSecond(r.nextLong(-1_000_000_000_000L, 1_000_000_000_000L),
                 r.nextInt(1_000_000_000)),
             r.nextBoolean() ? null : io.replica.api.RecoveryPointType.values()[
-                r.nextInt(io.replica.api.RecoveryPointType.values().length)]);
+                r.nextInt(io.replica.api.RecoveryPointType.values().length)], r.nextBoolean());
       case 3:
         return new Message.BlockData(vm, r.nextLong(), r.nextLong(), new DiskId(uuid(r)),
             r.nextLong(), data(r));
