@@ -131,6 +131,14 @@ public interface ReplicationManager extends AutoCloseable {
   CompletableFuture<VirtualMachine> commitFailover(VmId vm);
 
   /**
+   * Replicates a machine that failed over to this host (unplanned) back to its former primary,
+   * named in {@code settings}: once the old primary is back and the machine is off there, it
+   * becomes the replica, every block is compared by hash, and only the blocks that differ travel.
+   * Start the machine here after this, writing through its change tracker.
+   */
+  CompletableFuture<Void> reverseReplication(VmId vm, ReplicationSettings settings);
+
+  /**
    * Estimates the storage a recovery history setting would take for replica machine {@code vm},
    * from the churn its cycles showed so far: each kept point holds the old contents of the blocks
    * first overwritten in its interval. Zero before two cycles were applied.

@@ -35,7 +35,9 @@ public sealed interface Message {
    * Primary to replica: asks to replicate a machine here (or to resume doing so), keeping
    * {@code additionalRecoveryPoints} points besides the latest. With {@code reverseOfCycle} of 0
    * or more, the sender is the former replica of a planned failover at that cycle, and the
-   * receiver, the former primary, becomes its replica without an initial replication; -1 otherwise.
+   * receiver, the former primary, becomes its replica without an initial replication; -2 when the
+   * failover was unplanned, so the receiver becomes the replica once its machine is off and a
+   * resynchronization repairs its disks; -1 otherwise.
    */
   record EnableRequest(
       VmId vm, String vmName, String primaryHost, List<DiskDescriptor> disks,

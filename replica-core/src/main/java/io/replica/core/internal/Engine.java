@@ -628,7 +628,7 @@ public final class Engine implements ReplicationManager {
     if (error != null) {
       return refuse(vm, Message.EnableStatus.REFUSED, error);
     }
-    if (req.reverseOfCycle() >= 0) {
+    if (req.reverseOfCycle() != -1) {
       return acceptReverse(c, entry.get(), req);
     }
     ReplicaRelationship existing = replicas.get(vm);
@@ -672,7 +672,16 @@ public final class Engine implements ReplicationManager {
   private Message.EnableResponse acceptReverse(Connection c, AuthorizationEntry entry, Message.EnableRequest req) {
     VmId vm = req.vm();
     PrimaryRelationship p = primaries.get(vm);
-    if (p == null || p.state() != ReplicationState.PREPARED_FOR_FAILOVER || p.lastAcked() != req.reverseOfCycle()) {
+    boolean unplanned = req.reverseOfCycle() == PrimaryRelationship.REVERSE_AFTER_UNPLANNED;
+    if (unplanned && p != null) {
+      PowerState power = machines == null ? null : machines.powerState(vm);
+      if (power != PowerState.OFF) {
+        return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " failed over to '"
+            + c.peerIdentity() + "', but on " + hostName + " it is " + (power == null
+                ? "of unknown power state (no VirtualMachineHost)" : power) + "; shut it down to replicate back");
+      }
+    } else if (p == null || p.state() != ReplicationState.PREPARED_FOR_FAILOVER
+        || p.lastAcked() != req.reverseOfCycle()) {
       return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " is not prepared for failover"
           + " at cycle " + req.reverseOfCycle() + " on " + hostName);
     }
@@ -684,9 +693,12 @@ public final class Engine implements ReplicationManager {
         described.add(new ReplicaRecord.Disk(t.id.toString(), t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
         disks.put(t.id, t.disk);
       }
+      // After an unplanned failover the disks here hold writes the other side never got: they are
+      // repaired by a resynchronization before anything else applies.
+      long held = unplanned ? p.lastAcked() : req.reverseOfCycle();
       ReplicaRecord record = new ReplicaRecord(ReplicaRecord.VERSION, vm.toString(), req.vmName(), c.peerIdentity(),
-          entry.trustGroup(), req.trackingBlockSizeBytes(), described, req.reverseOfCycle(),
-          clock.instant().toString(), false, req.additionalRecoveryPoints(), List.of(), true);
+          entry.trustGroup(), req.trackingBlockSizeBytes(), described, held,
+          clock.instant().toString(), unplanned, req.additionalRecoveryPoints(), List.of(), true);
       loc.state().write(ReplicaRelationship.recordName(vm), record.toJson());
       ReplicaRelationship r = new ReplicaRelationship(this, entry.storageLocation(), loc, record, disks);
       r.primaryConnected(c.peerIdentity(), c);
@@ -701,7 +713,7 @@ public final class Engine implements ReplicationManager {
           ReplicationState.PREPARED_FOR_FAILOVER, ReplicationState.REPLICATING,
           "reverse replication from '" + c.peerIdentity() + "': this host is now the replica"));
       p.reversed();
-      return new Message.EnableResponse(vm, Message.EnableStatus.ACCEPTED, "", req.reverseOfCycle());
+      return new Message.EnableResponse(vm, Message.EnableStatus.ACCEPTED, "", held);
     } catch (IOException | RuntimeException e) {
       LOG.warn("cannot take reverse replication of {} from '{}'", vm, c.peerIdentity(), e);
       return refuse(vm, Message.EnableStatus.REFUSED, "cannot become the replica of " + vm + " on " + hostName
@@ -720,6 +732,37 @@ public final class Engine implements ReplicationManager {
         .recoveryHistory(r.record().additionalRecoveryPoints() == 0 ? io.replica.api.RecoveryHistory.latestOnly()
             : io.replica.api.RecoveryHistory.additional(r.record().additionalRecoveryPoints()))
         .build();
+    reverse(r, settings, m.cycle());
+  }
+
+  @Override
+  public CompletableFuture<Void> reverseReplication(VmId vm, ReplicationSettings requested) {
+    java.util.Objects.requireNonNull(requested, "settings");
+    return async(() -> {
+      ReplicaRelationship r = requireReplica(vm);
+      if (r.state() != ReplicationState.FAILED_OVER) {
+        throw new WrongStateException("reverse replication", vm, r.state(), EnumSet.of(ReplicationState.FAILED_OVER));
+      }
+      // The disks keep the granularity their history was tracked at.
+      ReplicationSettings settings = requested.toBuilder()
+          .trackingBlockSizeBytes(r.record().trackingBlockSizeBytes()).build();
+      List<VmDisk> vmDisks = new ArrayList<>();
+      r.disks().forEach((id, d) -> vmDisks.add(new VmDisk(id, d, vmDisks.isEmpty())));
+      checkSupported(new VirtualMachine(vm, r.record().vmName(), vmDisks), settings);
+      try {
+        r.forget();
+      } catch (IOException e) {
+        throw new ReplicaException("cannot release the replica state of " + vm + ": " + describe(e), e);
+      }
+      return reverse(r, settings, PrimaryRelationship.REVERSE_AFTER_UNPLANNED);
+    });
+  }
+
+  /**
+   * The machine runs on this host after a failover: it becomes the primary and replicates back,
+   * from {@code reverseOf} (a planned failover's cycle) or by resynchronization after an unplanned one.
+   */
+  private CompletableFuture<Void> reverse(ReplicaRelationship r, ReplicationSettings settings, long reverseOf) {
     List<VmDisk> vmDisks = new ArrayList<>();
     r.disks().forEach((id, d) -> vmDisks.add(new VmDisk(id, d, vmDisks.isEmpty())));
     VirtualMachine vm = new VirtualMachine(r.vm, r.record().vmName(), vmDisks);
@@ -729,7 +772,8 @@ public final class Engine implements ReplicationManager {
     PeerLink link = linkTo(PeerLink.endpointOf(settings), new ConnectOptions(settings.authenticationType(), false));
     CompletableFuture<Void> done = new CompletableFuture<>();
     PrimaryRelationship p = new PrimaryRelationship(this, vm, settings, tracker, link, done);
-    p.reverseOf = m.cycle();
+    p.reverseOf = reverseOf;
+    p.continueAfter(r.record().lastAppliedCycle());
     replicas.remove(r.vm);
     enabling.put(r.vm, p);
     link.add(p);
@@ -738,6 +782,7 @@ public final class Engine implements ReplicationManager {
         LOG.warn("reverse replication of {} to {} failed: {}", r.vm, link.endpoint, describe(failure));
       }
     });
+    return done;
   }
 
   private static Message.EnableResponse refuse(VmId vm, Message.EnableStatus status, String reason) {

@@ -68,7 +68,12 @@ final class PrimaryRelationship {
   private long firstSent = -1;
   /** When the next cycle becomes an additional recovery point; null for the first one due now. */
   private @Nullable Instant nextPointAt;
-  /** For reverse replication: the planned failover's cycle both sides hold; -1 otherwise. */
+  /** {@link #reverseOf} after an unplanned failover: the other side's disks must be resynchronized. */
+  static final long REVERSE_AFTER_UNPLANNED = -2;
+  /**
+   * For reverse replication: the planned failover's cycle both sides hold, or
+   * {@link #REVERSE_AFTER_UNPLANNED}; -1 otherwise.
+   */
   long reverseOf = -1;
   /** A planned failover in progress: completes when the old replica replicates back here. */
   private @Nullable CompletableFuture<Void> planned;
@@ -179,6 +184,18 @@ final class PrimaryRelationship {
     heldByReplica = held;
     // Never reuse a number the replica already holds (after a restart of this host, say).
     nextCycle = Math.max(nextCycle, held + 1);
+    if (enabling != null && reverseOf == REVERSE_AFTER_UNPLANNED) {
+      // The other side holds what it had when it stopped: compare every block and send what differs.
+      CompletableFuture<Void> f = enabling;
+      enabling = null;
+      engine.adoptPrimary(this);
+      lastAcked = held;
+      firstSent = nextCycle;
+      initialReplicationDone();
+      resynchronize();
+      f.complete(null);
+      return;
+    }
     if (enabling != null) {
       CompletableFuture<Void> f = enabling;
       if (reverseOf >= 0 && held != reverseOf) {
@@ -653,6 +670,11 @@ final class PrimaryRelationship {
     scheduleTick();
     f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " refused the planned"
         + " failover of " + vm.id() + ": " + m.reason()));
+  }
+
+  /** Cycle numbers go on after {@code cycle}, the last one the machine's disks here received. */
+  void continueAfter(long cycle) {
+    nextCycle = Math.max(nextCycle, cycle + 1);
   }
 
   /** The old replica replicates back: this host is now the replica. */

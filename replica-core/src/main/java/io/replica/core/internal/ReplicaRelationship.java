@@ -749,6 +749,13 @@ final class ReplicaRelationship {
     engine.startReverse(this, m);
   }
 
+  /** The machine leaves this host's replicas (it runs here now): its state goes, its disks stay open. */
+  void forget() throws IOException {
+    abandon();
+    history.close();
+    storage.state().delete(recordName(vm));
+  }
+
   // ---- test failover and failover
 
   /** A writable copy of a recovery point: overlay disks over a pinned point. */
