@@ -13,7 +13,6 @@ import io.replica.api.ReplicationMode;
 import io.replica.api.ReplicationState;
 import io.replica.api.VirtualMachine;
 import io.replica.api.WrongStateException;
-import io.replica.api.event.ReplicationEvent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -29,24 +28,9 @@ class FailoverTest {
   private static final long DISK = 1L << 20;
   private static final Duration CYCLE = Duration.ofSeconds(30);
 
-  private static Map<Long, List<byte[]>> cycles(TwoHosts hosts, VirtualMachine vm, int n, Random r) throws IOException {
-    Map<Long, List<byte[]>> atCut = new HashMap<>();
-    for (int i = 0; i < n; i++) {
-      for (int w = 0; w < 6; w++) {
-        byte[] data = new byte[4096];
-        r.nextBytes(data);
-        hosts.write(vm, r.nextInt(vm.disks().size()), (long) r.nextInt((int) (DISK / 4096)) * 4096, data);
-      }
-      int seen = hosts.primaryEvents.size();
-      List<byte[]> content = hosts.primaryContent(vm);
-      hosts.scheduler.advance(CYCLE);
-      for (ReplicationEvent e : hosts.primaryEvents.subList(seen, hosts.primaryEvents.size())) {
-        if (e instanceof ReplicationEvent.CycleStarted s) {
-          atCut.put(s.cycle(), content);
-        }
-      }
-    }
-    return atCut;
+  private static Map<Long, List<byte[]>> cycles(TwoHosts hosts, VirtualMachine vm, int n, Random r)
+      throws IOException {
+    return hosts.cyclesWithWrites(vm, n, 6, r, CYCLE);
   }
 
   private static void assertContent(List<byte[]> expected, VirtualMachine copy, String what) throws IOException {

@@ -14,7 +14,6 @@ import io.replica.api.event.ReplicationEvent;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -28,25 +27,9 @@ class RecoveryHistoryTest {
   private static final Duration CYCLE = Duration.ofSeconds(30);
 
   /** Runs cycles with writes between them, recording the primary at each cut by cycle number. */
-  private static Map<Long, List<byte[]>> runCycles(TwoHosts hosts, VirtualMachine vm, int cycles, Random r)
+  private static Map<Long, List<byte[]>> runCycles(TwoHosts hosts, VirtualMachine vm, int n, Random r)
       throws IOException {
-    Map<Long, List<byte[]>> atCut = new HashMap<>();
-    for (int i = 0; i < cycles; i++) {
-      for (int w = 0; w < 8; w++) {
-        byte[] data = new byte[4096];
-        r.nextBytes(data);
-        hosts.write(vm, r.nextInt(vm.disks().size()), (long) r.nextInt((int) (DISK / 4096)) * 4096, data);
-      }
-      int seen = hosts.primaryEvents.size();
-      List<byte[]> content = hosts.primaryContent(vm);
-      hosts.scheduler.advance(CYCLE);
-      for (ReplicationEvent e : hosts.primaryEvents.subList(seen, hosts.primaryEvents.size())) {
-        if (e instanceof ReplicationEvent.CycleStarted s) {
-          atCut.put(s.cycle(), content); // no write happened between taking the content and the cut
-        }
-      }
-    }
-    return atCut;
+    return hosts.cyclesWithWrites(vm, n, 8, r, CYCLE);
   }
 
   private static List<byte[]> read(TwoHosts hosts, VirtualMachine vm, RecoveryPoint p) throws IOException {

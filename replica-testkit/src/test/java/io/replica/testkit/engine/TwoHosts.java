@@ -153,6 +153,33 @@ final class TwoHosts implements AutoCloseable {
     await(primary.startInitialReplication(vm.id()));
   }
 
+  /**
+   * Runs {@code cycles} cycles of {@code interval} with {@code writesPerCycle} random 4 KiB writes
+   * before each, and returns the primary's disks at each cut by cycle number.
+   */
+  java.util.Map<Long, List<byte[]>> cyclesWithWrites(VirtualMachine vm, int cycles, int writesPerCycle,
+      java.util.Random r, Duration interval) throws IOException {
+    java.util.Map<Long, List<byte[]>> atCut = new java.util.HashMap<>();
+    long blocks = vm.disks().get(0).disk().sizeBytes() / 4096;
+    for (int i = 0; i < cycles; i++) {
+      for (int w = 0; w < writesPerCycle; w++) {
+        byte[] data = new byte[4096];
+        r.nextBytes(data);
+        write(vm, r.nextInt(vm.disks().size()), (long) r.nextInt((int) blocks) * 4096, data);
+      }
+      int seen = primaryEvents.size();
+      List<byte[]> content = primaryContent(vm);
+      scheduler.advance(interval);
+      for (ReplicationEvent e : primaryEvents.subList(seen, primaryEvents.size())) {
+        if (e instanceof ReplicationEvent.CycleStarted) {
+          // No write happened between taking the content and the cut.
+          atCut.put(((ReplicationEvent.CycleStarted) e).cycle(), content);
+        }
+      }
+    }
+    return atCut;
+  }
+
   /** Starts a planned failover and lets the scheduler run until it completes. */
   CompletableFuture<Void> plannedFailoverDone(VirtualMachine vm) {
     CompletableFuture<Void> f = primary.plannedFailover(vm.id());
