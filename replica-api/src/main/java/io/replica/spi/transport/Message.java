@@ -37,11 +37,14 @@ public sealed interface Message {
    * or more, the sender is the former replica of a planned failover at that cycle, and the
    * receiver, the former primary, becomes its replica without an initial replication; -2 when the
    * failover was unplanned, so the receiver becomes the replica once its machine is off and a
-   * resynchronization repairs its disks; -1 otherwise.
+   * resynchronization repairs its disks; -1 otherwise. With {@code existingCopy}, a replica that has
+   * no such machine yet takes disks already in its storage location under the machine's disk names
+   * (a restored copy), and initial replication compares blocks instead of copying them.
    */
   record EnableRequest(
       VmId vm, String vmName, String primaryHost, List<DiskDescriptor> disks,
-      int trackingBlockSizeBytes, int additionalRecoveryPoints, long reverseOfCycle) implements Message {
+      int trackingBlockSizeBytes, int additionalRecoveryPoints, long reverseOfCycle, boolean existingCopy)
+      implements Message {
     public EnableRequest {
       Objects.requireNonNull(vm, "vm");
       disks = List.copyOf(disks);

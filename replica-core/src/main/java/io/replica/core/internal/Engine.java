@@ -284,9 +284,10 @@ public final class Engine implements ReplicationManager {
             + "-byte sectors; use a multiple of " + sector);
       }
     }
-    if (s.initialReplicationMethod() != InitialReplicationMethod.NETWORK) {
+    if (s.initialReplicationMethod() == InitialReplicationMethod.EXPORT_TO_MEDIA) {
       throw new UnsupportedOperationException("initial replication method " + s.initialReplicationMethod()
-          + " (for " + what + ") is not implemented yet; use initialReplicationOverNetwork()");
+          + " (for " + what + ") is not implemented yet; use initialReplicationOverNetwork() or"
+          + " initialReplicationFromExistingCopy()");
     }
     if (s.compressionEnabled() && !transport.supportsCompression()) {
       throw new UnsupportedOperationException("compression (for " + what + ") is not supported by the"
@@ -833,11 +834,24 @@ public final class Engine implements ReplicationManager {
     VmId vm = req.vm();
     List<ReplicaRecord.Disk> described = new ArrayList<>();
     Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
+    java.util.Set<DiskId> created = new java.util.HashSet<>();
     try {
       for (Message.DiskDescriptor d : req.disks()) {
         String name = ReplicaRelationship.diskName(vm, d.disk());
-        disks.put(d.disk(), loc.disks().create(name,
-            new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false)));
+        VirtualDisk disk;
+        if (req.existingCopy() && loc.disks().exists(name)) {
+          disk = loc.disks().open(name, false);
+          if (disk.sizeBytes() != d.sizeBytes() || disk.logicalSectorSizeBytes() != d.logicalSectorSizeBytes()) {
+            disk.close();
+            throw new IOException("the existing copy of disk " + d.disk() + " has " + disk.sizeBytes() + " bytes in "
+                + disk.logicalSectorSizeBytes() + "-byte sectors, the primary's has " + d.sizeBytes() + " in "
+                + d.logicalSectorSizeBytes() + "; restore a copy of that disk or replicate over the network");
+          }
+        } else {
+          disk = loc.disks().create(name, new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false));
+          created.add(d.disk());
+        }
+        disks.put(d.disk(), disk);
         described.add(new ReplicaRecord.Disk(d.disk().toString(), d.sizeBytes(), d.logicalSectorSizeBytes()));
       }
       ReplicaRecord record = new ReplicaRecord(ReplicaRecord.VERSION, vm.toString(), req.vmName(), peer,
@@ -849,7 +863,9 @@ public final class Engine implements ReplicationManager {
       for (DiskId id : disks.keySet()) {
         try {
           disks.get(id).close();
-          loc.disks().delete(ReplicaRelationship.diskName(vm, id));
+          if (created.contains(id)) {
+            loc.disks().delete(ReplicaRelationship.diskName(vm, id)); // never an existing copy
+          }
         } catch (IOException cleanup) {
           e.addSuppressed(cleanup);
         }

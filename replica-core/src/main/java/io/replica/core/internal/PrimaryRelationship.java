@@ -132,7 +132,8 @@ final class PrimaryRelationship {
     }
     c.send(new Message.EnableRequest(vm.id(), vm.name(), engine.hostName(), disks,
         tracker.trackingBlockSizeBytes(), settings.recoveryHistory().additionalPoints(),
-        enabling != null ? reverseOf : -1));
+        enabling != null ? reverseOf : -1,
+        settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXISTING_COPY));
   }
 
   void disconnected(String reason) {
@@ -396,7 +397,8 @@ final class PrimaryRelationship {
     Connection connection = Objects.requireNonNull(this.connection);
     boolean initial = lastAcked < 0;
     // Without a trustworthy change set (lost tracking, a diverged replica), compare every block.
-    boolean resync = resyncPending || initial && replicaHoldsData;
+    boolean resync = resyncPending || initial && (replicaHoldsData
+        || settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXISTING_COPY);
     long blocks;
     try {
       blocks = tracker.cut(resync ? VmTracker.CutScope.EVERY_BLOCK

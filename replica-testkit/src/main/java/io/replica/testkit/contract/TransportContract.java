@@ -183,7 +183,7 @@ public abstract class TransportContract<T extends Transport> {
     random.nextBytes(hashes);
     List<Message> primaryToReplica = List.of(
         new Message.EnableRequest(VM, "vm-ü-1", "Primary.Contract.Test",
-            List.of(new Message.DiskDescriptor(DISK, 1L << 40, 4096)), 2 << 20, 24, -1),
+            List.of(new Message.DiskDescriptor(DISK, 1L << 40, 4096)), 2 << 20, 24, -1, true),
         new Message.CycleBegin(VM, 7, 5, Instant.parse("2024-02-29T12:34:56.123456789Z"),
             io.replica.api.RecoveryPointType.APPLICATION_CONSISTENT, true),
         new Message.BlockData(VM, 7, 1, DISK, 0, block),

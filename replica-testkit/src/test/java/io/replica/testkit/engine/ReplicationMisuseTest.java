@@ -124,7 +124,6 @@ class ReplicationMisuseTest {
       VirtualMachine vm = hosts.newVm("web", DISK);
       List<ReplicationSettings> unsupported = List.of(
           TwoHosts.settings().initialReplicationByExport("/media/usb").build(),
-          TwoHosts.settings().initialReplicationFromExistingCopy().build(),
           TwoHosts.settings().compressionEnabled(true).build());
       for (ReplicationSettings s : unsupported) {
         Throwable e = failure(hosts, hosts.primary.enableReplication(vm, s));

@@ -82,6 +82,31 @@ class ResynchronizationTest {
   }
 
   @Test
+  void initialReplicationFromAnExistingCopySendsOnlyWhatChangedSinceTheCopy() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("restored", DISK);
+      Random r = new Random(41);
+      byte[] image = new byte[(int) DISK];
+      r.nextBytes(image);
+      vm.disks().get(0).disk().write(0, ByteBuffer.wrap(image));
+      // The operator restored a backup of the disk into the replica's storage location...
+      var copy = hosts.replicaStorage.location(TwoHosts.LOCATION).disks().create(
+          vm.id() + "/disks/" + vm.disks().get(0).id(), io.replica.spi.storage.DiskSpec.dynamic(DISK));
+      copy.write(0, ByteBuffer.wrap(image));
+      copy.flush();
+      copy.close();
+      // ...and the primary changed three blocks since.
+      for (int i = 0; i < 3; i++) {
+        vm.disks().get(0).disk().write(i * 262144L, ByteBuffer.wrap(new byte[4096]).put(0, (byte) 9));
+      }
+      hosts.replicate(vm, TwoHosts.settings().initialReplicationFromExistingCopy().build());
+      assertTrue(hosts.payloadBytesSent() <= 3 * 4096, "only the three changed blocks travel, not "
+          + hosts.payloadBytesSent() + " bytes");
+      hosts.assertReplicaEquals(hosts.primaryContent(vm), vm, "after initial replication from the copy");
+    }
+  }
+
+  @Test
   void aResynchronizationPausesResumesAndCancels() throws Exception {
     try (TwoHosts hosts = new TwoHosts(8 * 1024)) {
       VirtualMachine vm = hosts.newVm("big", DISK, DISK);

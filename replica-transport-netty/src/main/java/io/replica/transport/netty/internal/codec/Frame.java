@@ -2,6 +2,7 @@ package io.replica.transport.netty.internal.codec;
 
 import io.replica.spi.transport.Message;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the codec hands up and takes down: the connection-level frames (hello, heartbeat, error)
@@ -61,9 +62,20 @@ public sealed interface Frame {
   }
 
   /** One SPI message on the stream of its virtual machine. */
-  record Data(Message message) implements Frame {
+  record Data(Message message, @Nullable Packed packed) implements Frame {
     public Data {
       Objects.requireNonNull(message, "message");
     }
+
+    /** A message whose payload the encoder compresses itself if the connection compresses. */
+    public Data(Message message) {
+      this(message, null);
+    }
   }
+
+  /**
+   * The outcome of compressing a block before it reached the event loop (on the sender's
+   * thread): the zstd form, or null when it did not shrink and travels raw.
+   */
+  record Packed(byte @Nullable [] zstd) {}
 }

@@ -172,7 +172,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         int trackingBlock = body.readInt();
         int points = body.readInt();
-        return data(new Message.EnableRequest(vm, name, host, disks, trackingBlock, points, body.readLong()));
+        long reverseOf = body.readLong();
+        int existing = body.readUnsignedByte();
+        if (existing > 1) {
+          throw new ProtocolViolation("enable request has existing-copy flag " + existing);
+        }
+        return data(new Message.EnableRequest(vm, name, host, disks, trackingBlock, points, reverseOf, existing == 1));
       }
       case TYPE_ENABLE_RESPONSE: {
         int status = body.readUnsignedByte();

@@ -39,6 +39,18 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
     super(Frame.class);
   }
 
+  /**
+   * Compresses a block payload as this encoder would, for a sender that does it on its own
+   * thread before the frame reaches the event loop.
+   */
+  public static Frame.Packed pack(byte[] data, int level) {
+    if (data.length <= 64) {
+      return new Frame.Packed(null);
+    }
+    byte[] packed = Zstd.compress(data, level);
+    return new Frame.Packed(packed.length < data.length ? packed : null);
+  }
+
   /** Compresses block payloads from now on (after both hellos agreed to). */
   public void enableCompression(int level) {
     this.compressionLevel = level;
@@ -104,6 +116,7 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
         body.writeInt(r.trackingBlockSizeBytes());
         body.writeInt(r.additionalRecoveryPoints());
         body.writeLong(r.reverseOfCycle());
+        body.writeBoolean(r.existingCopy());
         return finish(alloc, TYPE_ENABLE_REQUEST, 0, stream, body, null);
       }
       if (m instanceof Message.EnableResponse) {
@@ -137,7 +150,14 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
         body.writeLong(b.offsetBytes());
         int flags = 0;
         byte[] payload = data;
-        if (compression && data.length > 64) {
+        Frame.Packed pre = ((Frame.Data) frame).packed();
+        if (pre != null) {
+          if (pre.zstd() != null) {
+            flags = FLAG_COMPRESSED;
+            payload = pre.zstd();
+            body.writeInt(data.length);
+          }
+        } else if (compression && data.length > 64) {
           byte[] packed = Zstd.compress(data, compressionLevel);
           if (packed.length < data.length) {
             flags = FLAG_COMPRESSED;

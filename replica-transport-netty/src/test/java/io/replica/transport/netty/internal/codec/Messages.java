@@ -55,7 +55,7 @@ final class Messages {
               r.nextBoolean() ? 512 : 4096));
         }
         return new Message.EnableRequest(vm, r.nextInt(5) == 0 ? null : text(r), text(r), disks,
-            r.nextInt(1, Integer.MAX_VALUE), r.nextInt(0, 25), r.nextLong(-1, Long.MAX_VALUE));
+            r.nextInt(1, Integer.MAX_VALUE), r.nextInt(0, 25), r.nextLong(-1, Long.MAX_VALUE), r.nextBoolean());
       }
       case 1:
         return new Message.EnableResponse(vm,
