@@ -45,6 +45,7 @@ public final class ReplicaEngine {
     private @Nullable Path spillDirectory;
     private ConsistencyProvider consistency = ConsistencyProvider.crashConsistentOnly();
     private @Nullable VirtualMachineHost machines;
+    private io.replica.spi.storage.@Nullable StateStore primaryState;
 
     private Builder() {}
 
@@ -123,6 +124,18 @@ public final class ReplicaEngine {
       return this;
     }
 
+    /**
+     * Where this host keeps its state as a primary: which machines replicate where, and an
+     * activity log of the extents written since the replica's last acknowledgement. With it, a
+     * primary that restarts and enables the same machine again resumes, sending only those
+     * extents; without it, a restart compares every block by hash. With it, a guest write to a
+     * cold extent waits for the log to be durable, and fails if it cannot be.
+     */
+    public Builder primaryState(io.replica.spi.storage.StateStore state) {
+      this.primaryState = Objects.requireNonNull(state, "state");
+      return this;
+    }
+
     /** The hypervisor: a planned failover checks with it that the machine is off. */
     public Builder virtualMachineHost(VirtualMachineHost host) {
       this.machines = Objects.requireNonNull(host, "host");
@@ -151,7 +164,7 @@ public final class ReplicaEngine {
       };
       Path spill = spillDirectory != null ? spillDirectory : Path.of(System.getProperty("java.io.tmpdir"));
       return new Engine(hostName, listenHost != null ? listenHost : hostName, clock, scheduler, transport, s,
-          copyBeforeWriteMemoryBytes, spill, consistency, machines);
+          copyBeforeWriteMemoryBytes, spill, consistency, machines, primaryState);
     }
   }
 }

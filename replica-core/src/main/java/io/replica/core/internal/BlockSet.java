@@ -54,6 +54,12 @@ final class BlockSet {
     }
   }
 
+  /** Makes this set equal to {@code other}. */
+  void clearAndAddAll(BlockSet other) {
+    java.util.Arrays.fill(parts, null);
+    addAll(other);
+  }
+
   long cardinality() {
     long n = 0;
     for (RoaringBitmap p : parts) {

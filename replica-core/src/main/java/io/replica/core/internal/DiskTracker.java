@@ -6,6 +6,7 @@ import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
@@ -36,8 +37,13 @@ final class DiskTracker {
   private BlockSet.@Nullable Cursor cursor;
   private long lookahead = -1;
   private boolean released;
+  /** Extents known hot in the activity log; null without one. */
+  private final @Nullable ActivityLog activity;
+  private final BlockSet hotExtents;
 
-  DiskTracker(DiskId id, VirtualDisk disk, int blockSize, AtomicLong preserveBudget, Path spillDirectory) {
+  DiskTracker(DiskId id, VirtualDisk disk, int blockSize, AtomicLong preserveBudget, Path spillDirectory,
+      @Nullable ActivityLog activity) {
+    this.activity = activity;
     this.preserved = new PreservedBlocks(preserveBudget, spillDirectory);
     this.id = id;
     this.disk = disk;
@@ -46,6 +52,7 @@ final class DiskTracker {
     this.blockCount = (disk.sizeBytes() + blockSize - 1) >>> shift;
     this.open = new BlockSet(blockCount);
     this.done = new BlockSet(blockCount);
+    this.hotExtents = new BlockSet(blockCount / ActivityLog.EXTENT_BLOCKS + 1);
   }
 
   /** The length of block {@code b}: the last one may be short. */
@@ -60,6 +67,9 @@ final class DiskTracker {
     synchronized (this) {
       if (released) {
         return;
+      }
+      if (activity != null) {
+        heat(first / ActivityLog.EXTENT_BLOCKS, last / ActivityLog.EXTENT_BLOCKS);
       }
       if (first == last) {
         open.add(first);
@@ -78,6 +88,57 @@ final class DiskTracker {
         }
       }
     }
+  }
+
+  /** Makes the extents of a write hot, durably, before the write happens. */
+  private void heat(long firstExtent, long lastExtent) throws IOException {
+    boolean changed = false;
+    for (long e = firstExtent; e <= lastExtent; e++) {
+      if (!hotExtents.contains(e)) {
+        hotExtents.add(e);
+        changed = true;
+      }
+    }
+    if (changed) {
+      java.util.Objects.requireNonNull(activity).update(id, extents(hotExtents));
+    }
+  }
+
+  /** After an acknowledgement: only extents that still hold unacknowledged changes stay hot. */
+  synchronized void cool() throws IOException {
+    if (activity == null || released) {
+      return;
+    }
+    BlockSet still = new BlockSet(blockCount / ActivityLog.EXTENT_BLOCKS + 1);
+    for (BlockSet s : frozen == null ? List.of(open) : List.of(open, frozen)) {
+      BlockSet.Cursor c = s.cursor();
+      while (c.hasNext()) {
+        still.add(c.next() / ActivityLog.EXTENT_BLOCKS);
+      }
+    }
+    hotExtents.clearAndAddAll(still);
+    activity.update(id, extents(hotExtents));
+  }
+
+  /** Marks every block of the given extents dirty: what a crashed run may have left unsent. */
+  synchronized void markExtentsDirty(long[] extents) {
+    for (long e : extents) {
+      long from = e * ActivityLog.EXTENT_BLOCKS;
+      long to = Math.min(blockCount, from + ActivityLog.EXTENT_BLOCKS);
+      if (from < to) {
+        open.addRange(from, to);
+        hotExtents.add(e);
+      }
+    }
+  }
+
+  private static long[] extents(BlockSet set) {
+    List<Long> out = new java.util.ArrayList<>();
+    BlockSet.Cursor c = set.cursor();
+    while (c.hasNext()) {
+      out.add(c.next());
+    }
+    return out.stream().mapToLong(Long::longValue).toArray();
   }
 
   /**

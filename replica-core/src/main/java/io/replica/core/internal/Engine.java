@@ -80,6 +80,8 @@ public final class Engine implements ReplicationManager {
   private final long preserveMemoryBytes;
   private final ConsistencyProvider consistency;
   private final @Nullable VirtualMachineHost machines;
+  /** The primary's own state (relationships, activity logs); null keeps it in memory only. */
+  private final io.replica.spi.storage.@Nullable StateStore primaryState;
   private final java.nio.file.Path spillDirectory;
   private final ReentrantLock lock = new ReentrantLock();
   private final SerialExecutor events;
@@ -96,8 +98,10 @@ public final class Engine implements ReplicationManager {
 
   public Engine(String hostName, String listenHost, Clock clock, Scheduler scheduler,
       Transport transport, StorageProvider storage, long preserveMemoryBytes,
-      java.nio.file.Path spillDirectory, ConsistencyProvider consistency, @Nullable VirtualMachineHost machines) {
+      java.nio.file.Path spillDirectory, ConsistencyProvider consistency, @Nullable VirtualMachineHost machines,
+      io.replica.spi.storage.@Nullable StateStore primaryState) {
     this.machines = machines;
+    this.primaryState = primaryState;
     this.preserveMemoryBytes = preserveMemoryBytes;
     this.consistency = consistency;
     this.spillDirectory = spillDirectory;
@@ -204,6 +208,12 @@ public final class Engine implements ReplicationManager {
   void adoptPrimary(PrimaryRelationship r) {
     enabling.remove(r.vm.id());
     primaries.put(r.vm.id(), r);
+    try {
+      persistPrimary(r);
+    } catch (IOException e) {
+      LOG.warn("cannot persist the state of {}: a restart of this host compares its disks again: {}",
+          r.vm.id(), describe(e));
+    }
     emit(new ReplicationEvent.StateChanged(r.vm.id(), clock.instant(), ReplicationMode.PRIMARY,
         ReplicationState.READY_FOR_INITIAL_REPLICATION, ReplicationState.READY_FOR_INITIAL_REPLICATION,
         "replication enabled to " + r.link.endpoint));
@@ -250,16 +260,62 @@ public final class Engine implements ReplicationManager {
       for (VmDisk d : PrimaryRelationship.replicatedDisks(vm, settings)) {
         disks.put(d.id(), d.disk());
       }
+      ActivityLog activity = primaryState == null ? null : new ActivityLog(primaryState, PrimaryRecord.activityName(id));
       VmTracker tracker = new VmTracker(id, settings.trackingBlockSizeBytes(), disks, preserveMemoryBytes,
-          spillDirectory);
+          spillDirectory, activity);
       ConnectOptions options = new ConnectOptions(settings.authenticationType(), settings.compressionEnabled());
       PeerLink link = linkTo(PeerLink.endpointOf(settings), options);
       CompletableFuture<Void> done = new CompletableFuture<>();
       PrimaryRelationship r = new PrimaryRelationship(this, vm, settings, tracker, link, done);
+      resumeIfPersisted(r, tracker);
       enabling.put(id, r);
       link.add(r);
       return done;
     });
+  }
+
+  /** Picks up what a previous run of this host persisted for the same machine, disks and replica. */
+  private void resumeIfPersisted(PrimaryRelationship r, VmTracker tracker) {
+    if (primaryState == null) {
+      return;
+    }
+    VmId vm = r.vm.id();
+    try {
+      Optional<byte[]> doc = primaryState.read(PrimaryRecord.name(vm));
+      if (doc.isEmpty()) {
+        return;
+      }
+      PrimaryRecord before = PrimaryRecord.fromJson(PrimaryRecord.name(vm), doc.get());
+      PrimaryRecord now = r.record();
+      if (!before.disks().equals(now.disks()) || before.trackingBlockSizeBytes() != now.trackingBlockSizeBytes()
+          || !before.replicaServer().equals(now.replicaServer()) || before.replicaServerPort() != now.replicaServerPort()) {
+        LOG.info("virtual machine {} replicates differently than before the restart; starting afresh", vm);
+        return;
+      }
+      tracker.restoreHotExtents(ActivityLog.load(primaryState, PrimaryRecord.activityName(vm)));
+      r.resumeFrom(before);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot read the persisted state of {}; it replicates afresh: {}", vm, describe(e));
+    }
+  }
+
+  /** Keeps a primary relationship's state durable, when the host has a state store. */
+  void persistPrimary(PrimaryRelationship r) throws IOException {
+    if (primaryState != null) {
+      primaryState.write(PrimaryRecord.name(r.vm.id()), r.record().toJson());
+    }
+  }
+
+  private void forgetPrimary(VmId vm) {
+    if (primaryState == null) {
+      return;
+    }
+    try {
+      primaryState.delete(PrimaryRecord.name(vm));
+      primaryState.delete(PrimaryRecord.activityName(vm));
+    } catch (IOException e) {
+      LOG.warn("cannot delete the persisted state of {}: {}", vm, describe(e));
+    }
   }
 
   private void checkSupported(VirtualMachine vm, ReplicationSettings s) {
@@ -442,6 +498,7 @@ public final class Engine implements ReplicationManager {
       PrimaryRelationship p = primaries.get(vm);
       if (p != null) {
         dropPrimary(p);
+        forgetPrimary(vm);
         emit(new ReplicationEvent.StateChanged(vm, clock.instant(), ReplicationMode.PRIMARY, p.state(),
             p.state(), "replication removed"));
         return CompletableFuture.completedFuture(null);
@@ -704,6 +761,7 @@ public final class Engine implements ReplicationManager {
       ReplicaRelationship r = new ReplicaRelationship(this, entry.storageLocation(), loc, record, disks);
       r.primaryConnected(c.peerIdentity(), c);
       primaries.remove(vm);
+      forgetPrimary(vm);
       p.cancelTimers();
       p.link.remove(p);
       if (p.link.isEmpty()) {

@@ -85,6 +85,8 @@ final class PrimaryRelationship {
   private boolean quiescing;
   /** The next cycle compares every block by hash (resynchronization). */
   private boolean resyncPending;
+  /** Resumed from the state a previous run of this host left. */
+  private boolean resumed;
   /** The last cycle the replica said it holds. */
   private long heldByReplica = -1;
   private final BlockHashes hashes = new BlockHashes();
@@ -194,6 +196,23 @@ final class PrimaryRelationship {
       firstSent = nextCycle;
       initialReplicationDone();
       resynchronize();
+      f.complete(null);
+      return;
+    }
+    if (enabling != null && resumed) {
+      // This host restarted: the activity log's extents are dirty, the rest the replica has.
+      CompletableFuture<Void> f = enabling;
+      enabling = null;
+      engine.adoptPrimary(this);
+      if (held < lastAcked) {
+        initialReplicationDone();
+        resynchronizationRequired("replica server " + link.endpoint + " holds cycle " + held
+            + " but acknowledged cycle " + lastAcked);
+      } else {
+        lastAcked = held; // a cycle whose acknowledgement the crash lost is ours
+        firstSent = nextCycle;
+        initialReplicationDone();
+      }
       f.complete(null);
       return;
     }
@@ -595,6 +614,14 @@ final class PrimaryRelationship {
     inflight = null;
     lastAcked = c.number;
     tracker.cycleAcknowledged();
+    try {
+      tracker.cool();
+      engine.persistPrimary(this);
+    } catch (IOException e) {
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+          "cannot update the primary state of " + vm.id() + " (" + Engine.describe(e) + "); a crash of this host"
+              + " would send more blocks again than needed"));
+    }
     if (c.point != null) {
       pointsTaken++;
       nextPointAt = c.cutTime.plus(settings.recoveryHistory().pointInterval());
@@ -672,6 +699,22 @@ final class PrimaryRelationship {
     scheduleTick();
     f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " refused the planned"
         + " failover of " + vm.id() + ": " + m.reason()));
+  }
+
+  /** Resumes what a previous run of this host persisted. */
+  void resumeFrom(PrimaryRecord record) {
+    resumed = true;
+    lastAcked = record.lastAckedCycle();
+    nextCycle = Math.max(nextCycle, record.nextCycle());
+  }
+
+  PrimaryRecord record() {
+    List<ReplicaRecord.Disk> disks = new ArrayList<>();
+    for (DiskTracker t : tracker.disks()) {
+      disks.add(new ReplicaRecord.Disk(t.id.toString(), t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
+    }
+    return new PrimaryRecord(PrimaryRecord.VERSION, vm.id().toString(), settings.replicaServer(),
+        settings.replicaServerPort(), tracker.trackingBlockSizeBytes(), disks, lastAcked, nextCycle);
   }
 
   /** Cycle numbers go on after {@code cycle}, the last one the machine's disks here received. */

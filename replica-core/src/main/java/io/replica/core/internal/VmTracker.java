@@ -34,11 +34,17 @@ final class VmTracker implements ChangeTracker {
    */
   VmTracker(VmId vm, int blockSize, Map<DiskId, VirtualDisk> replicated, long preserveMemoryBytes,
       Path spillDirectory) {
+    this(vm, blockSize, replicated, preserveMemoryBytes, spillDirectory, null);
+  }
+
+  /** With an activity log, the extents written since the last acknowledgement survive a crash. */
+  VmTracker(VmId vm, int blockSize, Map<DiskId, VirtualDisk> replicated, long preserveMemoryBytes,
+      Path spillDirectory, @org.jspecify.annotations.Nullable ActivityLog activity) {
     this.vm = vm;
     this.blockSize = blockSize;
     AtomicLong budget = new AtomicLong(preserveMemoryBytes);
     replicated.forEach((id, disk) -> {
-      DiskTracker t = new DiskTracker(id, disk, blockSize, budget, spillDirectory);
+      DiskTracker t = new DiskTracker(id, disk, blockSize, budget, spillDirectory, activity);
       disks.put(id, t);
       views.put(id, new TrackedDisk(this, t));
     });
@@ -124,6 +130,34 @@ final class VmTracker implements ChangeTracker {
 
   void cycleAcknowledged() {
     disks.values().forEach(DiskTracker::cycleAcknowledged);
+  }
+
+  /**
+   * Lets extents whose changes the replica acknowledged cool in the activity log. A failure leaves
+   * the durable log with more hot extents than needed, which only costs work after a crash.
+   */
+  void cool() throws IOException {
+    IOException first = null;
+    for (DiskTracker t : disks.values()) {
+      try {
+        t.cool();
+      } catch (IOException e) {
+        first = first == null ? e : first;
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /** Marks dirty the extents a previous run of this host left hot. */
+  void restoreHotExtents(Map<DiskId, long[]> hot) {
+    hot.forEach((id, extents) -> {
+      DiskTracker t = disks.get(id);
+      if (t != null) {
+        t.markExtentsDirty(extents);
+      }
+    });
   }
 
   void cycleFailed() {

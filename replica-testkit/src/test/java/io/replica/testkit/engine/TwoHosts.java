@@ -64,6 +64,17 @@ final class TwoHosts implements AutoCloseable {
   }
 
   private final io.replica.spi.consistency.ConsistencyProvider consistency;
+  /** Whether the primary keeps its state (and activity log) in {@link #primaryStorage}. */
+  private boolean persistentPrimary;
+
+  /** Hosts whose primary keeps its state durable, so a restart resumes. */
+  static TwoHosts withPersistentPrimary() {
+    TwoHosts hosts = new TwoHosts();
+    hosts.persistentPrimary = true;
+    hosts.primary.close();
+    hosts.primary = hosts.startPrimary();
+    return hosts;
+  }
 
   TwoHosts(long inFlightBytesMax, io.replica.spi.consistency.ConsistencyProvider consistency) {
     this.consistency = consistency;
@@ -93,9 +104,13 @@ final class TwoHosts implements AutoCloseable {
         return java.util.concurrent.CompletableFuture.completedFuture(null);
       }
     };
-    ReplicationManager m = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
+    ReplicaEngine.Builder b = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
         .transport(network.transport(PRIMARY)).consistencyProvider(consistency).storage(primaryStorage)
-        .virtualMachineHost(machines).build();
+        .virtualMachineHost(machines);
+    if (persistentPrimary) {
+      b.primaryState(primaryStorage.location("primary-state").state());
+    }
+    ReplicationManager m = b.build();
     m.addListener(primaryEvents::add);
     return m;
   }
@@ -104,6 +119,7 @@ final class TwoHosts implements AutoCloseable {
   void restartPrimary() {
     network.faults().crash(PRIMARY);
     primary.close();
+    primaryStorage.simulateCrash();
     scheduler.runUntilIdle();
     primary = startPrimary();
   }
