@@ -39,6 +39,8 @@ public final class ReplicationSettings {
   private final @Nullable String initialReplicationExportLocation;
   private final @Nullable Instant initialReplicationStartTime;
   private final int trackingBlockSizeBytes;
+  private final double resynchronizationThreshold;
+  private final @Nullable ResynchronizationWindow autoResynchronization;
 
   private ReplicationSettings(Builder b) {
     this.replicaServer = b.replicaServer;
@@ -53,6 +55,8 @@ public final class ReplicationSettings {
     this.initialReplicationExportLocation = b.initialReplicationExportLocation;
     this.initialReplicationStartTime = b.initialReplicationStartTime;
     this.trackingBlockSizeBytes = b.trackingBlockSizeBytes;
+    this.resynchronizationThreshold = b.resynchronizationThreshold;
+    this.autoResynchronization = b.autoResynchronization;
   }
 
   /**
@@ -75,6 +79,8 @@ public final class ReplicationSettings {
         .replicationFrequency(replicationFrequency)
         .recoveryHistory(recoveryHistory)
         .trackingBlockSizeBytes(trackingBlockSizeBytes)
+        .resynchronizationThreshold(resynchronizationThreshold)
+        .autoResynchronization(autoResynchronization)
         .initialReplicationStartTime(initialReplicationStartTime);
     b.initialReplicationMethod = initialReplicationMethod;
     b.initialReplicationExportLocation = initialReplicationExportLocation;
@@ -136,6 +142,19 @@ public final class ReplicationSettings {
     return trackingBlockSizeBytes;
   }
 
+  /**
+   * The share of the replicated disks' size that changes may reach while the replica cannot take
+   * them before the relationship requires a resynchronization (Hyper-V: half the disk size).
+   */
+  public double resynchronizationThreshold() {
+    return resynchronizationThreshold;
+  }
+
+  /** When a required resynchronization starts by itself; empty for only when asked. */
+  public Optional<ResynchronizationWindow> autoResynchronization() {
+    return Optional.ofNullable(autoResynchronization);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof ReplicationSettings s
@@ -149,7 +168,9 @@ public final class ReplicationSettings {
         && initialReplicationMethod == s.initialReplicationMethod
         && Objects.equals(initialReplicationExportLocation, s.initialReplicationExportLocation)
         && Objects.equals(initialReplicationStartTime, s.initialReplicationStartTime)
-        && trackingBlockSizeBytes == s.trackingBlockSizeBytes;
+        && trackingBlockSizeBytes == s.trackingBlockSizeBytes
+        && resynchronizationThreshold == s.resynchronizationThreshold
+        && Objects.equals(autoResynchronization, s.autoResynchronization);
   }
 
   @Override
@@ -181,6 +202,8 @@ public final class ReplicationSettings {
     private @Nullable String initialReplicationExportLocation;
     private @Nullable Instant initialReplicationStartTime;
     private int trackingBlockSizeBytes = DEFAULT_TRACKING_BLOCK_SIZE_BYTES;
+    private double resynchronizationThreshold = 0.5;
+    private @Nullable ResynchronizationWindow autoResynchronization = ResynchronizationWindow.HYPER_V_DEFAULT;
 
     private Builder(String replicaServer) {
       Objects.requireNonNull(replicaServer, "replicaServer");
@@ -289,6 +312,30 @@ public final class ReplicationSettings {
             "tracking block size " + bytes + " bytes is invalid; use a power of two from 512 to 1048576");
       }
       this.trackingBlockSizeBytes = bytes;
+      return this;
+    }
+
+    /**
+     * The share of the disks' size that pending changes may reach before a resynchronization is
+     * required: above 0, at most 1; 0.5 by default, as in Hyper-V.
+     *
+     * @throws IllegalArgumentException if out of range
+     */
+    public Builder resynchronizationThreshold(double share) {
+      if (!(share > 0 && share <= 1)) {
+        throw new IllegalArgumentException("resynchronization threshold " + share + " is out of range;"
+            + " use a share of the disk size above 0 and at most 1 (Hyper-V: 0.5)");
+      }
+      this.resynchronizationThreshold = share;
+      return this;
+    }
+
+    /**
+     * When a required resynchronization starts by itself: within a daily window (18:30 to 06:00 UTC
+     * by default, as in Hyper-V), or null for only when asked.
+     */
+    public Builder autoResynchronization(@Nullable ResynchronizationWindow window) {
+      this.autoResynchronization = window;
       return this;
     }
 

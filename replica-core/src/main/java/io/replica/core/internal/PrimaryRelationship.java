@@ -341,6 +341,22 @@ final class PrimaryRelationship {
       link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
           + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
     }
+    if (state == ReplicationState.REPLICATING && planned == null) {
+      long total = 0;
+      for (DiskTracker t : tracker.disks()) {
+        total += t.disk.sizeBytes();
+      }
+      if (tracker.pendingBytes() > settings.resynchronizationThreshold() * total) {
+        failInflight("the pending changes passed the resynchronization threshold");
+        resynchronizationRequired(tracker.pendingBytes() + " bytes of changes are pending, more than "
+            + Math.round(settings.resynchronizationThreshold() * 100) + " % of the disks");
+      }
+    }
+    if (state == ReplicationState.WAITING_FOR_START_RESYNCHRONIZE && settings.autoResynchronization()
+        .map(w -> w.contains(engine.clock().instant())).orElse(false)) {
+      resynchronize();
+      return;
+    }
     if (state == ReplicationState.RESYNCHRONIZING && inflight == null) {
       startCycle(); // a failed resynchronization starts again
     } else if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {

@@ -107,6 +107,27 @@ class ResynchronizationTest {
   }
 
   @Test
+  void pendingChangesPastTheThresholdRequireAResynchronizationThatStartsInItsWindow() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("busy", DISK);
+      var window = new io.replica.api.ResynchronizationWindow(java.time.LocalTime.of(1, 0),
+          java.time.LocalTime.of(2, 0), java.time.ZoneId.of("UTC"));
+      hosts.replicate(vm, TwoHosts.settings().resynchronizationThreshold(0.1).autoResynchronization(window).build());
+      hosts.network.faults().partition(PRIMARY, REPLICA);
+      fill(hosts, vm, new Random(7), 80); // about 15 % of the disk changes while the replica is away
+      hosts.scheduler.advance(CYCLE);
+      assertEquals(ReplicationState.WAITING_FOR_START_RESYNCHRONIZE, hosts.primary.state(vm.id()));
+      hosts.network.faults().heal();
+      hosts.scheduler.advance(Duration.ofMinutes(30));
+      assertEquals(ReplicationState.WAITING_FOR_START_RESYNCHRONIZE, hosts.primary.state(vm.id()),
+          "outside its window the resynchronization waits (it is 00:30)");
+      hosts.scheduler.advance(Duration.ofMinutes(31));
+      assertEquals(ReplicationState.REPLICATING, hosts.primary.state(vm.id()), "it ran at 01:00");
+      hosts.assertReplicaEquals(hosts.primaryContent(vm), vm, "after the automatic resync");
+    }
+  }
+
+  @Test
   void aResynchronizationPausesResumesAndCancels() throws Exception {
     try (TwoHosts hosts = new TwoHosts(8 * 1024)) {
       VirtualMachine vm = hosts.newVm("big", DISK, DISK);
