@@ -11,6 +11,9 @@ module io.replica.transport.netty {
   requires org.bouncycastle.provider;
   requires org.bouncycastle.pkix;
   requires com.github.luben.zstd_jni;
+  requires java.security.sasl;
+  requires java.security.jgss;
+  requires jdk.security.auth;
 
   exports io.replica.transport.netty;
 }

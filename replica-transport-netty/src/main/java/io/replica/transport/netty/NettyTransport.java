@@ -1,6 +1,682 @@
 package io.replica.transport.netty;
 
-/** The replication protocol on Netty. */
-public final class NettyTransport {
-  private NettyTransport() {}
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.handler.traffic.ChannelTrafficShapingHandler;
+import io.netty.handler.traffic.GlobalTrafficShapingHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.replica.api.AuthenticationType;
+import io.replica.spi.transport.ConnectOptions;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Endpoint;
+import io.replica.spi.transport.MessageHandler;
+import io.replica.spi.transport.Transport;
+import io.replica.transport.netty.internal.auth.KerberosAuthenticator;
+import io.replica.transport.netty.internal.auth.KerberosLogin;
+import io.replica.transport.netty.internal.codec.FrameDecoder;
+import io.replica.transport.netty.internal.codec.FrameEncoder;
+import io.replica.transport.netty.internal.handler.Causes;
+import io.replica.transport.netty.internal.handler.ChannelSettings;
+import io.replica.transport.netty.internal.handler.ConnectionHandler;
+import io.replica.transport.netty.internal.handler.FrameSizeEstimator;
+import io.replica.transport.netty.internal.handler.Mailboxes;
+import io.replica.transport.netty.internal.handler.PeerAuthenticator;
+import io.replica.transport.netty.internal.handler.PlainAuthenticator;
+import io.replica.transport.netty.internal.tls.DeferredTrustManager;
+import io.replica.transport.netty.internal.tls.ReloadingKeyManager;
+import io.replica.transport.netty.internal.tls.TlsAuthenticator;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import javax.net.ssl.SSLException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replication protocol over TCP with Netty (the frames are described in docs/protocol.md):
+ * one connection per primary and replica server carries every virtual machine between them, with
+ * mutual TLS, optional zstd compression of blocks, heartbeats and back-pressure.
+ *
+ * <p>Build one per host with {@link #builder()}. With {@link Builder#tls} a peer is who its
+ * certificate says (checked as Hyper-V Replica checks certificates: trusted chain, validity, both
+ * clientAuth and serverAuth, host name); with {@link Builder#kerberos} who its host principal
+ * says (SASL/GSSAPI, mutual); with {@link Builder#plaintext()} a peer is who it claims to be,
+ * which is only for tests and networks secured otherwise. A replica server offering both listens
+ * on two ports, one per authentication type.
+ *
+ * <p>Handler callbacks run on a pool of the transport, never on the caller's thread and never on
+ * a Netty event loop; the callbacks of one handler never overlap. Messages wait for a slow handler
+ * up to the in-flight bound per connection, then the transport stops reading from the socket, so
+ * memory stays bounded and the sender sees {@link Connection#isWritable()} turn false.
+ */
+public final class NettyTransport implements Transport {
+  private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+
+  private final String hostName;
+  private final @Nullable TlsSettings tls;
+  private final @Nullable KerberosSettings kerberos;
+  private final @Nullable KerberosLogin kerberosLogin;
+  private final @Nullable Function<String, InetAddress> resolver;
+  private final Set<AuthenticationType> types;
+  private final EventLoopGroup group;
+  private final ExecutorService callbacks;
+  private final ChannelSettings settings;
+  private final ChannelGroup channels;
+  private final Set<NettyListener> listeners = Collections.synchronizedSet(
+      Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+  private final @Nullable SslContext serverContext;
+  private final @Nullable SslContext clientContext;
+  private final Clock clock;
+  private final @Nullable GlobalTrafficShapingHandler serverShaper;
+  private final long connectionBandwidth;
+  private final Duration expiryWarning;
+  private final java.util.function.Consumer<CertificateExpiry> expiryListener;
+  private volatile long warnedGeneration = -1;
+  private volatile boolean closed;
+
+  private NettyTransport(Builder b) {
+    this.hostName = Objects.requireNonNull(b.hostName,
+        "hostName: call hostName(\"hv1.contoso.com\") on the builder");
+    this.tls = b.tls;
+    this.kerberos = b.kerberos;
+    this.resolver = b.resolver;
+    this.clock = b.clock;
+    if (b.tls == null && b.kerberos == null && !b.plaintext) {
+      throw new IllegalStateException("the transport of '" + hostName + "' has no"
+          + " authentication: call tls(TlsSettings) and/or kerberos(KerberosSettings) on the"
+          + " builder, or plaintext() for tests");
+    }
+    if (b.plaintext && (b.tls != null || b.kerberos != null)) {
+      throw new IllegalStateException("the transport of '" + hostName + "' is configured both"
+          + " plaintext and with TLS or Kerberos; choose one");
+    }
+    EnumSet<AuthenticationType> t = EnumSet.noneOf(AuthenticationType.class);
+    if (b.plaintext) {
+      t = EnumSet.allOf(AuthenticationType.class);
+    }
+    if (b.tls != null) {
+      t.add(AuthenticationType.CERTIFICATE);
+    }
+    if (b.kerberos != null) {
+      t.add(AuthenticationType.KERBEROS);
+      try {
+        this.kerberosLogin = new KerberosLogin(b.kerberos.keytab(), b.kerberos.principal());
+      } catch (javax.security.auth.login.LoginException e) {
+        throw new IllegalStateException("cannot log in to Kerberos as '"
+            + b.kerberos.principal() + "' with keytab " + b.kerberos.keytab() + ": "
+            + e.getMessage() + " (check the keytab, the principal and krb5.conf)", e);
+      }
+    } else {
+      this.kerberosLogin = null;
+    }
+    this.types = Collections.unmodifiableSet(t);
+    this.group = new MultiThreadIoEventLoopGroup(b.workerThreads,
+        new DefaultThreadFactory("replica-netty-" + hostName, true), NioIoHandler.newFactory());
+    this.callbacks = Executors.newCachedThreadPool(
+        new DefaultThreadFactory("replica-netty-callback-" + hostName, true));
+    this.settings = new ChannelSettings(hostName, b.compressionLevel, b.heartbeat,
+        b.inFlightBytesMax, new Mailboxes(callbacks), b.authorizer);
+    this.channels = new DefaultChannelGroup("replica-" + hostName, GlobalEventExecutor.INSTANCE);
+    this.serverShaper = b.bandwidth > 0
+        ? new GlobalTrafficShapingHandler(group.next(), b.bandwidth, 0, 100) : null;
+    this.connectionBandwidth = b.connectionBandwidth;
+    this.expiryWarning = b.expiryWarning;
+    this.expiryListener = b.expiryListener;
+    if (b.tls != null) {
+      try {
+        SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+        ReloadingKeyManager keys = new ReloadingKeyManager(b.tls.source());
+        this.serverContext = SslContextBuilder.forServer(keys)
+            .trustManager(new DeferredTrustManager())
+            .clientAuth(ClientAuth.OPTIONAL)
+            .protocols("TLSv1.3", "TLSv1.2")
+            .sslProvider(provider)
+            .build();
+        this.clientContext = SslContextBuilder.forClient()
+            .keyManager(keys)
+            .trustManager(new DeferredTrustManager())
+            .endpointIdentificationAlgorithm(null)
+            .protocols("TLSv1.3", "TLSv1.2")
+            .sslProvider(provider)
+            .build();
+      } catch (SSLException e) {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        callbacks.shutdown();
+        throw new IllegalStateException("cannot set up TLS for '" + hostName + "' with "
+            + b.tls + ": " + e.getMessage(), e);
+      }
+    } else {
+      this.serverContext = null;
+      this.clientContext = null;
+    }
+    if (b.tls != null) {
+      checkExpiry();
+      group.scheduleAtFixedRate(this::checkExpiry, 1, 1, TimeUnit.HOURS);
+    }
+  }
+
+  /**
+   * Warns (log and listener) when this host's certificate expires within the warning window;
+   * once per loaded certificate, and again after a renewal that is still too short.
+   */
+  private void checkExpiry() {
+    TlsSettings t = tls;
+    if (t == null || closed) {
+      return;
+    }
+    io.replica.transport.netty.internal.tls.TlsMaterial m = t.source().get();
+    java.security.cert.X509Certificate cert = m.chain().get(0);
+    java.time.Instant notAfter = cert.getNotAfter().toInstant();
+    Duration remaining = Duration.between(clock.instant(), notAfter);
+    if (remaining.compareTo(expiryWarning) > 0 || warnedGeneration == m.generation()) {
+      return;
+    }
+    warnedGeneration = m.generation();
+    CertificateExpiry warning = new CertificateExpiry(hostName,
+        cert.getSubjectX500Principal().getName(), notAfter, remaining);
+    LOG.warn("{}", warning.describe());
+    try {
+      expiryListener.accept(warning);
+    } catch (RuntimeException e) {
+      LOG.error("the certificate expiry listener threw", e);
+    }
+  }
+
+  /** A builder; {@code hostName} and one of {@code tls} or {@code plaintext} are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The host name this transport claims in every connection. */
+  public String hostName() {
+    return hostName;
+  }
+
+  @Override
+  public Set<AuthenticationType> authenticationTypes() {
+    return types;
+  }
+
+  @Override
+  public boolean supportsCompression() {
+    return true;
+  }
+
+  private PeerAuthenticator authenticator(AuthenticationType type) {
+    if (type == AuthenticationType.KERBEROS && kerberos != null) {
+      return new KerberosAuthenticator(java.util.Objects.requireNonNull(kerberosLogin),
+          kerberos.qop(), kerberos.acceptedRealms());
+    }
+    TlsSettings t = tls;
+    if (type == AuthenticationType.CERTIFICATE && t != null) {
+      return new TlsAuthenticator(t.source(), () -> java.util.Date.from(clock.instant()));
+    }
+    return new PlainAuthenticator();
+  }
+
+  private @Nullable SslContext ssl(AuthenticationType type, boolean server) {
+    if (type != AuthenticationType.CERTIFICATE) {
+      return null;
+    }
+    return server ? serverContext : clientContext;
+  }
+
+  private void checkType(AuthenticationType authentication, String what) {
+    Objects.requireNonNull(authentication, "authentication");
+    if (!types.contains(authentication)) {
+      throw new UnsupportedOperationException("cannot " + what + " with " + authentication
+          + " authentication: the Netty transport of '" + hostName + "' was built for " + types
+          + (authentication == AuthenticationType.KERBEROS
+              ? " (configure kerberos(...) on its builder)"
+              : " (configure tls(...) on its builder)"));
+    }
+  }
+
+  private void initPipeline(Channel ch, @Nullable SslContext ssl, @Nullable Endpoint sni) {
+    ChannelPipeline p = ch.pipeline();
+    // Shapers sit next to the socket, so they count the bytes on the wire (after TLS).
+    if (serverShaper != null) {
+      p.addLast("bandwidth-host", serverShaper);
+    }
+    if (connectionBandwidth > 0) {
+      p.addLast("bandwidth-connection", new ChannelTrafficShapingHandler(connectionBandwidth, 0,
+          100));
+    }
+    if (ssl != null) {
+      checkExpiry(); // also notices a certificate reloaded for this connection
+      p.addLast("tls", sni == null ? ssl.newHandler(ch.alloc())
+          : ssl.newHandler(ch.alloc(), sni.host(), sni.port()));
+    }
+    p.addLast("flush", new FlushConsolidationHandler(256, true));
+    p.addLast("decoder", new FrameDecoder());
+    p.addLast("encoder", new FrameEncoder());
+    long heartbeat = settings.heartbeat().toMillis();
+    p.addLast("idle", new IdleStateHandler(3 * heartbeat, heartbeat, 0, TimeUnit.MILLISECONDS));
+  }
+
+  /** Reads grow up to 1 MiB: blocks are large, and fewer, larger reads cost less per byte. */
+  private static io.netty.channel.RecvByteBufAllocator readSizes() {
+    return new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 64 * 1024, 1024 * 1024);
+  }
+
+  private WriteBufferWaterMark waterMark() {
+    long high = Math.min(Integer.MAX_VALUE, settings.inFlightBytesMax());
+    return new WriteBufferWaterMark((int) (high / 2), (int) high);
+  }
+
+  @Override
+  public Listener listen(
+      Endpoint local, AuthenticationType authentication,
+      Function<Connection, MessageHandler> handlers) throws IOException {
+    Objects.requireNonNull(local, "local");
+    Objects.requireNonNull(handlers, "handlers");
+    checkType(authentication, "listen on " + local);
+    if (closed) {
+      throw new IllegalStateException("cannot listen on " + local + ": the Netty transport of '"
+          + hostName + "' is closed; build a new one");
+    }
+    ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    ServerBootstrap b = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark())
+        .childOption(ChannelOption.MESSAGE_SIZE_ESTIMATOR, FrameSizeEstimator.INSTANCE)
+        .childOption(ChannelOption.RCVBUF_ALLOCATOR, readSizes())
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            channels.add(ch);
+            accepted.add(ch);
+            initPipeline(ch, ssl(authentication, true), null);
+            InetSocketAddress peer = ch.remoteAddress();
+            Endpoint remote = new Endpoint(peer.getAddress().getHostAddress(), peer.getPort());
+            ch.pipeline().addLast("protocol", ConnectionHandler.accepting(
+                settings, authenticator(authentication), remote, true, handlers));
+          }
+        });
+    ChannelFuture bound = b.bind(new InetSocketAddress(local.host(), local.port()))
+        .awaitUninterruptibly();
+    if (!bound.isSuccess()) {
+      Throwable cause = bound.cause();
+      BindException e = new BindException("cannot listen on " + local + " for '" + hostName
+          + "': " + cause.getMessage() + " (is the port in use, or the address not local?)");
+      Throwable clean = Causes.scrub(cause);
+      if (clean != null) {
+        e.initCause(clean);
+      }
+      throw e;
+    }
+    InetSocketAddress actual = (InetSocketAddress) bound.channel().localAddress();
+    NettyListener l = new NettyListener(
+        new Endpoint(local.host(), actual.getPort()), bound.channel(), accepted);
+    listeners.add(l);
+    channels.add(bound.channel());
+    LOG.info("'{}' listening on {} with {} ({})", hostName, l.endpoint(), authentication,
+        authenticator(authentication).tls() ? "mutual TLS"
+            : authentication == AuthenticationType.KERBEROS && kerberos != null
+                ? "Kerberos SASL/GSSAPI" : "plain, unauthenticated");
+    return l;
+  }
+
+  @Override
+  public CompletableFuture<Connection> connect(
+      Endpoint remote, ConnectOptions options, MessageHandler handler) {
+    Objects.requireNonNull(remote, "remote");
+    Objects.requireNonNull(options, "options");
+    Objects.requireNonNull(handler, "handler");
+    try {
+      checkType(options.authentication(), "connect to " + remote);
+    } catch (UnsupportedOperationException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (closed) {
+      return CompletableFuture.failedFuture(new IllegalStateException("cannot connect to "
+          + remote + ": the Netty transport of '" + hostName + "' is closed"));
+    }
+    CompletableFuture<Connection> connected = new CompletableFuture<>();
+    Bootstrap b = new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark())
+        .option(ChannelOption.MESSAGE_SIZE_ESTIMATOR, FrameSizeEstimator.INSTANCE)
+        .option(ChannelOption.RCVBUF_ALLOCATOR, readSizes())
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            channels.add(ch);
+            initPipeline(ch, ssl(options.authentication(), false), remote);
+            ch.pipeline().addLast("protocol", ConnectionHandler.connecting(settings,
+                authenticator(options.authentication()), remote, options.compression(), handler,
+                connected));
+          }
+        });
+    ChannelFuture connecting;
+    if (resolver != null) {
+      InetAddress address;
+      try {
+        address = resolver.apply(remote.host());
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(new ConnectException("cannot resolve replica"
+            + " server " + remote + ": " + e.getMessage()));
+      }
+      connecting = b.connect(new InetSocketAddress(address, remote.port()));
+    } else {
+      connecting = b.connect(remote.host(), remote.port());
+    }
+    connecting.addListener((ChannelFuture f) -> {
+      if (!f.isSuccess()) {
+        ConnectException e = new ConnectException("cannot connect to replica server " + remote
+            + " from '" + hostName + "': " + f.cause().getMessage()
+            + " (is it running and listening on that port?)");
+        Throwable cause = Causes.scrub(f.cause());
+        if (cause != null) {
+          e.initCause(cause);
+        }
+        connected.completeExceptionally(e);
+      }
+    });
+    return connected;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (NettyListener l : listeners.toArray(new NettyListener[0])) {
+      l.close();
+    }
+    channels.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+    if (serverShaper != null) {
+      serverShaper.release();
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    callbacks.shutdown();
+    try {
+      callbacks.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "NettyTransport[" + hostName + ", " + (tls == null ? "plain" : "TLS") + "]";
+  }
+
+  private final class NettyListener implements Listener {
+    private final Endpoint endpoint;
+    private final Channel server;
+    private final ChannelGroup accepted;
+
+    NettyListener(Endpoint endpoint, Channel server, ChannelGroup accepted) {
+      this.endpoint = endpoint;
+      this.server = server;
+      this.accepted = accepted;
+    }
+
+    @Override
+    public Endpoint endpoint() {
+      return endpoint;
+    }
+
+    @Override
+    public void close() {
+      server.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+      accepted.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+      listeners.remove(this);
+    }
+
+    @Override
+    public String toString() {
+      return "listener of '" + hostName + "' on " + endpoint;
+    }
+  }
+
+  /**
+   * Configures a {@link NettyTransport}. Defaults: one worker thread per core (at most 4), an
+   * in-flight bound of 8 MiB per connection and direction, a heartbeat after 10 s of silence,
+   * zstd level 1.
+   */
+  public static final class Builder {
+    private @Nullable String hostName;
+    private @Nullable TlsSettings tls;
+    private @Nullable KerberosSettings kerberos;
+    private @Nullable Function<String, InetAddress> resolver;
+    private boolean plaintext;
+    private Function<String, java.util.Optional<String>> authorizer =
+        identity -> java.util.Optional.empty();
+    private int workerThreads = Math.min(4, Runtime.getRuntime().availableProcessors());
+    private long inFlightBytesMax = 8L * 1024 * 1024;
+    private Duration heartbeat = Duration.ofSeconds(10);
+    private int compressionLevel = 1;
+    private Clock clock = Clock.systemUTC();
+    private long bandwidth;
+    private long connectionBandwidth;
+    private Duration expiryWarning = Duration.ofDays(30);
+    private java.util.function.Consumer<CertificateExpiry> expiryListener = w -> { };
+
+    private Builder() {}
+
+    /**
+     * The most bytes per second this host sends in all, over every connection together (0, the
+     * default: no limit), so that replication leaves room for other traffic on a shared link. A
+     * limited sender still sees back-pressure: its connections turn unwritable while the limit
+     * holds data back.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder bandwidthBytesPerSecondMax(long bytesPerSecond) {
+      if (bytesPerSecond < 0) {
+        throw new IllegalArgumentException("bandwidth " + bytesPerSecond + " is negative; pass"
+            + " 0 for no limit");
+      }
+      this.bandwidth = bytesPerSecond;
+      return this;
+    }
+
+    /**
+     * The most bytes per second each connection sends (0, the default: no limit). A connection
+     * carries one primary and replica server pair, so this bounds one relationship.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder connectionBandwidthBytesPerSecondMax(long bytesPerSecond) {
+      if (bytesPerSecond < 0) {
+        throw new IllegalArgumentException("bandwidth " + bytesPerSecond + " is negative; pass"
+            + " 0 for no limit");
+      }
+      this.connectionBandwidth = bytesPerSecond;
+      return this;
+    }
+
+    /**
+     * Warns through {@code listener} (and the log) when this host's certificate will expire
+     * within {@code window} (30 days by default): at start, after a reload, and checked hourly.
+     *
+     * @throws IllegalArgumentException if {@code window} is negative
+     */
+    public Builder certificateExpiryWarning(Duration window,
+        java.util.function.Consumer<CertificateExpiry> listener) {
+      if (window.isNegative()) {
+        throw new IllegalArgumentException("expiry warning window " + window + " is negative");
+      }
+      this.expiryWarning = window;
+      this.expiryListener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * The fully qualified name of this host: what it claims to peers, and what its certificate
+     * must name.
+     *
+     * @throws IllegalArgumentException if blank
+     */
+    public Builder hostName(String hostName) {
+      if (hostName.isBlank()) {
+        throw new IllegalArgumentException("host name is blank; give this host's FQDN");
+      }
+      this.hostName = hostName.toLowerCase(Locale.ROOT);
+      return this;
+    }
+
+    /** Mutual TLS with this material: the transport then performs CERTIFICATE authentication. */
+    public Builder tls(TlsSettings tls) {
+      this.tls = Objects.requireNonNull(tls, "tls");
+      return this;
+    }
+
+    /**
+     * Kerberos (SASL/GSSAPI) with this host principal: the transport then performs KERBEROS
+     * authentication, on its own listeners and connections (no TLS on them).
+     */
+    public Builder kerberos(KerberosSettings kerberos) {
+      this.kerberos = Objects.requireNonNull(kerberos, "kerberos");
+      return this;
+    }
+
+    /**
+     * How to find a replica server's address from its name; DNS by default. The name stays what
+     * the peer must prove (certificate name, Kerberos service principal), so a test or a demo can
+     * map real host names to loopback without weakening the checks.
+     */
+    public Builder resolver(Function<String, InetAddress> resolver) {
+      this.resolver = Objects.requireNonNull(resolver, "resolver");
+      return this;
+    }
+
+    /**
+     * A gate on accepted connections: for each authenticated primary's identity, the reason to
+     * refuse it, or empty to admit it. A refused primary is told the reason and the connection
+     * closes before the engine sees it; a replica server sets it from its authorization list so
+     * that an unknown primary learns at once why it cannot replicate. The engine still authorizes
+     * every virtual machine. By default every authenticated primary is admitted.
+     */
+    public Builder authorizer(Function<String, java.util.Optional<String>> authorizer) {
+      this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
+      return this;
+    }
+
+    /**
+     * No encryption and no authentication: a peer is whoever its hello claims to be. The
+     * transport then accepts either authentication type without performing it. Only for tests
+     * and for links protected otherwise.
+     */
+    public Builder plaintext() {
+      this.plaintext = true;
+      return this;
+    }
+
+    /**
+     * Netty event-loop threads.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder workerThreads(int workerThreads) {
+      if (workerThreads <= 0) {
+        throw new IllegalArgumentException("workerThreads " + workerThreads + " is not positive");
+      }
+      this.workerThreads = workerThreads;
+      return this;
+    }
+
+    /**
+     * Bytes a connection queues per direction before it reports itself not writable (sending)
+     * or stops reading (receiving).
+     *
+     * @throws IllegalArgumentException if below 64 KiB
+     */
+    public Builder inFlightBytesMax(long inFlightBytesMax) {
+      if (inFlightBytesMax < 64 * 1024) {
+        throw new IllegalArgumentException("inFlightBytesMax " + inFlightBytesMax
+            + " is below 64 KiB");
+      }
+      this.inFlightBytesMax = inFlightBytesMax;
+      return this;
+    }
+
+    /**
+     * How long a side stays silent before it sends a heartbeat; a peer silent three times as
+     * long is presumed dead and the connection closes.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder heartbeatInterval(Duration heartbeat) {
+      if (heartbeat.isNegative() || heartbeat.isZero()) {
+        throw new IllegalArgumentException("heartbeat interval " + heartbeat + " is not positive");
+      }
+      this.heartbeat = heartbeat;
+      return this;
+    }
+
+    /**
+     * The zstd level for connections that compress (1 is fast and fits disk images).
+     *
+     * @throws IllegalArgumentException if outside 1..19
+     */
+    public Builder compressionLevel(int level) {
+      if (level < 1 || level > 19) {
+        throw new IllegalArgumentException("zstd level " + level + " is outside 1..19");
+      }
+      this.compressionLevel = level;
+      return this;
+    }
+
+    /** The clock certificate validity is checked against (tests move it). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * The transport; it owns threads until {@link NettyTransport#close()}.
+     *
+     * @throws NullPointerException if no host name was given
+     * @throws IllegalStateException if neither TLS nor plaintext was chosen
+     */
+    public NettyTransport build() {
+      return new NettyTransport(this);
+    }
+  }
 }

@@ -1,0 +1,151 @@
+package io.replica.transport.netty;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replica.api.AuthenticationType;
+import io.replica.spi.transport.ConnectOptions;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Endpoint;
+import io.replica.spi.transport.Message;
+import io.replica.spi.transport.Transport;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kerberos SASL/GSSAPI against an embedded KDC: mutual authentication, the identity from the host
+ * principal, optional integrity and confidentiality, and refusals with reasons on both sides.
+ */
+class KerberosTest {
+  static final ConnectOptions KERBEROS = new ConnectOptions(AuthenticationType.KERBEROS, false);
+
+  private final List<Transport> open = new ArrayList<>();
+  private final AtomicInteger accepted = new AtomicInteger();
+
+  @AfterEach
+  void closeAll() {
+    open.forEach(Transport::close);
+  }
+
+  private NettyTransport transport(String host, KerberosSettings settings) {
+    NettyTransport t = NettyTransport.builder().hostName(host).workerThreads(1)
+        .kerberos(settings).resolver(TestKdc::loopback).build();
+    open.add(t);
+    return t;
+  }
+
+  private Transport.Listener server(KerberosSettings settings, Peers.Recorder recorder,
+      AtomicReference<Connection> seen) throws Exception {
+    return transport("replica.krb.test", settings).listen(Peers.any(),
+        AuthenticationType.KERBEROS, c -> {
+          accepted.incrementAndGet();
+          seen.set(c);
+          return recorder;
+        });
+  }
+
+  private void roundTrip(KerberosSettings serverSettings, KerberosSettings clientSettings,
+      String qop) throws Exception {
+    Peers.Recorder server = new Peers.Recorder();
+    AtomicReference<Connection> seen = new AtomicReference<>();
+    Transport.Listener l = server(serverSettings, server, seen);
+    Connection c = transport("primary.krb.test", clientSettings)
+        .connect(new Endpoint("replica.krb.test", l.endpoint().port()), KERBEROS,
+            new Peers.Recorder())
+        .get(30, TimeUnit.SECONDS);
+    assertEquals("replica.krb.test", c.peerIdentity());
+    assertEquals("Kerberos " + qop,
+        ((io.replica.transport.netty.internal.handler.NettyConnection) c).security());
+    byte[] block = new byte[300_000];
+    new SplittableRandom(1).nextBytes(block);
+    c.send(new Message.BlockData(NettyTransportTest.VM, 1, 1, NettyTransportTest.DISK, 0, block));
+    c.send(new Message.CycleAck(NettyTransportTest.VM, 2));
+    assertArrayEquals(block, ((Message.BlockData) server.next()).data());
+    assertEquals(new Message.CycleAck(NettyTransportTest.VM, 2), server.next());
+    assertEquals("primary.krb.test", seen.get().peerIdentity());
+    c.close();
+  }
+
+  @Test
+  void hostPrincipalsAuthenticateEachOther() throws Exception {
+    roundTrip(TestKdc.settings("replica.krb.test"), TestKdc.settings("primary.krb.test"),
+        "auth");
+  }
+
+  @Test
+  void confidentialityAndIntegrityWrapEveryFrame() throws Exception {
+    Set<KerberosSettings.Protection> conf = EnumSet.of(KerberosSettings.Protection.CONFIDENTIALITY);
+    roundTrip(TestKdc.settings("replica.krb.test").protections(conf),
+        TestKdc.settings("primary.krb.test").protections(conf), "auth-conf");
+    Set<KerberosSettings.Protection> integrity = EnumSet.of(KerberosSettings.Protection.INTEGRITY);
+    roundTrip(TestKdc.settings("replica.krb.test").protections(integrity),
+        TestKdc.settings("primary.krb.test").protections(integrity), "auth-int");
+  }
+
+  @Test
+  void principalOfAnotherRealmIsRefused() throws Exception {
+    Transport.Listener l = server(TestKdc.settings("replica.krb.test")
+        .acceptedRealms(Set.of("CORP.EXAMPLE")), new Peers.Recorder(), new AtomicReference<>());
+    ExecutionException e = assertThrows(ExecutionException.class, () ->
+        transport("primary.krb.test", TestKdc.settings("primary.krb.test"))
+            .connect(new Endpoint("replica.krb.test", l.endpoint().port()), KERBEROS,
+                new Peers.Recorder())
+            .get(30, TimeUnit.SECONDS));
+    assertTrue(e.getCause().getMessage().contains("is from realm 'TEST.REALM'"),
+        e.getCause().getMessage());
+    assertEquals(0, accepted.get());
+  }
+
+  @Test
+  void principalForAnotherHostIsRefused() throws Exception {
+    Transport.Listener l = server(TestKdc.settings("replica.krb.test"), new Peers.Recorder(),
+        new AtomicReference<>());
+    // Claims to be primary.krb.test but holds the keys of intruder.krb.test.
+    NettyTransport liar = NettyTransport.builder().hostName("primary.krb.test").workerThreads(1)
+        .kerberos(TestKdc.settings("intruder.krb.test")).resolver(TestKdc::loopback).build();
+    open.add(liar);
+    ExecutionException e = assertThrows(ExecutionException.class, () -> liar.connect(
+        new Endpoint("replica.krb.test", l.endpoint().port()), KERBEROS, new Peers.Recorder())
+        .get(30, TimeUnit.SECONDS));
+    assertTrue(e.getCause().getMessage().contains("not the host 'primary.krb.test'"),
+        e.getCause().getMessage());
+    assertEquals(0, accepted.get());
+  }
+
+  @Test
+  void badTicketIsRefusedWithAReason() throws Exception {
+    KerberosSettings stale = TestKdc.settings("stale.krb.test");
+    NettyTransport server = transport("stale.krb.test", stale); // logs in with the old key
+    TestKdc.get().rekey("stale.krb.test"); // tickets for it now use a key the server lacks
+    Transport.Listener l = server.listen(Peers.any(), AuthenticationType.KERBEROS, c -> {
+      accepted.incrementAndGet();
+      return new Peers.Recorder();
+    });
+    ExecutionException e = assertThrows(ExecutionException.class, () ->
+        transport("primary.krb.test", TestKdc.settings("primary.krb.test"))
+            .connect(new Endpoint("stale.krb.test", l.endpoint().port()), KERBEROS,
+                new Peers.Recorder())
+            .get(30, TimeUnit.SECONDS));
+    assertTrue(e.getCause().getMessage().contains("bad ticket"), e.getCause().getMessage());
+    assertEquals(0, accepted.get());
+  }
+
+  @Test
+  void kerberosOnlyTransportRefusesCertificates() throws Exception {
+    NettyTransport t = transport("replica.krb.test", TestKdc.settings("replica.krb.test"));
+    assertEquals(Set.of(AuthenticationType.KERBEROS), t.authenticationTypes());
+    assertThrows(UnsupportedOperationException.class, () -> t.listen(Peers.any(),
+        AuthenticationType.CERTIFICATE, c -> new Peers.Recorder()));
+  }
+}
