@@ -702,7 +702,7 @@ final class PrimaryRelationship {
     io.replica.api.AuthenticationType auth = mine.allowedAuthenticationTypes().contains(settings.authenticationType())
         ? settings.authenticationType() : mine.allowedAuthenticationTypes().iterator().next();
     java.util.Objects.requireNonNull(connection).send(new Message.FailoverPrepared(vm.id(), lastAcked,
-        engine.listenHost(), mine.port(auth), auth, settings.replicationFrequency()));
+        engine.hostName(), mine.port(auth), auth, settings.replicationFrequency()));
   }
 
   private void onFailoverCompleted(Message.FailoverCompleted m) {
