@@ -3,5 +3,9 @@ module io.replica.benchmarks {
   requires io.replica.api;
   requires io.replica.core;
   requires io.replica.testkit;
+  requires io.replica.storage.vhdx;
+  requires io.replica.transport.netty;
+  requires com.github.luben.zstd_jni;
+  requires static org.jspecify;
   requires jmh.core;
 }

@@ -3,6 +3,8 @@ module io.replica.cli {
   requires io.replica.api;
   requires io.replica.core;
   requires io.replica.testkit;
+  requires io.replica.storage.vhdx;
+  requires io.replica.transport.netty;
   requires info.picocli;
   requires static org.jspecify;
 

@@ -19,6 +19,13 @@ import io.replica.spi.storage.VirtualDisk;
 import io.replica.spi.host.PowerState;
 import io.replica.spi.host.VirtualMachineHost;
 import io.replica.spi.time.Clock;
+import io.replica.spi.transport.Transport;
+import io.replica.transport.netty.Certificates;
+import io.replica.transport.netty.NettyTransport;
+import io.replica.transport.netty.TlsCredentials;
+import io.replica.transport.netty.TlsSettings;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import io.replica.spi.time.Scheduler;
 import io.replica.testkit.memory.InMemoryNetwork;
 import io.replica.testkit.memory.InMemoryStorageProvider;
@@ -73,6 +80,13 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", description = "Seed of the workload (default: ${DEFAULT-VALUE}).")
   long seed = 1;
 
+  @Option(names = "--transport", description = "netty (mutual TLS on loopback) or memory (default: ${DEFAULT-VALUE}).")
+  String transport = "netty";
+
+  /** The ports the two replica servers listen on (certificate authentication). */
+  private int replicaPort;
+  private int primaryPort;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -81,10 +95,17 @@ final class DemoCommand implements Callable<Integer> {
           + " of 4 KiB of at least 1M");
       return 2;
     }
+    if (!transport.equals("netty") && !transport.equals("memory")) {
+      spec.commandLine().getErr().println("demo: unknown --transport '" + transport + "'; use netty or memory");
+      return 2;
+    }
+    boolean netty = transport.equals("netty");
+    replicaPort = netty ? freePort() : 443;
+    primaryPort = netty ? freePort() : 443;
     ReplicationSettings settings;
     try {
       settings = ReplicationSettings.builder(REPLICA).authenticationType(AuthenticationType.CERTIFICATE)
-          .replicationFrequency(frequency).build();
+          .replicaServerPort(replicaPort).replicationFrequency(frequency).build();
     } catch (IllegalArgumentException e) {
       spec.commandLine().getErr().println("demo: " + e.getMessage());
       return 2;
@@ -95,19 +116,33 @@ final class DemoCommand implements Callable<Integer> {
       return t;
     });
     Scheduler scheduler = Scheduler.of(executor);
-    InMemoryNetwork network = new InMemoryNetwork(scheduler);
     InMemoryStorageProvider storage = new InMemoryStorageProvider();
     Map<VmId, PowerState> power = new ConcurrentHashMap<>();
-    try (ReplicationManager primary = ReplicaEngine.builder().hostName(PRIMARY).clock(Clock.system())
-            .scheduler(scheduler).transport(network.transport(PRIMARY)).storage(new InMemoryStorageProvider())
+    Transport primaryTransport;
+    Transport replicaTransport;
+    if (netty) {
+      // A private CA made now issues each host its certificate; both sides check the other's.
+      TlsCredentials ca = Certificates.newCa("Replica demo CA", Duration.ofDays(1));
+      primaryTransport = nettyTransport(ca, PRIMARY);
+      replicaTransport = nettyTransport(ca, REPLICA);
+    } else {
+      InMemoryNetwork network = new InMemoryNetwork(scheduler);
+      primaryTransport = network.transport(PRIMARY);
+      replicaTransport = network.transport(REPLICA);
+    }
+    try (Transport t1 = primaryTransport;
+        Transport t2 = replicaTransport;
+        ReplicationManager primary = ReplicaEngine.builder().hostName(PRIMARY).listenHost(listen(netty, PRIMARY))
+            .clock(Clock.system()).scheduler(scheduler).transport(primaryTransport).storage(new InMemoryStorageProvider())
             .virtualMachineHost(new DemoHypervisor(power)).build();
-        ReplicationManager replica = ReplicaEngine.builder().hostName(REPLICA).clock(Clock.system())
-            .scheduler(scheduler).transport(network.transport(REPLICA)).storage(storage).build()) {
+        ReplicationManager replica = ReplicaEngine.builder().hostName(REPLICA).listenHost(listen(netty, REPLICA))
+            .clock(Clock.system()).scheduler(scheduler).transport(replicaTransport).storage(storage).build()) {
       replica.setReplicaServerSettings(ReplicaServerSettings.builder()
-          .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE))
+          .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE)).certificatePort(replicaPort)
           .allowAnyAuthenticatedServer("replicas").build());
       VirtualMachine vm = newVm(diskSize);
-      out.printf("primary %s, replica %s (in-memory disks and network)%n", PRIMARY, REPLICA);
+      out.printf("primary %s, replica %s (%s; in-memory disks)%n", PRIMARY, REPLICA,
+          netty ? "Netty with mutual TLS on loopback, certificates from a CA made just now" : "in-memory network");
       out.printf("virtual machine '%s' %s: 2 disks of %d MiB, replication every %s%n", vm.name(), vm.id(),
           diskSize >> 20, human(frequency));
 
@@ -160,6 +195,24 @@ final class DemoCommand implements Callable<Integer> {
       return 0;
     } finally {
       executor.shutdownNow();
+    }
+  }
+
+  private static NettyTransport nettyTransport(TlsCredentials ca, String host) {
+    return NettyTransport.builder().hostName(host)
+        .tls(TlsSettings.of(Certificates.issue(ca, List.of(host), Duration.ofDays(1)), List.of(ca.certificate())))
+        .resolver(name -> InetAddress.getLoopbackAddress()) // both demo hosts live on this machine
+        .build();
+  }
+
+  /** Over Netty both demo hosts listen on loopback; the in-memory network listens by host name. */
+  private static String listen(boolean netty, String host) {
+    return netty ? InetAddress.getLoopbackAddress().getHostAddress() : host;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
     }
   }
 
@@ -270,7 +323,7 @@ final class DemoCommand implements Callable<Integer> {
   private boolean plannedFailover(PrintWriter out, ReplicationManager primary, ReplicationManager replica,
       VirtualMachine vm, Map<VmId, PowerState> power) throws Exception {
     primary.setReplicaServerSettings(ReplicaServerSettings.builder()
-        .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE))
+        .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE)).certificatePort(primaryPort)
         .allowAnyAuthenticatedServer("returned").build());
     primary.resumeReplication(vm.id()).get(30, TimeUnit.SECONDS);
     power.put(vm.id(), PowerState.OFF);

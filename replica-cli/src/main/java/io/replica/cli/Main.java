@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code replica} command. */
 @Command(name = "replica", mixinStandardHelpOptions = true, version = "replica 0.1.0",
     description = "Asynchronous replication of virtual machine disks.",
-    subcommands = {DemoCommand.class, SimulateCommand.class})
+    subcommands = {DemoCommand.class, SimulateCommand.class, DiskCommand.class,
+        ServerCommand.class, TestConnectionCommand.class, CertCommand.class})
 public final class Main implements Runnable {
 
   /** Runs the command line and exits with its status. */

@@ -1,0 +1,757 @@
+package io.replica.cli;
+
+import io.replica.spi.storage.ByteRange;
+import io.replica.spi.storage.DiskSpec;
+import io.replica.storage.vhdx.VhdxCheck;
+import io.replica.storage.vhdx.VhdxDisk;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code replica disk}: create, inspect, check, convert and compare VHDX (and raw) disk files.
+ * Exit status: 0 success, 1 failure (or a difference, or a problem found), 2 usage error.
+ */
+@Command(name = "disk", mixinStandardHelpOptions = true,
+    description = "Create, inspect, check, convert and compare VHDX and raw disk files.",
+    subcommands = {DiskCommand.Create.class, DiskCommand.Info.class, DiskCommand.Check.class,
+        DiskCommand.Convert.class, DiskCommand.Compare.class})
+final class DiskCommand implements Callable<Integer> {
+
+  private static final int CHUNK = 4 * 1024 * 1024;
+  private static final int GRAIN = 64 * 1024;
+  private static final long FLUSH_EVERY = 128L * 1024 * 1024;
+  private static final int WRITERS = 2;
+  private static final int BUFFERS = 8;
+
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return 2;
+  }
+
+  static boolean isVhdx(Path p) {
+    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+    return n.endsWith(".vhdx") || n.endsWith(".avhdx");
+  }
+
+  static String human(long bytes) {
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = bytes;
+    int u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+
+  static String json(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        b.append('\\').append(c);
+      } else if (c < 0x20) {
+        b.append(String.format("\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.append('"').toString();
+  }
+
+  /** A disk file read as a whole: raw or VHDX (through its parent chain). */
+  interface Image extends Closeable {
+    long size();
+
+    void read(long offset, ByteBuffer dst) throws IOException;
+
+    List<ByteRange> ranges() throws IOException;
+  }
+
+  /** An existing file is VHDX if it says so in its first bytes, whatever its name. */
+  static boolean holdsVhdx(Path p) throws IOException {
+    if (isVhdx(p)) {
+      return true;
+    }
+    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+      ByteBuffer b = ByteBuffer.allocate(8);
+      ch.read(b, 0);
+      return new String(b.array(), StandardCharsets.ISO_8859_1)
+          .equals("vhdxfile");
+    }
+  }
+
+  static Image open(Path p) throws IOException {
+    if (!Files.isRegularFile(p)) {
+      throw new NoSuchFileException(p.toString(), null, "no such file");
+    }
+    if (holdsVhdx(p)) {
+      VhdxDisk d = VhdxDisk.open(p, true);
+      return new Image() {
+        @Override
+        public long size() {
+          return d.sizeBytes();
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer dst) throws IOException {
+          d.read(offset, dst);
+        }
+
+        @Override
+        public List<ByteRange> ranges() throws IOException {
+          return d.allocatedRanges();
+        }
+
+        @Override
+        public void close() throws IOException {
+          d.close();
+        }
+      };
+    }
+    FileChannel ch = FileChannel.open(p, StandardOpenOption.READ);
+    long size = ch.size();
+    return new Image() {
+      @Override
+      public long size() {
+        return size;
+      }
+
+      @Override
+      public void read(long offset, ByteBuffer dst) throws IOException {
+        long pos = offset;
+        while (dst.hasRemaining()) {
+          int n = ch.read(dst, pos);
+          if (n < 0) {
+            while (dst.hasRemaining()) {
+              dst.put((byte) 0);
+            }
+            return;
+          }
+          pos += n;
+        }
+      }
+
+      @Override
+      public List<ByteRange> ranges() {
+        return size == 0 ? List.of() : List.of(new ByteRange(0, size));
+      }
+
+      @Override
+      public void close() throws IOException {
+        ch.close();
+      }
+    };
+  }
+
+  static int fail(CommandSpec spec, String command, Exception e) {
+    String message = e instanceof NoSuchFileException
+        ? e.getMessage() + ": no such file" : e.getMessage();
+    spec.commandLine().getErr().println("disk " + command + ": " + message);
+    return 1;
+  }
+
+  /** {@code replica disk create}. */
+  @Command(name = "create", mixinStandardHelpOptions = true,
+      description = "Create a dynamic, fixed or differencing VHDX file.")
+  static final class Create implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The VHDX file to create.")
+    Path file;
+
+    @Option(names = "--size", converter = SizeConverter.class,
+        description = "Virtual size, e.g. 10G or 512M (required unless --parent).")
+    Long size;
+
+    @Option(names = "--fixed", description = "Allocate every block now.")
+    boolean fixed;
+
+    @Option(names = "--block-size", converter = SizeConverter.class,
+        description = "Block size, a power of two from 1M to 256M (default: 32M).")
+    Long blockSize;
+
+    @Option(names = "--logical-sector", description = "512 or 4096 (default: ${DEFAULT-VALUE}).")
+    int logicalSector = 512;
+
+    @Option(names = "--parent", description = "Create a differencing child of this VHDX file.")
+    Path parent;
+
+    @Override
+    public Integer call() {
+      PrintWriter err = spec.commandLine().getErr();
+      if (parent != null && (size != null || fixed || blockSize != null)) {
+        err.println("disk create: a child takes its size and geometry from --parent; drop"
+            + " --size, --fixed and --block-size");
+        return 2;
+      }
+      if (parent == null && size == null) {
+        err.println("disk create: --size is required (e.g. --size 10G)");
+        return 2;
+      }
+      if (logicalSector != 512 && logicalSector != 4096) {
+        err.println("disk create: --logical-sector must be 512 or 4096, not " + logicalSector);
+        return 2;
+      }
+      if (!isVhdx(file)) {
+        err.println("disk create: '" + file + "' must end in .vhdx or .avhdx");
+        return 2;
+      }
+      long bs = blockSize == null ? VhdxDisk.DEFAULT_BLOCK_SIZE_BYTES : blockSize;
+      if (parent == null && (Long.bitCount(bs) != 1 || bs < (1 << 20) || bs > (256L << 20))) {
+        err.println("disk create: --block-size must be a power of two from 1M to 256M");
+        return 2;
+      }
+      if (parent == null && (size % logicalSector != 0 || size > (64L << 40))) {
+        err.println("disk create: --size must be a multiple of " + logicalSector
+            + " bytes and at most 64T");
+        return 2;
+      }
+      try (VhdxDisk d = parent != null ? VhdxDisk.createChild(file, parent)
+          : VhdxDisk.create(file, new DiskSpec(size, logicalSector, 4096, fixed), bs)) {
+        spec.commandLine().getOut().println("Created " + file + ": "
+            + (parent != null ? "differencing child of " + parent : fixed ? "fixed" : "dynamic")
+            + ", " + human(d.sizeBytes()) + ", " + human(d.blockSizeBytes()) + " blocks, "
+            + d.logicalSectorSizeBytes() + "-byte sectors");
+        return 0;
+      } catch (IOException | RuntimeException e) {
+        return fail(spec, "create", e);
+      }
+    }
+  }
+
+  /** {@code replica disk info}. */
+  @Command(name = "info", mixinStandardHelpOptions = true,
+      description = "Show format, sizes, allocation and parent chain of a disk file.")
+  static final class Info implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE")
+    Path file;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean asJson;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      try {
+        long fileSize = Files.size(file);
+        if (!holdsVhdx(file)) {
+          if (asJson) {
+            out.println("{\"file\":" + json(file.toString()) + ",\"format\":\"raw\","
+                + "\"virtualSizeBytes\":" + fileSize + ",\"fileSizeBytes\":" + fileSize + "}");
+          } else {
+            out.println("file: " + file + "\nformat: raw\nvirtual size: " + human(fileSize)
+                + " (" + fileSize + " bytes)");
+          }
+          return 0;
+        }
+        try (VhdxDisk d = VhdxDisk.open(file, true)) {
+          long allocated = 0;
+          for (ByteRange r : d.allocatedRanges()) {
+            allocated += r.lengthBytes();
+          }
+          String type = d.parentPath().isPresent() ? "differencing"
+              : d.isFixed() ? "fixed" : "dynamic";
+          List<String> chain = new ArrayList<>();
+          for (Path p : d.chain()) {
+            chain.add(p.toString());
+          }
+          if (asJson) {
+            StringBuilder b = new StringBuilder("{");
+            b.append("\"file\":").append(json(file.toString()));
+            b.append(",\"format\":\"vhdx\",\"type\":\"").append(type).append('"');
+            b.append(",\"virtualSizeBytes\":").append(d.sizeBytes());
+            b.append(",\"blockSizeBytes\":").append(d.blockSizeBytes());
+            b.append(",\"logicalSectorSizeBytes\":").append(d.logicalSectorSizeBytes());
+            b.append(",\"physicalSectorSizeBytes\":").append(d.physicalSectorSizeBytes());
+            b.append(",\"allocatedBytes\":").append(allocated);
+            b.append(",\"fileSizeBytes\":").append(fileSize);
+            b.append(",\"parentChain\":[");
+            for (int i = 1; i < chain.size(); i++) {
+              b.append(i > 1 ? "," : "").append(json(chain.get(i)));
+            }
+            out.println(b.append("]}"));
+          } else {
+            out.println("file: " + file);
+            out.println("format: vhdx (" + type + ")");
+            out.println("virtual size: " + human(d.sizeBytes()) + " (" + d.sizeBytes()
+                + " bytes)");
+            out.println("block size: " + human(d.blockSizeBytes()));
+            out.println("sector size: " + d.logicalSectorSizeBytes() + " logical, "
+                + d.physicalSectorSizeBytes() + " physical");
+            out.println("allocated: " + human(allocated) + " (" + allocated + " bytes)");
+            out.println("file size: " + human(fileSize));
+            for (int i = 1; i < chain.size(); i++) {
+              out.println("parent " + i + ": " + chain.get(i));
+            }
+          }
+        }
+        return 0;
+      } catch (IOException | RuntimeException e) {
+        return fail(spec, "info", e);
+      }
+    }
+  }
+
+  /** {@code replica disk check}. */
+  @Command(name = "check", mixinStandardHelpOptions = true,
+      description = "Check a VHDX file's structure and checksums; exit 0 if sound, 1 if not.")
+  static final class Check implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE")
+    Path file;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      if (!Files.isRegularFile(file)) {
+        spec.commandLine().getErr().println("disk check: '" + file + "': no such file");
+        return 2;
+      }
+      try {
+        List<String> problems = VhdxCheck.check(file);
+        if (problems.isEmpty()) {
+          out.println("No errors were found in " + file + ".");
+          return 0;
+        }
+        out.println(problems.size() + " problem(s) in " + file + ":");
+        for (String p : problems) {
+          out.println("  " + p);
+        }
+        return 1;
+      } catch (IOException | RuntimeException e) {
+        return fail(spec, "check", e);
+      }
+    }
+  }
+
+  /** {@code replica disk convert}. */
+  @Command(name = "convert", mixinStandardHelpOptions = true,
+      description = "Copy a disk between raw and VHDX (by extension or --to), skipping zeros.")
+  static final class Convert implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "SOURCE")
+    Path source;
+
+    @Parameters(index = "1", paramLabel = "TARGET")
+    Path target;
+
+    @Option(names = "--to", description = "raw or vhdx (default: from TARGET's extension).")
+    String to;
+
+    @Option(names = "--block-size", converter = SizeConverter.class,
+        description = "Block size of a VHDX target (default: the source's, else 32M).")
+    Long blockSize;
+
+    @Override
+    public Integer call() {
+      PrintWriter err = spec.commandLine().getErr();
+      boolean toVhdx;
+      if (to == null) {
+        toVhdx = isVhdx(target);
+      } else if (to.equalsIgnoreCase("raw") || to.equalsIgnoreCase("vhdx")) {
+        toVhdx = to.equalsIgnoreCase("vhdx");
+      } else {
+        err.println("disk convert: --to must be raw or vhdx, not '" + to + "'");
+        return 2;
+      }
+      if (!Files.isRegularFile(source)) {
+        err.println("disk convert: '" + source + "': no such file");
+        return 2;
+      }
+      try {
+        if (Files.exists(target) && Files.isSameFile(source, target)) {
+          err.println("disk convert: SOURCE and TARGET are the same file");
+          return 2;
+        }
+        convert(toVhdx);
+        return 0;
+      } catch (IOException | RuntimeException e) {
+        return fail(spec, "convert", e);
+      }
+    }
+
+    private void convert(boolean toVhdx) throws IOException {
+      boolean progress = System.console() != null;
+      try (Image in = open(source)) {
+        long size = in.size();
+        Sink out;
+        if (toVhdx) {
+          long bs = blockSize != null ? blockSize : VhdxDisk.DEFAULT_BLOCK_SIZE_BYTES;
+          int sector = 512;
+          if (holdsVhdx(source)) {
+            try (VhdxDisk d = VhdxDisk.open(source, true)) {
+              bs = blockSize != null ? blockSize : d.blockSizeBytes();
+              sector = d.logicalSectorSizeBytes();
+            }
+          }
+          Files.deleteIfExists(target);
+          long rounded = (size + sector - 1) / sector * sector;
+          VhdxDisk d = VhdxDisk.create(target, new DiskSpec(rounded, sector, 4096, false), bs);
+          out = new Sink() {
+            @Override
+            public void write(long offset, ByteBuffer src) throws IOException {
+              d.write(offset, src);
+            }
+
+            @Override
+            public void flush() throws IOException {
+              d.flush();
+            }
+
+            @Override
+            public boolean padsToSectors() {
+              return true;
+            }
+
+            @Override
+            public void close() throws IOException {
+              d.flush();
+              d.close();
+            }
+          };
+        } else {
+          FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+          if (size > 0) {
+            ch.write(ByteBuffer.allocate(1), size - 1);
+          }
+          out = new Sink() {
+            @Override
+            public void write(long offset, ByteBuffer src) throws IOException {
+              long pos = offset;
+              while (src.hasRemaining()) {
+                pos += ch.write(src, pos);
+              }
+            }
+
+            @Override
+            public void flush() throws IOException {
+              ch.force(false);
+            }
+
+            @Override
+            public void close() throws IOException {
+              ch.force(false);
+              ch.close();
+            }
+          };
+        }
+        try (out) {
+          copy(in, out, size, progress);
+        }
+      }
+    }
+
+    /**
+     * Copies every non-zero 64 KiB piece of the source's allocated ranges. The main thread reads;
+     * a few threads find the non-zero runs and write them, and one more flushes the target now
+     * and then, so that reading, writing and the medium's work overlap (as qemu-img's do).
+     */
+    private void copy(Image in, Sink out, long size, boolean progress) throws IOException {
+      long total = 0;
+      for (ByteRange r : in.ranges()) {
+        total += r.lengthBytes();
+      }
+      ThreadFactory daemons = r -> {
+        Thread t = new Thread(r, "disk-convert");
+        t.setDaemon(true);
+        return t;
+      };
+      ExecutorService writers = Executors.newFixedThreadPool(WRITERS, daemons);
+      ExecutorService flusher = Executors.newSingleThreadExecutor(daemons);
+      // Direct buffers: the channel reads into them and writes from them without copying.
+      BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(BUFFERS);
+      for (int i = 0; i < BUFFERS; i++) {
+        free.add(ByteBuffer.allocateDirect(CHUNK));
+      }
+      ArrayDeque<Future<?>> pending = new ArrayDeque<>();
+      AtomicLong unflushed = new AtomicLong();
+      Future<?> flushing = null;
+      long done = 0;
+      int shown = -1;
+      long paddedSize = (in.size() + 511) / 512 * 512;
+      try {
+        for (ByteRange r : in.ranges()) {
+          for (long at = r.offsetBytes(); at < r.endBytes(); at += CHUNK) {
+            int n = (int) Math.min(CHUNK, r.endBytes() - at);
+            // Reads stay sector-aligned: ranges are, and a raw tail is padded with zeros.
+            int aligned = (int) Math.min((n + 511) / 512 * 512, paddedSize - at);
+            ByteBuffer buffer = take(free);
+            buffer.clear().limit(aligned);
+            in.read(at, buffer);
+            long offset = at;
+            pending.add(writers.submit(() -> {
+              try {
+                unflushed.addAndGet(writeNonZero(out, buffer, offset, aligned, size));
+              } finally {
+                free.add(buffer);
+              }
+              return null;
+            }));
+            while (!pending.isEmpty() && pending.peek().isDone()) {
+              check(pending.poll());
+            }
+            if (unflushed.get() >= FLUSH_EVERY && (flushing == null || flushing.isDone())) {
+              check(flushing);
+              unflushed.set(0);
+              flushing = flusher.submit(() -> {
+                out.flush();
+                return null;
+              });
+            }
+            done += n;
+            if (progress && total > 0) {
+              int pct = (int) (done * 100 / total);
+              if (pct != shown) {
+                shown = pct;
+                int bar = pct / 2;
+                System.err.print("\rconverting [" + "#".repeat(bar) + " ".repeat(50 - bar)
+                    + "] " + pct + "%");
+                System.err.flush();
+              }
+            }
+          }
+        }
+        while (!pending.isEmpty()) {
+          check(pending.poll());
+        }
+        check(flushing);
+      } finally {
+        writers.shutdownNow();
+        flusher.shutdownNow();
+      }
+      if (progress) {
+        System.err.println();
+      }
+    }
+
+    private static ByteBuffer take(BlockingQueue<ByteBuffer> free)
+        throws IOException {
+      try {
+        return free.take();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while converting");
+      }
+    }
+
+    /** Writes the non-zero 64 KiB pieces of {@code buf[0, aligned)}; returns bytes written. */
+    private static long writeNonZero(Sink out, ByteBuffer buf, long at, int aligned, long size)
+        throws IOException {
+      long written = 0;
+      int g = 0;
+      while (g < aligned) {
+        int end = Math.min(g + GRAIN, aligned);
+        if (zero(buf, g, end)) {
+          g = end;
+          continue;
+        }
+        int runEnd = end;
+        while (runEnd < aligned && !zero(buf, runEnd, Math.min(runEnd + GRAIN, aligned))) {
+          runEnd = Math.min(runEnd + GRAIN, aligned);
+        }
+        int limit = out.padsToSectors() ? runEnd : (int) Math.min(runEnd, size - at);
+        out.write(at + g, buf.slice(g, limit - g));
+        written += limit - g;
+        g = runEnd;
+      }
+      return written;
+    }
+
+    private static void check(Future<?> flushing) throws IOException {
+      if (flushing == null) {
+        return;
+      }
+      try {
+        flushing.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while flushing");
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof IOException) {
+          throw (IOException) e.getCause();
+        }
+        throw new IOException("flushing the target failed", e.getCause());
+      }
+    }
+  }
+
+  interface Sink extends Closeable {
+    void write(long offset, ByteBuffer src) throws IOException;
+
+    /** Makes what was written durable; called from a second thread while writes go on. */
+    void flush() throws IOException;
+
+    /** Whether writes may run to the end of the last sector (VHDX) or must stop at the size. */
+    default boolean padsToSectors() {
+      return false;
+    }
+  }
+
+  private static final ByteBuffer ZERO_BUFFER = ByteBuffer.allocateDirect(GRAIN).asReadOnlyBuffer();
+
+  static boolean zero(ByteBuffer b, int from, int to) {
+    return b.slice(from, to - from).mismatch(ZERO_BUFFER.slice(0, to - from)) < 0;
+  }
+
+
+
+  /** {@code replica disk compare}. */
+  @Command(name = "compare", mixinStandardHelpOptions = true,
+      description = "Compare the contents of two disk files; exit 0 if equal, 1 if not.")
+  static final class Compare implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "A")
+    Path a;
+
+    @Parameters(index = "1", paramLabel = "B")
+    Path b;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      for (Path p : List.of(a, b)) {
+        if (!Files.isRegularFile(p)) {
+          spec.commandLine().getErr().println("disk compare: '" + p + "': no such file");
+          return 2;
+        }
+      }
+      try (Image x = open(a); Image y = open(b)) {
+        long common = Math.min(x.size(), y.size());
+        long diff = firstDifference(x, y, common);
+        if (diff < 0 && x.size() != y.size()) {
+          Image longer = x.size() > y.size() ? x : y;
+          diff = firstNonZero(longer, common, longer.size());
+        }
+        if (diff >= 0) {
+          out.println("Content mismatch at offset " + diff + "!");
+          return 1;
+        }
+        out.println("Images are identical.");
+        return 0;
+      } catch (IOException | RuntimeException e) {
+        return fail(spec, "compare", e);
+      }
+    }
+
+    private static long firstDifference(Image x, Image y, long end) throws IOException {
+      List<ByteRange> ranges = union(x.ranges(), y.ranges(), end);
+      ByteBuffer bx = ByteBuffer.allocate(CHUNK);
+      ByteBuffer by = ByteBuffer.allocate(CHUNK);
+      for (ByteRange r : ranges) {
+        for (long at = r.offsetBytes(); at < r.endBytes(); at += CHUNK) {
+          int n = (int) Math.min(CHUNK, r.endBytes() - at);
+          int aligned = (int) Math.min((n + 511) / 512 * 512, CHUNK);
+          readPadded(x, at, bx, aligned);
+          readPadded(y, at, by, aligned);
+          int m = Arrays.mismatch(bx.array(), 0, n, by.array(), 0, n);
+          if (m >= 0) {
+            return at + m;
+          }
+        }
+      }
+      return -1;
+    }
+
+    private static long firstNonZero(Image x, long from, long to) throws IOException {
+      ByteBuffer bx = ByteBuffer.allocate(CHUNK);
+      for (ByteRange r : union(x.ranges(), List.of(), to)) {
+        long start = Math.max(r.offsetBytes(), from);
+        for (long at = start; at < r.endBytes(); at += CHUNK) {
+          int n = (int) Math.min(CHUNK, r.endBytes() - at);
+          readPadded(x, at, bx, (n + 511) / 512 * 512);
+          for (int i = 0; i < n; i++) {
+            if (bx.array()[i] != 0) {
+              return at + i;
+            }
+          }
+        }
+      }
+      return -1;
+    }
+
+    private static void readPadded(Image img, long at, ByteBuffer buf, int length)
+        throws IOException {
+      buf.clear();
+      long avail = Math.max(0, Math.min(length, img.size() - at));
+      Arrays.fill(buf.array(), 0, length, (byte) 0);
+      if (avail > 0) {
+        int aligned = (int) Math.min(length, (avail + 511) / 512 * 512);
+        buf.limit(aligned);
+        img.read(at, buf);
+      }
+    }
+
+    private static List<ByteRange> union(List<ByteRange> p, List<ByteRange> q, long end) {
+      List<ByteRange> all = new ArrayList<>(p);
+      all.addAll(q);
+      all.sort(Comparator.comparingLong(ByteRange::offsetBytes));
+      List<ByteRange> out = new ArrayList<>();
+      long s = -1;
+      long e = -1;
+      for (ByteRange r : all) {
+        long rs = r.offsetBytes();
+        long re = Math.min(r.endBytes(), end);
+        if (re <= rs) {
+          continue;
+        }
+        if (s >= 0 && rs <= e) {
+          e = Math.max(e, re);
+        } else {
+          if (s >= 0) {
+            out.add(new ByteRange(s, e - s));
+          }
+          s = rs;
+          e = re;
+        }
+      }
+      if (s >= 0) {
+        out.add(new ByteRange(s, e - s));
+      }
+      return out;
+    }
+  }
+}

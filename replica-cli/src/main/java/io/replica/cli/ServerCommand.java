@@ -1,0 +1,308 @@
+package io.replica.cli;
+
+import io.replica.api.AuthenticationType;
+import io.replica.api.AuthorizationEntry;
+import io.replica.api.ReplicaServerSettings;
+import io.replica.api.ReplicationManager;
+import io.replica.core.ReplicaEngine;
+import io.replica.spi.time.Clock;
+import io.replica.spi.time.Scheduler;
+import io.replica.spi.transport.Endpoint;
+import io.replica.storage.vhdx.DirectoryStorageProvider;
+import io.replica.transport.netty.Certificates;
+import io.replica.transport.netty.KerberosSettings;
+import io.replica.transport.netty.NettyTransport;
+import io.replica.transport.netty.TlsSettings;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code replica server}: runs a replica server in the foreground until stopped. Primaries
+ * authenticate with mutual TLS (and Kerberos on its own port when a keytab is given); the
+ * authorization list decides who may replicate and where their machines are stored. The
+ * transport logs one line per accepted or refused connection, with the reason.
+ */
+@Command(name = "server", mixinStandardHelpOptions = true,
+    description = "Run a replica server in the foreground until stopped.")
+final class ServerCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "Read the options from a"
+      + " properties file (keys: listen, storage, cert, key, trust, allow, host, kerberos-port,"
+      + " keytab, principal); options on the command line win.")
+  Path config;
+
+  @Option(names = "--listen", paramLabel = "HOST:PORT",
+      description = "Where primaries connect with certificates.")
+  String listen;
+
+  @Option(names = "--storage", paramLabel = "DIR",
+      description = "Where replica machines are stored (the default storage location).")
+  Path storage;
+
+  @Option(names = "--cert", paramLabel = "CERT.pem", description = "This server's certificate.")
+  Path cert;
+
+  @Option(names = "--key", paramLabel = "KEY.pem", description = "Its private key.")
+  Path key;
+
+  @Option(names = "--trust", paramLabel = "CA.pem", description = "The CA(s) primaries chain to.")
+  Path trust;
+
+  @Option(names = "--allow", paramLabel = "PATTERN[=DIR][@TRUSTGROUP]",
+      description = "Admit primaries whose name matches PATTERN (one * allowed), storing their"
+          + " machines in DIR (default: --storage); repeatable. Without it, any authenticated"
+          + " primary is admitted.")
+  List<String> allow = new ArrayList<>();
+
+  @Option(names = "--host", paramLabel = "FQDN",
+      description = "This server's name (default: the first name on its certificate).")
+  String host;
+
+  @Option(names = "--kerberos-port", paramLabel = "PORT",
+      description = "Also accept Kerberos on this port (needs --keytab and --principal).")
+  Integer kerberosPort;
+
+  @Option(names = "--keytab", paramLabel = "FILE", description = "The keytab of the principal.")
+  Path keytab;
+
+  @Option(names = "--principal", paramLabel = "host/FQDN@REALM",
+      description = "This server's Kerberos host principal.")
+  String principal;
+
+  /** Set by tests to stop the server; otherwise it runs until the process is stopped. */
+  final CountDownLatch stop = new CountDownLatch(1);
+  private final CountDownLatch stopped = new CountDownLatch(1);
+
+  /** Parses {@code HOST:PORT} or {@code [V6]:PORT}. */
+  static Endpoint parseEndpoint(String text) {
+    int colon = text.lastIndexOf(':');
+    if (colon <= 0 || colon == text.length() - 1) {
+      throw new IllegalArgumentException("'" + text + "' is not HOST:PORT, e.g."
+          + " replica.contoso.com:443");
+    }
+    String h = text.substring(0, colon);
+    if (h.startsWith("[") && h.endsWith("]")) {
+      h = h.substring(1, h.length() - 1);
+    }
+    int port;
+    try {
+      port = Integer.parseInt(text.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + text + "' has no numeric port");
+    }
+    return new Endpoint(h, port);
+  }
+
+  /** An authorization entry from {@code PATTERN[=DIR][@TRUSTGROUP]}. */
+  static AuthorizationEntry parseAllow(String text, Path storage) {
+    String rest = text;
+    String group = "default";
+    int at = rest.lastIndexOf('@');
+    if (at >= 0) {
+      group = rest.substring(at + 1);
+      rest = rest.substring(0, at);
+    }
+    Path dir = storage;
+    int eq = rest.indexOf('=');
+    if (eq >= 0) {
+      dir = storage.resolve(rest.substring(eq + 1));
+      rest = rest.substring(0, eq);
+    }
+    return new AuthorizationEntry(rest, dir.toAbsolutePath().normalize().toString(), group);
+  }
+
+  private void fromConfig(PrintWriter err) throws IOException {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(config)) {
+      p.load(r);
+    }
+    Path base = config.toAbsolutePath().getParent();
+    if (listen == null) {
+      listen = p.getProperty("listen");
+    }
+    if (storage == null && p.getProperty("storage") != null) {
+      storage = base.resolve(p.getProperty("storage"));
+    }
+    if (cert == null && p.getProperty("cert") != null) {
+      cert = base.resolve(p.getProperty("cert"));
+    }
+    if (key == null && p.getProperty("key") != null) {
+      key = base.resolve(p.getProperty("key"));
+    }
+    if (trust == null && p.getProperty("trust") != null) {
+      trust = base.resolve(p.getProperty("trust"));
+    }
+    if (host == null) {
+      host = p.getProperty("host");
+    }
+    if (allow.isEmpty() && p.getProperty("allow") != null) {
+      for (String a : p.getProperty("allow").split("[,\\s]+")) {
+        if (!a.isBlank()) {
+          allow.add(a);
+        }
+      }
+    }
+    if (kerberosPort == null && p.getProperty("kerberos-port") != null) {
+      kerberosPort = Integer.parseInt(p.getProperty("kerberos-port").trim());
+    }
+    if (keytab == null && p.getProperty("keytab") != null) {
+      keytab = base.resolve(p.getProperty("keytab"));
+    }
+    if (principal == null) {
+      principal = p.getProperty("principal");
+    }
+    for (String name : p.stringPropertyNames()) {
+      if (!Set.of("listen", "storage", "cert", "key", "trust", "host", "allow", "kerberos-port",
+          "keytab", "principal").contains(name)) {
+        err.println("ignoring unknown key '" + name + "' in " + config);
+      }
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (config != null) {
+      try {
+        fromConfig(err);
+      } catch (IOException | NumberFormatException e) {
+        err.println("cannot read config " + config + ": " + e.getMessage());
+        return 2;
+      }
+    }
+    if (listen == null || storage == null || cert == null || key == null || trust == null) {
+      err.println("replica server needs --listen, --storage, --cert, --key and --trust (on the"
+          + " command line or in --config)");
+      return 2;
+    }
+    boolean kerberos = kerberosPort != null;
+    if (kerberos && (keytab == null || principal == null)) {
+      err.println("--kerberos-port needs --keytab and --principal");
+      return 2;
+    }
+    Endpoint endpoint;
+    List<AuthorizationEntry> entries = new ArrayList<>();
+    try {
+      endpoint = parseEndpoint(listen);
+      for (String a : allow) {
+        entries.add(parseAllow(a, storage));
+      }
+    } catch (IllegalArgumentException e) {
+      err.println(e.getMessage());
+      return 2;
+    }
+    TlsSettings tls;
+    try {
+      tls = TlsSettings.fromPemFiles(cert, key, trust);
+    } catch (IOException e) {
+      err.println("cannot read the TLS files: " + e.getMessage());
+      return 1;
+    }
+    String name = host;
+    if (name == null) {
+      List<String> names = Certificates.hostNames(tls.certificate());
+      if (names.isEmpty()) {
+        err.println("certificate " + cert + " names no host; pass --host");
+        return 2;
+      }
+      name = names.get(0);
+    }
+    ReplicaServerSettings.Builder settings = ReplicaServerSettings.builder()
+        .allowedAuthenticationTypes(kerberos
+            ? EnumSet.of(AuthenticationType.CERTIFICATE, AuthenticationType.KERBEROS)
+            : EnumSet.of(AuthenticationType.CERTIFICATE))
+        .certificatePort(endpoint.port());
+    if (kerberos) {
+      settings.kerberosPort(kerberosPort);
+    }
+    if (entries.isEmpty()) {
+      settings.allowAnyAuthenticatedServer(storage.toAbsolutePath().normalize().toString());
+    } else {
+      entries.forEach(settings::addAuthorizationEntry);
+    }
+    ReplicaServerSettings serverSettings = settings.build();
+    String serverName = name;
+    NettyTransport.Builder tb = NettyTransport.builder().hostName(name).tls(tls)
+        .authorizer(identity -> serverSettings.authorize(identity).isPresent()
+            ? Optional.empty()
+            : Optional.of("replica server " + serverName + " rejected primary '" + identity
+                + "': not in the authorization list (add an entry with a matching pattern)"));
+    if (kerberos) {
+      try {
+        tb.kerberos(KerberosSettings.fromKeytab(keytab, principal));
+      } catch (IllegalArgumentException e) {
+        err.println(e.getMessage());
+        return 2;
+      }
+    }
+    NettyTransport transport;
+    try {
+      transport = tb.build();
+    } catch (IllegalStateException e) {
+      err.println(e.getMessage());
+      return 1;
+    }
+    Files.createDirectories(storage);
+    ScheduledExecutorService executor = Executors.newScheduledThreadPool(2, r -> {
+      Thread t = new Thread(r, "replica-server");
+      t.setDaemon(true);
+      return t;
+    });
+    ReplicationManager engine = ReplicaEngine.builder().hostName(name)
+        .listenHost(endpoint.host()).clock(Clock.system()).scheduler(Scheduler.of(executor))
+        .transport(transport).storage(new DirectoryStorageProvider()).build();
+    Thread hook = new Thread(() -> {
+      stop.countDown();
+      try {
+        stopped.await(15, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "replica-server-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      engine.setReplicaServerSettings(serverSettings);
+      out.println("replica server '" + name + "' listening on " + endpoint + " (certificate)"
+          + (kerberos ? " and " + endpoint.host() + ":" + kerberosPort + " (Kerberos)" : "")
+          + "; storage " + storage + "; "
+          + (entries.isEmpty() ? "any authenticated primary" : "primaries " + allow)
+          + " admitted");
+      out.flush();
+      stop.await();
+      return 0;
+    } catch (InterruptedException e) {
+      return 0;
+    } finally {
+      engine.close();
+      transport.close();
+      executor.shutdownNow();
+      stopped.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // shutting down already
+      }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+package io.replica.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code replica server} with certificates made by {@code replica cert} and by openssl, probed
+ * by {@code replica test-connection}: admitted primaries get exit 0, refused ones exit 1 with the
+ * server's reason on one line.
+ */
+class ServerCommandTest {
+  @TempDir Path dir;
+
+  private final List<Thread> servers = new ArrayList<>();
+  private int port;
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private String p(String name) {
+    return dir.resolve(name).toString();
+  }
+
+  @BeforeEach
+  void certificates() throws Exception {
+    assertEquals(0, CertCommandTest.run("cert", "new-ca", "--cert", p("ca.pem"),
+        "--key", p("ca.key")).code());
+    for (String[] hosts : new String[][] {{"replica.test", "localhost"}, {"primary.test"},
+        {"other.test"}}) {
+      List<String> args = new ArrayList<>(List.of("cert", "issue", "--ca-cert", p("ca.pem"),
+          "--ca-key", p("ca.key"), "--cert", p(hosts[0] + ".pem"), "--key", p(hosts[0] + ".key")));
+      for (String h : hosts) {
+        args.add("--host");
+        args.add(h);
+      }
+      assertEquals(0, CertCommandTest.run(args.toArray(new String[0])).code());
+    }
+    // openssl: a host certificate without clientAuth, signed by our CA.
+    Files.writeString(dir.resolve("noclient.ext"),
+        "subjectAltName=DNS:noclient.test\nextendedKeyUsage=serverAuth\n");
+    CertCommandTest.openssl(dir, "req", "-new", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:P-256", "-nodes", "-keyout", "noclient.key", "-subj",
+        "/CN=noclient.test", "-out", "noclient.csr");
+    CertCommandTest.openssl(dir, "x509", "-req", "-in", "noclient.csr", "-CA", "ca.pem",
+        "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "noclient.ext",
+        "-out", "noclient.pem");
+    port = freePort();
+  }
+
+  @AfterEach
+  void stopServers() throws Exception {
+    for (Thread t : servers) {
+      t.interrupt();
+      t.join(30_000);
+    }
+  }
+
+  private StringWriter startServer(String... extra) throws Exception {
+    List<String> args = new ArrayList<>(List.of("server", "--listen", "127.0.0.1:" + port,
+        "--storage", p("storage"), "--cert", p("replica.test.pem"), "--key",
+        p("replica.test.key"), "--trust", p("ca.pem")));
+    args.addAll(List.of(extra));
+    return start(args);
+  }
+
+  private StringWriter start(List<String> args) throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    AtomicInteger code = new AtomicInteger(-1);
+    Thread t = new Thread(() -> code.set(Main.run(new PrintWriter(out, true),
+        new PrintWriter(err, true), args.toArray(new String[0]))), "server-under-test");
+    t.start();
+    servers.add(t);
+    for (int i = 0; i < 600 && !out.toString().contains("listening on"); i++) {
+      if (!t.isAlive()) {
+        throw new AssertionError("server exited with " + code.get() + ": " + err);
+      }
+      Thread.sleep(50);
+    }
+    assertTrue(out.toString().contains("listening on"), "server did not start: " + err);
+    return out;
+  }
+
+  private CertCommandTest.Run probe(String name) {
+    return CertCommandTest.run("test-connection", "localhost:" + port, "--cert", p(name + ".pem"),
+        "--key", p(name + ".key"), "--trust", p("ca.pem"));
+  }
+
+  @Test
+  void authorizedPrimaryPassesAndOthersAreRefusedWithTheReason() throws Exception {
+    startServer("--allow", "primary.test=vms@gold");
+    CertCommandTest.Run ok = probe("primary.test");
+    assertEquals(0, ok.code(), ok.out() + ok.err());
+    assertTrue(ok.out().startsWith("ok: 'primary.test' authenticated to replica server"),
+        ok.out());
+    assertEquals(1, ok.out().lines().count(), ok.out());
+
+    CertCommandTest.Run other = probe("other.test");
+    assertEquals(1, other.code());
+    assertEquals("rejected: replica server replica.test rejected primary 'other.test': not in"
+        + " the authorization list (add an entry with a matching pattern)",
+        other.out().strip());
+
+    CertCommandTest.Run noClient = probe("noclient");
+    assertEquals(1, noClient.code());
+    assertTrue(noClient.out().startsWith(
+        "rejected: certificate has no clientAuth extended key usage"), noClient.out());
+    try (Stream<Path> written = Files.walk(dir.resolve("storage"))) {
+      assertTrue(written.noneMatch(f -> f.toString().endsWith(".vhdx")),
+          "a refused primary wrote nothing");
+    }
+  }
+
+  @Test
+  void serverRunsFromAConfigFileAndAdmitsAnyAuthenticatedPrimary() throws Exception {
+    Files.writeString(dir.resolve("server.properties"), String.join("\n",
+        "listen=127.0.0.1:" + port, "storage=storage", "cert=replica.test.pem",
+        "key=replica.test.key", "trust=ca.pem", ""));
+    start(List.of("server", "--config", p("server.properties")));
+    assertEquals(0, probe("other.test").code());
+  }
+
+  @Test
+  void testConnectionToNothingFailsWithOneLine() throws Exception {
+    CertCommandTest.Run r = probe("primary.test");
+    assertEquals(1, r.code());
+    assertTrue(r.out().startsWith("failed: cannot connect to replica server localhost:" + port),
+        r.out());
+  }
+}

@@ -1,0 +1,39 @@
+package io.replica.storage.vhdx;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replica.spi.storage.DiskSpec;
+import io.replica.spi.storage.StorageLocation;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DirectoryStorageProviderTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void disksAndStateShareOneFolderWithoutSeeingEachOther() throws Exception {
+    DirectoryStorageProvider provider = new DirectoryStorageProvider();
+    StorageLocation location = provider.open(dir.resolve("site").toString());
+    assertSame(location, provider.open(dir.resolve("site/.").toString()));
+    location.disks().create("vm-1/disks/d1", DiskSpec.dynamic(4L << 20)).close();
+    location.state().write("vm-1/replica.json", new byte[] {'{', '}'});
+    try (var log = location.state().openLog("vm-1/journal/cycle-1.log")) {
+      log.append(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}));
+      log.sync();
+    }
+    assertEquals(List.of("vm-1/disks/d1"), location.disks().list());
+    assertEquals(List.of("vm-1/journal/cycle-1.log", "vm-1/replica.json"),
+        location.state().list(""));
+    assertTrue(Files.isRegularFile(dir.resolve("site/vm-1/disks/d1.vhdx")));
+    assertArrayEquals(new byte[] {'{', '}'}, location.state().read("vm-1/replica.json")
+        .orElseThrow());
+    location.disks().close();
+  }
+}
