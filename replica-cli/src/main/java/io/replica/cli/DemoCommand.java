@@ -24,7 +24,12 @@ import io.replica.transport.netty.Certificates;
 import io.replica.transport.netty.NettyTransport;
 import io.replica.transport.netty.TlsCredentials;
 import io.replica.transport.netty.TlsSettings;
+import io.replica.spi.storage.StorageProvider;
+import io.replica.storage.vhdx.DirectoryStorageProvider;
+import io.replica.storage.vhdx.VhdxDisk;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.ServerSocket;
 import io.replica.spi.time.Scheduler;
 import io.replica.testkit.memory.InMemoryNetwork;
@@ -83,6 +88,12 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--transport", description = "netty (mutual TLS on loopback) or memory (default: ${DEFAULT-VALUE}).")
   String transport = "netty";
 
+  @Option(names = "--disks", description = "vhdx (files in a temporary folder) or memory (default: ${DEFAULT-VALUE}).")
+  String disks = "vhdx";
+
+  @Option(names = "--keep", description = "Keep the temporary folder with the VHDX files for inspection.")
+  boolean keep;
+
   /** The ports the two replica servers listen on (certificate authentication). */
   private int replicaPort;
   private int primaryPort;
@@ -100,6 +111,11 @@ final class DemoCommand implements Callable<Integer> {
       return 2;
     }
     boolean netty = transport.equals("netty");
+    if (!disks.equals("vhdx") && !disks.equals("memory")) {
+      spec.commandLine().getErr().println("demo: unknown --disks '" + disks + "'; use vhdx or memory");
+      return 2;
+    }
+    Path folder = disks.equals("vhdx") ? Files.createTempDirectory("replica-demo-") : null;
     replicaPort = netty ? freePort() : 443;
     primaryPort = netty ? freePort() : 443;
     ReplicationSettings settings;
@@ -116,7 +132,9 @@ final class DemoCommand implements Callable<Integer> {
       return t;
     });
     Scheduler scheduler = Scheduler.of(executor);
-    InMemoryStorageProvider storage = new InMemoryStorageProvider();
+    StorageProvider storage = folder != null ? new DirectoryStorageProvider() : new InMemoryStorageProvider();
+    String replicaLocation = folder != null ? folder.resolve("hv2-replicas").toString() : "replicas";
+    String returnLocation = folder != null ? folder.resolve("hv1-replicas").toString() : "returned";
     Map<VmId, PowerState> power = new ConcurrentHashMap<>();
     Transport primaryTransport;
     Transport replicaTransport;
@@ -133,16 +151,17 @@ final class DemoCommand implements Callable<Integer> {
     try (Transport t1 = primaryTransport;
         Transport t2 = replicaTransport;
         ReplicationManager primary = ReplicaEngine.builder().hostName(PRIMARY).listenHost(listen(netty, PRIMARY))
-            .clock(Clock.system()).scheduler(scheduler).transport(primaryTransport).storage(new InMemoryStorageProvider())
+            .clock(Clock.system()).scheduler(scheduler).transport(primaryTransport).storage(storage)
             .virtualMachineHost(new DemoHypervisor(power)).build();
         ReplicationManager replica = ReplicaEngine.builder().hostName(REPLICA).listenHost(listen(netty, REPLICA))
             .clock(Clock.system()).scheduler(scheduler).transport(replicaTransport).storage(storage).build()) {
       replica.setReplicaServerSettings(ReplicaServerSettings.builder()
           .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE)).certificatePort(replicaPort)
-          .allowAnyAuthenticatedServer("replicas").build());
-      VirtualMachine vm = newVm(diskSize);
-      out.printf("primary %s, replica %s (%s; in-memory disks)%n", PRIMARY, REPLICA,
-          netty ? "Netty with mutual TLS on loopback, certificates from a CA made just now" : "in-memory network");
+          .allowAnyAuthenticatedServer(replicaLocation).build());
+      VirtualMachine vm = newVm(diskSize, folder);
+      out.printf("primary %s, replica %s (%s; %s)%n", PRIMARY, REPLICA,
+          netty ? "Netty with mutual TLS on loopback, certificates from a CA made just now" : "in-memory network",
+          folder != null ? "VHDX files in " + folder : "in-memory disks");
       out.printf("virtual machine '%s' %s: 2 disks of %d MiB, replication every %s%n", vm.name(), vm.id(),
           diskSize >> 20, human(frequency));
 
@@ -188,13 +207,28 @@ final class DemoCommand implements Callable<Integer> {
       if (verified == null) {
         return 1;
       }
-      if (!plannedFailover(out, primary, replica, vm, power)) {
+      if (!plannedFailover(out, primary, replica, vm, power, returnLocation)) {
         return 1;
       }
       out.println(verified);
       return 0;
     } finally {
       executor.shutdownNow();
+      if (folder != null) {
+        if (keep) {
+          out.println("the VHDX files stay in " + folder + " (try: replica disk info FILE)");
+        } else {
+          deleteTree(folder);
+        }
+      }
+    }
+  }
+
+  private static void deleteTree(Path folder) throws IOException {
+    try (java.util.stream.Stream<Path> paths = Files.walk(folder)) {
+      for (Path p : (Iterable<Path>) paths.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 
@@ -221,11 +255,16 @@ final class DemoCommand implements Callable<Integer> {
     return !points.isEmpty() && points.get(points.size() - 1).time().isAfter(instant);
   }
 
-  private static VirtualMachine newVm(long size) {
+  private static VirtualMachine newVm(long size, @org.jspecify.annotations.Nullable Path folder) throws IOException {
     List<VmDisk> disks = new ArrayList<>();
+    if (folder != null) {
+      Files.createDirectories(folder.resolve("hv1-machines"));
+    }
     for (int i = 0; i < 2; i++) {
-      disks.add(new VmDisk(DiskId.of(UUID.nameUUIDFromBytes(("demo-disk-" + i).getBytes())),
-          InMemoryVirtualDisk.create(DiskSpec.dynamic(size)), i == 0));
+      VirtualDisk disk = folder != null
+          ? VhdxDisk.create(folder.resolve("hv1-machines").resolve("demo-disk-" + i + ".vhdx"), DiskSpec.dynamic(size))
+          : InMemoryVirtualDisk.create(DiskSpec.dynamic(size));
+      disks.add(new VmDisk(DiskId.of(UUID.nameUUIDFromBytes(("demo-disk-" + i).getBytes())), disk, i == 0));
     }
     return new VirtualMachine(VmId.of(UUID.nameUUIDFromBytes("demo-vm".getBytes())), "demo", disks);
   }
@@ -321,10 +360,10 @@ final class DemoCommand implements Callable<Integer> {
    * then runs it and replicates its changes back, sending only what changed.
    */
   private boolean plannedFailover(PrintWriter out, ReplicationManager primary, ReplicationManager replica,
-      VirtualMachine vm, Map<VmId, PowerState> power) throws Exception {
+      VirtualMachine vm, Map<VmId, PowerState> power, String returnLocation) throws Exception {
     primary.setReplicaServerSettings(ReplicaServerSettings.builder()
         .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE)).certificatePort(primaryPort)
-        .allowAnyAuthenticatedServer("returned").build());
+        .allowAnyAuthenticatedServer(returnLocation).build());
     primary.resumeReplication(vm.id()).get(30, TimeUnit.SECONDS);
     power.put(vm.id(), PowerState.OFF);
     List<byte[]> atShutdown = contents(vm);
