@@ -582,8 +582,18 @@ public final class InMemoryNetwork {
             && faults.takeCorruption(pipe.direction);
         Duration delay = faults.delay(pipe.direction);
         long bytes = (snapshot == null ? 0 : snapshot.length) + (long) MESSAGE_OVERHEAD_BYTES;
-        for (int i = 0; i < copies; i++) {
-          enqueue(pipe, new MessagePipe.InFlight(message, snapshot, corrupt, bytes), delay, after);
+        MessagePipe.InFlight entry = new MessagePipe.InFlight(message, snapshot, corrupt, bytes);
+        MessagePipe.InFlight held = pipe.held;
+        if (held == null && copies == 1 && faults.takeReorder(pipe.direction)) {
+          pipe.held = entry; // goes after the next message
+        } else {
+          for (int i = 0; i < copies; i++) {
+            enqueue(pipe, i == 0 ? entry : new MessagePipe.InFlight(message, snapshot, corrupt, bytes), delay, after);
+          }
+          if (held != null) {
+            pipe.held = null;
+            enqueue(pipe, held, delay, after);
+          }
         }
       }
     }

@@ -19,6 +19,8 @@ final class MessagePipe {
   final HostLink direction;
   final ArrayDeque<InFlight> waiting = new ArrayDeque<>();
   final ArrayDeque<InFlight> handedOff = new ArrayDeque<>();
+  /** A message a reorder fault holds back until the next one is sent. */
+  @Nullable InFlight held;
   long inFlightBytes;
   boolean writable = true;
   /** The sender closed in an orderly way: the receiver gets onClosed(null) after the last message. */
@@ -40,6 +42,7 @@ final class MessagePipe {
     }
     waiting.clear();
     handedOff.clear();
+    held = null;
     inFlightBytes = 0;
     writable = true; // nothing is buffered any more; the sender is closed, so nobody is told
   }

@@ -41,6 +41,7 @@ public final class NetworkFaults {
   private Duration defaultDelay = Duration.ZERO;
   private final List<DropRule> dropRules = new ArrayList<>();
   private final Map<HostLink, Integer> duplicates = new HashMap<>();
+  private final Map<HostLink, Integer> reorders = new HashMap<>();
   private final Map<HostLink, Integer> corruptions = new HashMap<>();
   private final Set<HostLink> partitions = new LinkedHashSet<>();
 
@@ -160,6 +161,26 @@ public final class NetworkFaults {
   }
 
   /**
+   * Swaps each of the next {@code count} messages from {@code fromHost} to {@code toHost} with the
+   * message sent after it, as a network that does not keep order would; a held message whose
+   * successor never comes is lost when the connection closes. The engine must notice and never
+   * apply a cycle out of order. Adds to any count already armed.
+   *
+   * @throws NullPointerException if a host is null
+   * @throws IllegalArgumentException if a host is blank or {@code count} negative
+   */
+  public void reorderNext(String fromHost, String toHost, int count) {
+    HostLink link = link(fromHost, toHost);
+    checkCount(count, "reorder");
+    if (count == 0) {
+      return;
+    }
+    synchronized (network.lock) {
+      reorders.merge(link, count, NetworkFaults::saturatedAdd);
+    }
+  }
+
+  /**
    * Corrupts the next {@code count} block messages ({@link Message.BlockData} with a non-empty
    * payload) from {@code fromHost} to {@code toHost}: the receiver gets the first payload byte
    * with every bit inverted, as if a frame were damaged past its checksum. The engine must catch
@@ -266,6 +287,7 @@ public final class NetworkFaults {
       defaultDelay = Duration.ZERO;
       dropRules.clear();
       duplicates.clear();
+      reorders.clear();
       corruptions.clear();
       partitions.clear();
     }
@@ -293,6 +315,10 @@ public final class NetworkFaults {
 
   boolean takeDuplicate(HostLink link) {
     return take(duplicates, link);
+  }
+
+  boolean takeReorder(HostLink link) {
+    return take(reorders, link);
   }
 
   boolean takeCorruption(HostLink link) {

@@ -6,6 +6,8 @@ public enum FaultKind {
   DROP,
   /** The next few messages from one host to the other arrive twice. */
   DUPLICATE,
+  /** The next few messages from one host to the other each swap places with the message after them. */
+  REORDER,
   /** Messages from one host to the other take longer for a while. */
   DELAY,
   /** The payload of the next few block messages is damaged in transit. */

@@ -53,6 +53,7 @@ public final class FaultPlan {
     switch (kind) {
       case DROP:
       case DUPLICATE:
+      case REORDER:
       case CORRUPT:
         return 4;
       case DELAY:

@@ -8,8 +8,8 @@ import java.util.Map;
  * weights per {@link FaultKind}.
  */
 public enum Scenario {
-  /** Steady replication while the network drops, duplicates, delays and corrupts messages. */
-  STEADY(weights(FaultKind.DROP, 3, FaultKind.DUPLICATE, 3, FaultKind.DELAY, 2, FaultKind.CORRUPT, 2,
+  /** Steady replication while the network drops, duplicates, reorders, delays and corrupts messages. */
+  STEADY(weights(FaultKind.DROP, 3, FaultKind.DUPLICATE, 3, FaultKind.REORDER, 2, FaultKind.DELAY, 2, FaultKind.CORRUPT, 2,
       FaultKind.DISCONNECT, 1, FaultKind.OPEN_VIEW, 1, FaultKind.SLOW_DISK, 1)),
   /** An operator suspends and resumes replication while faults go on. */
   PAUSE_RESUME(weights(FaultKind.SUSPEND, 4, FaultKind.DROP, 1, FaultKind.DUPLICATE, 1, FaultKind.DELAY, 1,
@@ -18,7 +18,8 @@ public enum Scenario {
   CRASHES(weights(FaultKind.CRASH_REPLICA, 4, FaultKind.CRASH_PRIMARY, 2, FaultKind.DISK_FULL, 1, FaultKind.SLOW_DISK, 1,
       FaultKind.OPEN_VIEW, 2, FaultKind.DROP, 1, FaultKind.DUPLICATE, 1)),
   /** Connections break and the hosts are partitioned, then heal. */
-  RECONNECTS(weights(FaultKind.DISCONNECT, 4, FaultKind.PARTITION, 3, FaultKind.DELAY, 1, FaultKind.DROP, 1));
+  RECONNECTS(weights(FaultKind.DISCONNECT, 4, FaultKind.PARTITION, 3, FaultKind.DELAY, 1, FaultKind.DROP, 1,
+      FaultKind.REORDER, 1));
 
   private final Map<FaultKind, Integer> weights;
 

@@ -498,6 +498,9 @@ public final class Simulation {
         case DUPLICATE:
           network.faults().duplicateNext(from, to, f.amount());
           break;
+        case REORDER:
+          network.faults().reorderNext(from, to, f.amount());
+          break;
         case CORRUPT:
           network.faults().corruptNext(PRIMARY, REPLICA, f.amount());
           break;

@@ -85,6 +85,17 @@ class NetworkFaultsTest {
   }
 
   @Test
+  void reorderNextSwapsAMessageWithTheOneAfterIt() {
+    Link link = f.connect();
+    faults.reorderNext("primary", "replica", 1);
+    link.client().send(ack(1));
+    link.client().send(ack(2));
+    link.client().send(ack(3));
+    f.scheduler.runUntilIdle();
+    assertEquals(List.of(2L, 1L, 3L), link.serverSide().ackedCycles());
+  }
+
+  @Test
   void duplicateNextDeliversEachOfTheNextMessagesTwiceInOrder() {
     Link link = f.connect();
     faults.duplicateNext("primary", "replica", 2);
