@@ -131,6 +131,14 @@ public interface ReplicationManager extends AutoCloseable {
   CompletableFuture<VirtualMachine> commitFailover(VmId vm);
 
   /**
+   * Imports an initial replication that the primary exported to {@code location} (a folder on
+   * media carried here, as this host's storage provider reads it): the replica machine's disks
+   * become the exported ones, and the changes tracked on the primary since then follow over the
+   * network.
+   */
+  CompletableFuture<Void> importInitialReplication(VmId vm, String location);
+
+  /**
    * Replicates a machine that failed over to this host (unplanned) back to its former primary,
    * named in {@code settings}: once the old primary is back and the machine is off there, it
    * becomes the replica, every block is compared by hash, and only the blocks that differ travel.

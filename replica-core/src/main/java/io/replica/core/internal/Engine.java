@@ -136,6 +136,10 @@ public final class Engine implements ReplicationManager {
     return listenHost;
   }
 
+  StorageProvider storageProvider() {
+    return storage;
+  }
+
   Duration monitoringInterval() {
     return serverSettings.monitoringInterval();
   }
@@ -339,11 +343,6 @@ public final class Engine implements ReplicationManager {
             + " bytes does not fit disk " + d.id() + " of " + what + " with " + sector
             + "-byte sectors; use a multiple of " + sector);
       }
-    }
-    if (s.initialReplicationMethod() == InitialReplicationMethod.EXPORT_TO_MEDIA) {
-      throw new UnsupportedOperationException("initial replication method " + s.initialReplicationMethod()
-          + " (for " + what + ") is not implemented yet; use initialReplicationOverNetwork() or"
-          + " initialReplicationFromExistingCopy()");
     }
     if (s.compressionEnabled() && !transport.supportsCompression()) {
       throw new UnsupportedOperationException("compression (for " + what + ") is not supported by the"
@@ -995,6 +994,15 @@ public final class Engine implements ReplicationManager {
         throw new ReplicaException("replica storage failed for virtual machine " + vm + " on " + hostName
             + ": " + describe(e), e);
       }
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> importInitialReplication(VmId vm, String location) {
+    java.util.Objects.requireNonNull(location, "location");
+    return replicaOperation(vm, r -> {
+      r.importInitialReplication(storage.open(location), location);
+      return null;
     });
   }
 

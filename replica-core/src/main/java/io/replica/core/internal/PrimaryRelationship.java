@@ -237,6 +237,17 @@ final class PrimaryRelationship {
       f.complete(null);
       return;
     }
+    Cycle open = inflight;
+    if (open != null && open.exported && held >= open.number) {
+      // The replica imported the exported cycle.
+      inflight = null;
+      lastAcked = held;
+      tracker.cycleAcknowledged();
+      stats.initialReplication(open.checksum.payloadBytes(), open.cutTime, engine.clock().nanoTime());
+      initialReplicationDone();
+      updateHealth();
+      return;
+    }
     if (firstSent >= 0 && held >= firstSent) {
       // A cycle of ours whose acknowledgement was lost; its blocks were merged back, so the next
       // cycle from this base brings the replica up to date.
@@ -328,6 +339,12 @@ final class PrimaryRelationship {
     scheduleTick();
     stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
     Cycle c = inflight;
+    if (c != null && c.exported) {
+      if (connection != null && accepted) {
+        connected(connection); // asks again what the replica holds: the import may have happened
+      }
+      return;
+    }
     if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED
         && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
       // A message was lost or the replica stalled: start over on a fresh connection.
@@ -452,8 +469,53 @@ final class PrimaryRelationship {
     c.initial = initial;
     inflight = c;
     engine.emit(new ReplicationEvent.CycleStarted(vm.id(), c.cutTime, c.number, c.cutTime, blocks));
+    if (initial && !resync && settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXPORT_TO_MEDIA) {
+      exportInitial(c);
+      return;
+    }
     connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime, point, resync));
     pump();
+  }
+
+  /**
+   * Initial replication to media: the disks at the cut go to the export location instead of the
+   * network; the cycle stays open until the replica imported it, while changes keep being tracked.
+   */
+  private void exportInitial(Cycle c) {
+    String location = settings.initialReplicationExportLocation().orElseThrow();
+    try {
+      io.replica.spi.storage.StorageLocation media = engine.storageProvider().open(location);
+      for (DiskTracker d : c.disks) {
+        String name = vm.id() + "/disks/" + d.id;
+        if (media.disks().exists(name)) {
+          media.disks().delete(name); // an earlier export of this machine
+        }
+        try (io.replica.spi.storage.VirtualDisk out = media.disks().create(name,
+            new io.replica.spi.storage.DiskSpec(d.disk.sizeBytes(), d.disk.logicalSectorSizeBytes(), 4096, false))) {
+          DiskTracker.Chunk chunk;
+          while ((chunk = d.readNext(Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()))) != null) {
+            byte[] data = chunk.data();
+            if (!isZero(data, 0, data.length)) {
+              out.write(chunk.offsetBytes(), java.nio.ByteBuffer.wrap(data));
+              c.checksum.block(d.id, chunk.offsetBytes(), data);
+            }
+            c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
+            reportProgress(c);
+          }
+          out.flush();
+        }
+      }
+      media.state().write(vm.id() + "/export.properties", ("cycle=" + c.number + "\ncutTime=" + c.cutTime + "\n")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      c.exported = true;
+      c.sentAll = true;
+      engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
+          state, state, "initial replication exported to " + location + " at cycle " + c.number
+              + "; import it on the replica server"));
+    } catch (IOException | RuntimeException e) {
+      failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
+          + Engine.describe(e));
+    }
   }
 
   /** Sends what the connection takes of the cycle in flight; resumes when it is writable again. */
@@ -914,6 +976,8 @@ final class PrimaryRelationship {
     long progressNanos;
     long reportedPercent = -1;
     boolean sentAll;
+    /** Written to media for import rather than sent. */
+    boolean exported;
 
     Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks,
         @Nullable RecoveryPointType point, boolean resync) {

@@ -709,6 +709,58 @@ final class ReplicaRelationship {
     }
   }
 
+  // ---- initial replication from media
+
+  /**
+   * Takes the disks a primary exported to {@code media} as the first copy; the cycles tracked
+   * since then follow over the network.
+   */
+  void importInitialReplication(StorageLocation media, String location) throws IOException {
+    if (state != ReplicationState.WAITING_FOR_INITIAL_REPLICATION || lastCommitted >= 0) {
+      throw new WrongStateException("import initial replication", vm, state,
+          EnumSet.of(ReplicationState.WAITING_FOR_INITIAL_REPLICATION));
+    }
+    java.util.Properties export = new java.util.Properties();
+    byte[] manifest = media.state().read(vm + "/export.properties").orElseThrow(() -> new NotFoundException(
+        "there is no initial replication of virtual machine " + vm + " in " + location
+            + "; export it on the primary first"));
+    export.load(new java.io.StringReader(new String(manifest, StandardCharsets.UTF_8)));
+    long cycle;
+    Instant cut;
+    try {
+      cycle = Long.parseLong(export.getProperty("cycle", ""));
+      cut = Instant.parse(export.getProperty("cutTime", ""));
+    } catch (RuntimeException e) {
+      throw new io.replica.api.CorruptDataException("the export manifest of " + vm + " in " + location
+          + " is unreadable: " + e.getMessage(), e);
+    }
+    abandon();
+    long covered = 0;
+    long payload = 0;
+    byte[] buf = new byte[1 << 20];
+    for (Map.Entry<DiskId, VirtualDisk> e : disks.entrySet()) {
+      try (VirtualDisk in = media.disks().open(vm + "/disks/" + e.getKey(), true)) {
+        VirtualDisk out = e.getValue();
+        if (in.sizeBytes() != out.sizeBytes()) {
+          throw new IOException("the exported disk " + e.getKey() + " has " + in.sizeBytes() + " bytes, the replica's "
+              + out.sizeBytes());
+        }
+        for (ByteRange r : in.allocatedRanges()) {
+          for (long at = r.offsetBytes(); at < r.endBytes(); at += buf.length) {
+            int n = (int) Math.min(buf.length, r.endBytes() - at);
+            in.read(at, ByteBuffer.wrap(buf, 0, n));
+            out.write(at, ByteBuffer.wrap(buf, 0, n));
+            payload += n;
+          }
+          covered += r.lengthBytes();
+        }
+        out.flush();
+      }
+    }
+    lastCommitted = cycle;
+    markApplied(cycle, cut, null, payload, covered);
+  }
+
   // ---- planned failover
 
   /**

@@ -123,7 +123,6 @@ class ReplicationMisuseTest {
     try (TwoHosts hosts = new TwoHosts()) {
       VirtualMachine vm = hosts.newVm("web", DISK);
       List<ReplicationSettings> unsupported = List.of(
-          TwoHosts.settings().initialReplicationByExport("/media/usb").build(),
           TwoHosts.settings().compressionEnabled(true).build());
       for (ReplicationSettings s : unsupported) {
         Throwable e = failure(hosts, hosts.primary.enableReplication(vm, s));
