@@ -8,4 +8,8 @@ import io.replica.api.AuthenticationType;
  * @param authentication how this host proves who it is
  * @param compression whether block payloads may travel compressed
  */
-public record ConnectOptions(AuthenticationType authentication, boolean compression) {}
+public record ConnectOptions(AuthenticationType authentication, boolean compression) {
+  public ConnectOptions {
+    java.util.Objects.requireNonNull(authentication, "authentication");
+  }
+}
