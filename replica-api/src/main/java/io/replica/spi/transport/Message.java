@@ -135,6 +135,15 @@ public sealed interface Message {
       io.replica.api.AuthenticationType authentication, java.time.Duration replicationFrequency)
       implements Message {}
 
+  /**
+   * Replica to primary, before an unplanned failover: is the machine still running there? The
+   * replica refuses to fail over while it is, which prevents two running copies.
+   */
+  record PowerStateQuery(VmId vm) implements Message {}
+
+  /** Primary to replica: the machine's power state on the primary, or null if the primary cannot tell. */
+  record PowerStateReport(VmId vm, io.replica.spi.host.@Nullable PowerState powerState) implements Message {}
+
   /** Replica to primary: whether the planned failover happened, and if not, why. */
   record FailoverCompleted(VmId vm, boolean succeeded, String reason) implements Message {}
 

@@ -140,6 +140,11 @@ public final class Engine implements ReplicationManager {
     return storage;
   }
 
+  /** The machine's power state as this host's hypervisor reports it; null without one. */
+  @Nullable PowerState powerState(VmId vm) {
+    return machines == null ? null : machines.powerState(vm);
+  }
+
   Duration monitoringInterval() {
     return serverSettings.monitoringInterval();
   }
@@ -964,7 +969,15 @@ public final class Engine implements ReplicationManager {
 
   @Override
   public CompletableFuture<VirtualMachine> failover(VmId vm, io.replica.api.RecoveryPoint point, boolean force) {
-    return replicaOperation(vm, r -> r.failover(point, force));
+    java.util.Objects.requireNonNull(point, "point");
+    return async(() -> {
+      try {
+        return requireReplica(vm).failover(point, force);
+      } catch (IOException e) {
+        throw new ReplicaException("replica storage failed for virtual machine " + vm + " on " + hostName
+            + ": " + describe(e), e);
+      }
+    });
   }
 
   @Override

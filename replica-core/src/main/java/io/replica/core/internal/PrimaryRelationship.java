@@ -155,7 +155,12 @@ final class PrimaryRelationship {
   }
 
   void onMessage(Message message) {
-    if (message instanceof Message.HashResponse m) {
+    if (message instanceof Message.PowerStateQuery) {
+      Connection c = connection;
+      if (c != null) {
+        c.send(new Message.PowerStateReport(vm.id(), engine.powerState(vm.id())));
+      }
+    } else if (message instanceof Message.HashResponse m) {
       onHashResponse(m);
     } else if (message instanceof Message.FailoverCompleted m) {
       onFailoverCompleted(m);

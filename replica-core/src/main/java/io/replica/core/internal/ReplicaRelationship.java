@@ -37,6 +37,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jspecify.annotations.Nullable;
@@ -157,6 +158,8 @@ final class ReplicaRelationship {
         onFailoverPrepared(c, f);
       } else if (m instanceof Message.HashRequest h) {
         onHashRequest(c, h);
+      } else if (m instanceof Message.PowerStateReport p) {
+        onPowerState(p.powerState(), false);
       }
     } catch (IOException e) {
       long cycle = receiving == null ? -1 : receiving.cycle;
@@ -914,17 +917,65 @@ final class ReplicaRelationship {
     drop(c);
   }
 
-  VirtualMachine failover(RecoveryPoint point, boolean force) throws IOException {
+  /** How long an unplanned failover waits for the primary to say whether the machine runs there. */
+  private static final java.time.Duration POWER_STATE_TIMEOUT = java.time.Duration.ofSeconds(10);
+  private @Nullable CompletableFuture<VirtualMachine> failoverAsked;
+  private @Nullable RecoveryPoint failoverPoint;
+
+  /**
+   * Unplanned failover to {@code point}. Unless forced, a connected primary is asked first whether
+   * the machine runs there: running (or unknown) refuses, off or no answer proceeds.
+   */
+  CompletableFuture<VirtualMachine> failover(RecoveryPoint point, boolean force) throws IOException {
     Set<ReplicationState> allowed = EnumSet.of(ReplicationState.REPLICATING, ReplicationState.ERROR);
     if (!allowed.contains(state)) {
       throw new WrongStateException("fail over", vm, state, allowed);
     }
-    Connection primary = primaryConnection;
-    if (!force && primary != null && primary.isOpen()) {
-      throw new WrongStateException(vm, state, allowed, "the primary '" + record.primaryHost()
-          + "' of virtual machine " + vm + " is connected and replicating; shut it down and use a planned"
-          + " failover, or force the failover if it is really lost");
+    if (!recoveryPoints().contains(point)) {
+      throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine " + vm
+          + " is not kept; kept points: " + recoveryPoints());
     }
+    if (failoverAsked != null) {
+      throw new WrongStateException(vm, state, allowed, "a failover of virtual machine " + vm + " is already"
+          + " waiting for the primary's answer");
+    }
+    Connection primary = primaryConnection;
+    if (force || primary == null || !primary.isOpen()) {
+      return CompletableFuture.completedFuture(failNow(point));
+    }
+    CompletableFuture<VirtualMachine> asked = new CompletableFuture<>();
+    failoverAsked = asked;
+    failoverPoint = point;
+    primary.send(new Message.PowerStateQuery(vm));
+    engine.scheduler().schedule(() -> engine.runLocked(() -> onPowerState(null, true)), POWER_STATE_TIMEOUT);
+    return asked;
+  }
+
+  /** The primary answered (or did not, {@code timedOut}) whether the machine runs there. */
+  private void onPowerState(io.replica.spi.host.@Nullable PowerState power, boolean timedOut) {
+    CompletableFuture<VirtualMachine> asked = failoverAsked;
+    RecoveryPoint point = failoverPoint;
+    if (asked == null || point == null) {
+      return;
+    }
+    failoverAsked = null;
+    failoverPoint = null;
+    boolean off = power == io.replica.spi.host.PowerState.OFF || power == io.replica.spi.host.PowerState.SAVED;
+    if (!timedOut && !off) {
+      asked.completeExceptionally(new WrongStateException(vm, state, EnumSet.of(ReplicationState.REPLICATING),
+          "the primary '" + record.primaryHost() + "' of virtual machine " + vm + " is reachable and the machine is "
+              + (power == null ? "of unknown power state" : power) + " there; shut it down and use a planned"
+              + " failover, or force the failover if the primary is really lost"));
+      return;
+    }
+    try {
+      asked.complete(failNow(point));
+    } catch (IOException | RuntimeException e) {
+      asked.completeExceptionally(e);
+    }
+  }
+
+  private VirtualMachine failNow(RecoveryPoint point) throws IOException {
     abandon();
     failover = copy(point, "failover", vm, record.vmName());
     previousState = state;

@@ -107,7 +107,9 @@ class FailoverTest {
       var refused = hosts.replica.failover(vm[0].id(), point, false);
       hosts.scheduler.runUntilIdle();
       Throwable e = assertThrows(CompletionException.class, refused::join).getCause();
-      assertTrue(e instanceof WrongStateException && e.getMessage().contains("planned failover"), e.toString());
+      assertTrue(e instanceof WrongStateException && e.getMessage().contains("RUNNING")
+          && e.getMessage().contains("planned failover"), "the primary says the machine runs: " + e);
+      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm[0].id()), "nothing changed");
 
       hosts.network.faults().partition(PRIMARY, REPLICA); // the primary site is lost
       hosts.scheduler.runUntilIdle();
@@ -122,6 +124,19 @@ class FailoverTest {
       atCut.putAll(cycles(hosts, vm[0], 6, new Random(23)));
       List<RecoveryPoint> points = hosts.replica.recoveryPoints(vm[0].id());
       hosts.assertReplicaEquals(atCut.get(points.get(points.size() - 1).cycle()), vm[0], "replication resumed");
+    }
+  }
+
+  @Test
+  void anUnplannedFailoverProceedsWhenThePrimarySaysTheMachineIsOff() throws Exception {
+    VirtualMachine[] vm = new VirtualMachine[1];
+    Map<Long, List<byte[]>> atCut = new HashMap<>();
+    try (TwoHosts hosts = replicating(vm, atCut)) {
+      hosts.power.put(vm[0].id(), io.replica.spi.host.PowerState.OFF);
+      List<RecoveryPoint> points = hosts.replica.recoveryPoints(vm[0].id());
+      VirtualMachine failed = hosts.await(hosts.replica.failover(vm[0].id(), points.get(points.size() - 1), false));
+      assertEquals(ReplicationState.FAILOVER_WAITING_COMPLETION, hosts.replica.state(vm[0].id()));
+      assertContent(atCut.get(points.get(points.size() - 1).cycle()), failed, "at the latest point");
     }
   }
 

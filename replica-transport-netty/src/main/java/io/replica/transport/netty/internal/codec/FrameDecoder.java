@@ -293,6 +293,16 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         body.readBytes(hashes);
         return data(new Message.HashResponse(vm, cycle, disk, offset, blockSize, hashes));
       }
+      case TYPE_POWER_STATE_QUERY:
+        return data(new Message.PowerStateQuery(vm));
+      case TYPE_POWER_STATE_REPORT: {
+        int state = body.readUnsignedByte();
+        io.replica.spi.host.PowerState[] states = io.replica.spi.host.PowerState.values();
+        if (state != 0xFF && state >= states.length) {
+          throw new ProtocolViolation("power state report has unknown state " + state);
+        }
+        return data(new Message.PowerStateReport(vm, state == 0xFF ? null : states[state]));
+      }
       case TYPE_FAILOVER_COMPLETED: {
         int ok = body.readUnsignedByte();
         if (ok > 1) {

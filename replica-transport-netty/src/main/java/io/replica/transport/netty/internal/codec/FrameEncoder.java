@@ -222,6 +222,14 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             .writeBytes(h.hashes());
         return finish(alloc, TYPE_HASH_RESPONSE, 0, stream, body, null);
       }
+      if (m instanceof Message.PowerStateQuery) {
+        return finish(alloc, TYPE_POWER_STATE_QUERY, 0, stream, body, null);
+      }
+      if (m instanceof Message.PowerStateReport) {
+        Message.PowerStateReport r = (Message.PowerStateReport) m;
+        body.writeByte(r.powerState() == null ? 0xFF : r.powerState().ordinal());
+        return finish(alloc, TYPE_POWER_STATE_REPORT, 0, stream, body, null);
+      }
       if (m instanceof Message.FailoverCompleted) {
         Message.FailoverCompleted f = (Message.FailoverCompleted) m;
         body.writeBoolean(f.succeeded());

@@ -71,6 +71,8 @@ public final class WireFormat {
   public static final int TYPE_FAILOVER_COMPLETED = 0x19;
   public static final int TYPE_HASH_REQUEST = 0x1A;
   public static final int TYPE_HASH_RESPONSE = 0x1B;
+  public static final int TYPE_POWER_STATE_QUERY = 0x1C;
+  public static final int TYPE_POWER_STATE_REPORT = 0x1D;
 
   // Error codes carried by error frames.
   public static final int ERROR_PROTOCOL = 1;

@@ -46,7 +46,7 @@ final class Messages {
 
   static Message random(SplittableRandom r, List<VmId> vms) {
     VmId vm = vms.get(r.nextInt(vms.size()));
-    switch (r.nextInt(8)) {
+    switch (r.nextInt(14)) {
       case 0: {
         List<Message.DiskDescriptor> disks = new ArrayList<>();
         int n = r.nextInt(4);
@@ -77,6 +77,25 @@ final class Messages {
         return new Message.CycleEnd(vm, r.nextLong(), r.nextLong(), r.nextLong(), r.nextInt());
       case 6:
         return new Message.CycleAck(vm, r.nextLong());
+      case 7:
+        return new Message.FailoverPrepared(vm, r.nextLong(), text(r), r.nextInt(1, 65536),
+            io.replica.api.AuthenticationType.values()[r.nextInt(2)],
+            java.time.Duration.ofMillis(r.nextLong(1000, 1_000_000)));
+      case 8:
+        return new Message.FailoverCompleted(vm, r.nextBoolean(), text(r));
+      case 9:
+        return new Message.HashRequest(vm, r.nextLong(), new DiskId(uuid(r)), r.nextLong(), r.nextLong(),
+            r.nextInt());
+      case 10: {
+        byte[] hashes = new byte[16 * r.nextInt(0, 64)];
+        r.nextBytes(hashes);
+        return new Message.HashResponse(vm, r.nextLong(), new DiskId(uuid(r)), r.nextLong(), r.nextInt(), hashes);
+      }
+      case 11:
+        return new Message.PowerStateQuery(vm);
+      case 12:
+        return new Message.PowerStateReport(vm, r.nextBoolean() ? null
+            : io.replica.spi.host.PowerState.values()[r.nextInt(io.replica.spi.host.PowerState.values().length)]);
       default:
         return new Message.CycleRejected(vm, r.nextLong(), text(r), r.nextBoolean());
     }
@@ -93,6 +112,11 @@ final class Messages {
 
   /** Record equality, but BlockData compares its bytes. */
   static boolean same(Message a, Message b) {
+    if (a instanceof Message.HashResponse && b instanceof Message.HashResponse) {
+      Message.HashResponse x = (Message.HashResponse) a;
+      Message.HashResponse y = (Message.HashResponse) b;
+      return x.toString().equals(y.toString()) && Arrays.equals(x.hashes(), y.hashes());
+    }
     if (a instanceof Message.BlockData && b instanceof Message.BlockData) {
       Message.BlockData x = (Message.BlockData) a;
       Message.BlockData y = (Message.BlockData) b;
