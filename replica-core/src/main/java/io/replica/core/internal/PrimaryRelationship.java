@@ -92,7 +92,7 @@ final class PrimaryRelationship {
   private final BlockHashes hashes = new BlockHashes();
   private @Nullable Cycle inflight;
   private @Nullable String error;
-  private HealthState lastHealth = HealthState.NORMAL;
+  private final HealthWatch healthWatch;
 
   PrimaryRelationship(Engine engine, VirtualMachine vm, ReplicationSettings settings,
       VmTracker tracker, PeerLink link, CompletableFuture<Void> enabling) {
@@ -103,6 +103,7 @@ final class PrimaryRelationship {
     this.link = link;
     this.enabling = enabling;
     this.stats = new Stats(engine.clock().instant());
+    this.healthWatch = new HealthWatch(engine, vm.id());
     engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
   }
 
@@ -939,12 +940,7 @@ final class PrimaryRelationship {
   }
 
   void updateHealth() {
-    ReplicationHealth h = health();
-    if (h.state() != lastHealth) {
-      HealthState from = lastHealth;
-      lastHealth = h.state();
-      engine.emit(new ReplicationEvent.HealthChanged(vm.id(), engine.clock().instant(), from, h));
-    }
+    healthWatch.update(health());
   }
 
   ReplicationStatistics statistics() {

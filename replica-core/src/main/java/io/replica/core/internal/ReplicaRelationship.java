@@ -67,7 +67,7 @@ final class ReplicaRelationship {
   private long lastCommitted;
   private ReplicationState state;
   private @Nullable String error;
-  private HealthState lastHealth = HealthState.NORMAL;
+  private final HealthWatch healthWatch;
   private @Nullable Receiving receiving;
   private long duplicateCycle = -1;
   /** Committed cycles not applied yet, oldest first; they wait while a recovery point view is open. */
@@ -98,6 +98,7 @@ final class ReplicaRelationship {
     this.lastCommitted = record.lastAppliedCycle();
     this.lastAppliedCut = record.lastAppliedCutTime() == null ? null : Instant.parse(record.lastAppliedCutTime());
     this.stats = new Stats(engine.clock().instant());
+    this.healthWatch = new HealthWatch(engine, vm);
     this.history = new UndoHistory(storage.state(), vm, record.trackingBlockSizeBytes(), disks);
     this.history.load(record.points());
     this.stats.lastReplicationTime = lastAppliedCut;
@@ -644,27 +645,16 @@ final class ReplicaRelationship {
   }
 
   /** A read-only disk at a recovery point: the latest reads the replica disk, an older one the undo logs too. */
-  private final class PointDisk implements VirtualDisk {
+  private final class PointDisk extends ForwardingDisk {
     private final RecoveryPoint point;
     private final UndoHistory.@Nullable Point kept;
     private final DiskId id;
-    private final VirtualDisk disk;
 
     PointDisk(RecoveryPoint point, UndoHistory.@Nullable Point kept, DiskId id, VirtualDisk disk) {
+      super(disk);
       this.point = point;
       this.kept = kept;
       this.id = id;
-      this.disk = disk;
-    }
-
-    @Override
-    public long sizeBytes() {
-      return disk.sizeBytes();
-    }
-
-    @Override
-    public int logicalSectorSizeBytes() {
-      return disk.logicalSectorSizeBytes();
     }
 
     @Override
@@ -702,9 +692,6 @@ final class ReplicaRelationship {
     public List<ByteRange> allocatedRanges() throws IOException {
       return kept == null ? new ArrayList<>(disk.allocatedRanges()) : List.of(new ByteRange(0, disk.sizeBytes()));
     }
-
-    @Override
-    public void close() {}
 
     @Override
     public String toString() {
@@ -1079,12 +1066,7 @@ final class ReplicaRelationship {
   }
 
   void updateHealth() {
-    ReplicationHealth h = health();
-    if (h.state() != lastHealth) {
-      HealthState from = lastHealth;
-      lastHealth = h.state();
-      engine.emit(new ReplicationEvent.HealthChanged(vm, engine.clock().instant(), from, h));
-    }
+    healthWatch.update(health());
   }
 
   ReplicationStatistics statistics() {

@@ -1,41 +1,17 @@
 package io.replica.core.internal;
 
-import io.replica.spi.storage.ByteRange;
-import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.List;
 
 /** The view of a replicated disk that guest I/O goes through: writes are tracked. */
-final class TrackedDisk implements VirtualDisk {
+final class TrackedDisk extends ForwardingDisk {
   private final VmTracker vm;
   private final DiskTracker tracker;
-  private final VirtualDisk disk;
 
   TrackedDisk(VmTracker vm, DiskTracker tracker) {
+    super(tracker.disk);
     this.vm = vm;
     this.tracker = tracker;
-    this.disk = tracker.disk;
-  }
-
-  @Override
-  public long sizeBytes() {
-    return disk.sizeBytes();
-  }
-
-  @Override
-  public int logicalSectorSizeBytes() {
-    return disk.logicalSectorSizeBytes();
-  }
-
-  @Override
-  public boolean isReadOnly() {
-    return disk.isReadOnly();
-  }
-
-  @Override
-  public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-    disk.read(offsetBytes, dst);
   }
 
   @Override
@@ -60,16 +36,6 @@ final class TrackedDisk implements VirtualDisk {
   }
 
   @Override
-  public void flush() throws IOException {
-    disk.flush();
-  }
-
-  @Override
-  public List<ByteRange> allocatedRanges() throws IOException {
-    return disk.allocatedRanges();
-  }
-
-  @Override
   public void trim(long offsetBytes, long lengthBytes) throws IOException {
     long stamp = vm.cutLock.readLock();
     try {
@@ -79,8 +45,4 @@ final class TrackedDisk implements VirtualDisk {
       vm.cutLock.unlockRead(stamp);
     }
   }
-
-  /** The embedder owns the underlying disk; closing the view does not close it. */
-  @Override
-  public void close() {}
 }
