@@ -422,7 +422,6 @@ final class PrimaryRelationship {
       quiescing = false;
       try {
         if (failure != null) {
-          stats.applicationConsistentFailure();
           engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
               "cannot quiesce virtual machine " + vm.id() + " for an application-consistent recovery point ("
                   + Engine.describe(failure) + "); this point is crash-consistent"));
@@ -709,9 +708,6 @@ final class PrimaryRelationship {
     if (c.point != null) {
       pointsTaken++;
       nextPointAt = c.cutTime.plus(settings.recoveryHistory().pointInterval());
-      if (c.point == RecoveryPointType.APPLICATION_CONSISTENT) {
-        stats.lastApplicationConsistentTime = c.cutTime;
-      }
     }
     long latency = engine.clock().nanoTime() - c.cutNanos;
     if (c.initial) {
@@ -724,7 +720,6 @@ final class PrimaryRelationship {
         Duration.ofNanos(latency)));
     if (c.resync) {
       resyncPending = false;
-      stats.resynchronizedBytes += c.checksum.payloadBytes();
       engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
           state, state, "resynchronization compared " + c.doneBytes + " bytes and sent "
               + c.checksum.payloadBytes() + " that differed"));

@@ -622,11 +622,6 @@ final class ReplicaRelationship {
     }
   }
 
-  /** The storage the undo logs take now. */
-  long historyBytes() throws IOException {
-    return history.bytes();
-  }
-
   /**
    * What keeping {@code points} additional points {@code interval} apart would take, from the
    * churn the applied cycles showed so far (each point's log holds at most what changed in its

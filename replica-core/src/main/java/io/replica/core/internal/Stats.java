@@ -21,9 +21,6 @@ final class Stats {
   private long latencyTotalNanos;
   private long latencyMaxNanos;
   long initialReplicationBytes;
-  long applicationConsistentFailures;
-  long resynchronizedBytes;
-  @Nullable Instant lastApplicationConsistentTime;
   @Nullable Instant lastReplicationTime;
   /** Monotonic time of the last success, for the "older than an hour" health rule. */
   long lastSuccessNanos = Long.MIN_VALUE;
@@ -59,10 +56,6 @@ final class Stats {
     latencyMaxNanos = Math.max(latencyMaxNanos, latencyNanos);
     lastReplicationTime = cutTime;
     lastSuccessNanos = nowNanos;
-  }
-
-  void applicationConsistentFailure() {
-    applicationConsistentFailures++;
   }
 
   void missed() {

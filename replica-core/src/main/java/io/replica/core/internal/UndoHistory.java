@@ -254,17 +254,6 @@ final class UndoHistory {
     return out;
   }
 
-  /** Bytes the logs hold now. */
-  long bytes() throws IOException {
-    long n = 0;
-    for (Point p : points) {
-      for (AppendLog log : p.logs.values()) {
-        n += log.size();
-      }
-    }
-    return n;
-  }
-
   /** The points to persist in {@code replica.json}. */
   List<ReplicaRecord.PointRecord> records() {
     List<ReplicaRecord.PointRecord> out = new ArrayList<>();

@@ -94,7 +94,7 @@ class RecoveryHistoryTest {
       RecoveryPoint oldest = hosts.replica.recoveryPoints(vm.id()).get(0);
       try (RecoveryPointView view = hosts.replica.openRecoveryPoint(oldest)) {
         atCut.putAll(runCycles(hosts, vm, 10, r));
-        assertTrue(hosts.replica.recoveryPoints(vm.id()).get(0).cycle() > oldest.cycle() - 1);
+        assertTrue(hosts.replica.recoveryPoints(vm.id()).contains(oldest), "a viewed point is kept");
         byte[] now = TwoHosts.content(view.disks().get(vm.disks().get(0).id()));
         assertArrayEquals(atCut.get(oldest.cycle()).get(0), now, "the view did not move while cycles applied");
         assertTrue(undoDirectories(hosts, vm).contains(Long.toString(oldest.cycle())), "its logs are pinned");
