@@ -177,7 +177,7 @@ public final class Simulation {
     final FaultPlan plan = FaultPlan.generate(seed, scenario, steps, 12);
     final Map<FaultKind, Integer> injected = new EnumMap<>(FaultKind.class);
     final ArrayDeque<String> lastEvents = new ArrayDeque<>();
-    final List<String> events = new ArrayList<>();
+    final List<HostEvent> events = new ArrayList<>();
     long trace = 0xcbf29ce484222325L;
     int step;
 
@@ -271,7 +271,7 @@ public final class Simulation {
       int epoch = primaryEpoch;
       ReplicationManager m = ReplicaEngine.builder().hostName(REPLICA).clock(clock).scheduler(replicaScheduler)
           .transport(network.transport(REPLICA)).storage(replicaStorage).build();
-      m.addListener(e -> events.add("R " + e));
+      m.addListener(e -> events.add(new HostEvent(false, 0, e)));
       replica = m;
       m.setReplicaServerSettings(serverSettings);
       record("replica started (epoch " + epoch + ")");
@@ -283,7 +283,7 @@ public final class Simulation {
       ReplicationManager m = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
           .transport(network.transport(PRIMARY)).spillDirectory(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")))
           .build();
-      m.addListener(e -> events.add("P" + epoch + " " + e));
+      m.addListener(e -> events.add(new HostEvent(true, epoch, e)));
       primary = m;
       tracker = null;
       unnamedCuts.clear();
@@ -401,41 +401,44 @@ public final class Simulation {
 
     void processEvents() throws IOException {
       for (int i = 0; i < events.size(); i++) {
-        String text = events.get(i);
-        record(text);
-        onEvent(text);
+        HostEvent e = events.get(i);
+        record(e.toString());
+        onEvent(e);
       }
       events.clear();
     }
 
     void processEventsQuietly() {
-      for (String e : events) {
-        record(e);
+      for (HostEvent e : events) {
+        record(e.toString());
       }
       events.clear();
     }
 
-    void onEvent(String text) throws IOException {
-      // Events arrive as text tagged with their host; parse only what the checks need.
-      boolean fromPrimary = text.startsWith("P" + primaryEpoch + " ");
-      if (text.contains("CycleStarted[") && fromPrimary) {
-        long cycle = number(text, "cycle=");
+    void onEvent(HostEvent tagged) throws IOException {
+      // A primary that was restarted may still report; only the current one counts.
+      boolean fromPrimary = tagged.primary() && tagged.epoch() == primaryEpoch;
+      ReplicationEvent event = tagged.event();
+      if (event instanceof ReplicationEvent.CycleStarted started && fromPrimary) {
+        long cycle = started.cycle();
         long[] snapshot = unnamedCuts.poll();
         if (snapshot == null) {
           throw violation(Invariant.STATISTICS_CONSISTENT, "cycle " + cycle + " started without a cut");
         }
         cuts.put(cycle, snapshot);
-      } else if (text.contains("CycleCompleted[") && text.contains("mode=PRIMARY") && fromPrimary) {
-        maxAcked = Math.max(maxAcked, number(text, "cycle="));
+      } else if (event instanceof ReplicationEvent.CycleCompleted done && done.mode() == ReplicationMode.PRIMARY
+          && fromPrimary) {
+        maxAcked = Math.max(maxAcked, done.cycle());
         if (initialDone) {
           successes++;
         }
-      } else if (text.contains("StateChanged[") && fromPrimary && text.contains("to=REPLICATING")) {
+      } else if (event instanceof ReplicationEvent.StateChanged changed && fromPrimary
+          && changed.to() == ReplicationState.REPLICATING) {
         initialDone = true;
-      } else if (text.contains("CycleMissed[") && fromPrimary) {
+      } else if (event instanceof ReplicationEvent.CycleMissed && fromPrimary) {
         missed++;
-      } else if (text.startsWith("R ") && text.contains("CycleCompleted[")) {
-        long cycle = number(text, "cycle=");
+      } else if (event instanceof ReplicationEvent.CycleCompleted done && !tagged.primary()) {
+        long cycle = done.cycle();
         if (cycle <= lastApplied) {
           throw violation(Invariant.CYCLES_APPLIED_ONCE_IN_ORDER, "the replica applied cycle " + cycle
               + " after cycle " + lastApplied);
@@ -758,13 +761,13 @@ public final class Simulation {
     }
   }
 
-  static long number(String text, String key) {
-    int at = text.indexOf(key) + key.length();
-    int end = at;
-    while (end < text.length() && (Character.isDigit(text.charAt(end)) || text.charAt(end) == '-')) {
-      end++;
+  /** An event and the host that reported it: the replica, or the primary of one epoch. */
+  private record HostEvent(boolean primary, int epoch, ReplicationEvent event) {
+    /** The trace line; its text feeds the trace hash, so it stays as it is. */
+    @Override
+    public String toString() {
+      return (primary ? "P" + epoch : "R") + " " + event;
     }
-    return Long.parseLong(text.substring(at, end));
   }
 
   static long[] crcs(List<VirtualDisk> disks) throws IOException {
