@@ -6,6 +6,7 @@ module io.replica.cli {
   requires io.replica.storage.vhdx;
   requires io.replica.transport.netty;
   requires info.picocli;
+  requires com.fasterxml.jackson.databind;
   requires static org.jspecify;
 
   exports io.replica.cli;

@@ -1,5 +1,6 @@
 package io.replica.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.storage.vhdx.VhdxCheck;
@@ -19,8 +20,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
@@ -51,6 +54,7 @@ final class DiskCommand implements Callable<Integer> {
   private static final long FLUSH_EVERY = 128L * 1024 * 1024;
   private static final int WRITERS = 2;
   private static final int BUFFERS = 8;
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Spec
   CommandSpec spec;
@@ -75,20 +79,6 @@ final class DiskCommand implements Callable<Integer> {
       u++;
     }
     return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
-  }
-
-  static String json(String s) {
-    StringBuilder b = new StringBuilder("\"");
-    for (char c : s.toCharArray()) {
-      if (c == '"' || c == '\\') {
-        b.append('\\').append(c);
-      } else if (c < 0x20) {
-        b.append(String.format("\\u%04x", (int) c));
-      } else {
-        b.append(c);
-      }
-    }
-    return b.append('"').toString();
   }
 
   /** A disk file read as a whole: raw or VHDX (through its parent chain). */
@@ -273,8 +263,12 @@ final class DiskCommand implements Callable<Integer> {
         long fileSize = Files.size(file);
         if (!holdsVhdx(file)) {
           if (asJson) {
-            out.println("{\"file\":" + json(file.toString()) + ",\"format\":\"raw\","
-                + "\"virtualSizeBytes\":" + fileSize + ",\"fileSizeBytes\":" + fileSize + "}");
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("file", file.toString());
+            info.put("format", "raw");
+            info.put("virtualSizeBytes", fileSize);
+            info.put("fileSizeBytes", fileSize);
+            out.println(JSON.writeValueAsString(info));
           } else {
             out.println("file: " + file + "\nformat: raw\nvirtual size: " + human(fileSize)
                 + " (" + fileSize + " bytes)");
@@ -293,20 +287,18 @@ final class DiskCommand implements Callable<Integer> {
             chain.add(p.toString());
           }
           if (asJson) {
-            StringBuilder b = new StringBuilder("{");
-            b.append("\"file\":").append(json(file.toString()));
-            b.append(",\"format\":\"vhdx\",\"type\":\"").append(type).append('"');
-            b.append(",\"virtualSizeBytes\":").append(d.sizeBytes());
-            b.append(",\"blockSizeBytes\":").append(d.blockSizeBytes());
-            b.append(",\"logicalSectorSizeBytes\":").append(d.logicalSectorSizeBytes());
-            b.append(",\"physicalSectorSizeBytes\":").append(d.physicalSectorSizeBytes());
-            b.append(",\"allocatedBytes\":").append(allocated);
-            b.append(",\"fileSizeBytes\":").append(fileSize);
-            b.append(",\"parentChain\":[");
-            for (int i = 1; i < chain.size(); i++) {
-              b.append(i > 1 ? "," : "").append(json(chain.get(i)));
-            }
-            out.println(b.append("]}"));
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("file", file.toString());
+            info.put("format", "vhdx");
+            info.put("type", type);
+            info.put("virtualSizeBytes", d.sizeBytes());
+            info.put("blockSizeBytes", d.blockSizeBytes());
+            info.put("logicalSectorSizeBytes", d.logicalSectorSizeBytes());
+            info.put("physicalSectorSizeBytes", d.physicalSectorSizeBytes());
+            info.put("allocatedBytes", allocated);
+            info.put("fileSizeBytes", fileSize);
+            info.put("parentChain", chain.subList(1, chain.size()));
+            out.println(JSON.writeValueAsString(info));
           } else {
             out.println("file: " + file);
             out.println("format: vhdx (" + type + ")");
