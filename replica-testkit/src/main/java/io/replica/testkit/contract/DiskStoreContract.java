@@ -342,27 +342,25 @@ public abstract class DiskStoreContract<S extends DiskStore> {
     byte[] data = pattern(29, 8 * 512);
     write(disk, 0, data);
     disk.flush();
-    assertThrows(
-        FileSystemException.class,
-        () -> store().delete(name),
-        "D2.9: delete of a disk with an open writable handle must throw FileSystemException");
-    assertTrue(store().exists(name), "D2.9: a refused delete must keep the disk");
-    assertSameBytes(
-        "D2.9: a refused delete must keep the disk's content",
-        0, data, ContractSupport.read(disk, 0, data.length));
+    assertDeleteRefused(name, disk, data, "writable");
     opened.close(disk);
     VirtualDisk reader = open(name, true);
-    assertThrows(
-        FileSystemException.class,
-        () -> store().delete(name),
-        "D2.9: delete of a disk with an open read-only handle must throw FileSystemException");
-    assertTrue(store().exists(name), "D2.9: a refused delete must keep the disk");
-    assertSameBytes(
-        "D2.9: a refused delete must keep the disk's content",
-        0, data, ContractSupport.read(reader, 0, data.length));
+    assertDeleteRefused(name, reader, data, "read-only");
     opened.close(reader);
     store().delete(name);
     assertFalse(store().exists(name), "D2.9: once every handle is closed, delete must succeed");
+  }
+
+  private void assertDeleteRefused(String name, VirtualDisk handle, byte[] data, String handleKind)
+      throws IOException {
+    assertThrows(
+        FileSystemException.class,
+        () -> store().delete(name),
+        "D2.9: delete of a disk with an open " + handleKind + " handle must throw FileSystemException");
+    assertTrue(store().exists(name), "D2.9: a refused delete must keep the disk");
+    assertSameBytes(
+        "D2.9: a refused delete must keep the disk's content",
+        0, data, ContractSupport.read(handle, 0, data.length));
   }
 
   /** D2.10: list holds each existing disk once, in String order of the whole name. */
