@@ -458,11 +458,7 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   @Test
   public final void optional_D2_14_childKeepsItsWritesAcrossReopen() throws IOException {
     assumeDifferencing("D2.14");
-    parentWithData("parent", SPEC);
-    VirtualDisk child = createChild("child", "parent");
-    byte[] expected = writeToChild(child);
-    child.flush();
-    opened.close(child);
+    byte[] expected = parentWithWrittenChild();
     for (boolean readOnly : new boolean[] {false, true}) {
       VirtualDisk reopened = open("child", readOnly);
       assertSameBytes(
@@ -477,11 +473,7 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   @Test
   public final void optional_D2_15_parentWithAChildCannotBeDeleted() throws IOException {
     assumeDifferencing("D2.15");
-    parentWithData("parent", SPEC);
-    VirtualDisk child = createChild("child", "parent");
-    writeToChild(child);
-    child.flush();
-    opened.close(child);
+    parentWithWrittenChild();
     byte[] parentBytes = contentOf("parent");
     assertThrows(
         FileSystemException.class,
@@ -499,11 +491,7 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   public final void optional_D2_16_mergeWritesChildIntoParentAndDeletesChild()
       throws IOException {
     assumeDifferencing("D2.16");
-    parentWithData("parent", SPEC);
-    VirtualDisk child = createChild("child", "parent");
-    byte[] expected = writeToChild(child);
-    child.flush();
-    opened.close(child);
+    byte[] expected = parentWithWrittenChild();
     store().mergeIntoParent("child");
     assertFalse(store().exists("child"), "D2.16: after merge the child must not exist");
     assertEquals(
@@ -522,11 +510,7 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   @Test
   public final void optional_D2_17_deletingAChildLeavesTheParentIntact() throws IOException {
     assumeDifferencing("D2.17");
-    parentWithData("parent", SPEC);
-    VirtualDisk child = createChild("child", "parent");
-    writeToChild(child);
-    child.flush();
-    opened.close(child);
+    parentWithWrittenChild();
     byte[] parentBytes = contentOf("parent");
     store().delete("child");
     assertFalse(store().exists("child"), "D2.17: a deleted child must not exist");
@@ -583,6 +567,16 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   }
 
   /** A closed parent with data in a few places; returns its whole content. */
+  /** A "parent" with data and a closed "child" written over it; returns what the child reads. */
+  private byte[] parentWithWrittenChild() throws IOException {
+    parentWithData("parent", SPEC);
+    VirtualDisk child = createChild("child", "parent");
+    byte[] expected = writeToChild(child);
+    child.flush();
+    opened.close(child);
+    return expected;
+  }
+
   private byte[] parentWithData(String name, DiskSpec spec) throws IOException {
     int s = spec.logicalSectorSizeBytes();
     VirtualDisk parent = create(name, spec);
