@@ -101,6 +101,50 @@ public sealed interface Message {
   }
 
   /**
+   * Former primary to new primary, when the former primary becomes the replica after an unplanned
+   * failover: byte ranges of {@code disk} it may have changed since the last cycle the other side
+   * acknowledged, as {@code [offset0, length0, offset1, length1, ...]}. Several may follow for one
+   * disk; all come before the {@link EnableResponse}. With them for every disk, the new primary
+   * compares only these ranges and those it changed itself; without them it compares every block.
+   */
+  record ChangedRanges(VmId vm, DiskId disk, long[] ranges) implements Message {
+    /** At most this many ranges travel in one message. */
+    public static final int MAX_RANGES = 4096;
+
+    /** Checks the shape: pairs of a non-negative offset and a positive length, at most {@link #MAX_RANGES}. */
+    public ChangedRanges {
+      Objects.requireNonNull(vm, "vm");
+      Objects.requireNonNull(disk, "disk");
+      if (ranges.length % 2 != 0 || ranges.length / 2 > MAX_RANGES) {
+        throw new IllegalArgumentException("changed ranges must be offset/length pairs, at most " + MAX_RANGES
+            + " of them; got " + ranges.length + " numbers");
+      }
+      for (int i = 0; i < ranges.length; i += 2) {
+        if (ranges[i] < 0 || ranges[i + 1] <= 0 || ranges[i] + ranges[i + 1] < 0) {
+          throw new IllegalArgumentException("changed range " + i / 2 + " is invalid: offset " + ranges[i]
+              + ", length " + ranges[i + 1]);
+        }
+      }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof ChangedRanges c && vm.equals(c.vm) && disk.equals(c.disk)
+          && java.util.Arrays.equals(ranges, c.ranges);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(vm, disk, java.util.Arrays.hashCode(ranges));
+    }
+
+    @Override
+    public String toString() {
+      return "ChangedRanges[vm=" + vm + ", disk=" + disk + ", ranges=" + ranges.length / 2 + "]";
+    }
+  }
+
+  /**
    * Primary to replica: bytes of one disk at an offset, part of a cycle. Block and zero-run
    * messages of a cycle are numbered from 1 in {@code sequence}, so a replica ignores a duplicate
    * and notices a gap.

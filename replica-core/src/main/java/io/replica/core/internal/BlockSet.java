@@ -87,6 +87,38 @@ final class BlockSet {
     return new Cursor();
   }
 
+  /**
+   * The set as byte ranges of a disk of {@code sizeBytes} with blocks of {@code 1 << shift} bytes:
+   * consecutive blocks coalesced, as {@code [offset0, length0, offset1, length1, ...]}.
+   */
+  long[] byteRanges(int shift, long sizeBytes) {
+    long[] out = new long[16];
+    int n = 0;
+    Cursor c = cursor();
+    long start = -1;
+    long end = -1;
+    while (true) {
+      long b = c.hasNext() ? c.next() : -1;
+      if (b >= 0 && b == end) {
+        end++;
+        continue;
+      }
+      if (start >= 0) {
+        if (n + 2 > out.length) {
+          out = Arrays.copyOf(out, out.length * 2);
+        }
+        long from = start << shift;
+        out[n++] = from;
+        out[n++] = Math.min(end << shift, sizeBytes) - from;
+      }
+      if (b < 0) {
+        return Arrays.copyOf(out, n);
+      }
+      start = b;
+      end = b + 1;
+    }
+  }
+
   @Override
   public String toString() {
     return "BlockSet" + Arrays.toString(parts);

@@ -132,6 +132,39 @@ final class DiskTracker {
     }
   }
 
+  /** Marks dirty the blocks a failed-over run changed before this tracker existed. */
+  synchronized void markDirty(BlockSet blocks) {
+    open.addAll(blocks);
+  }
+
+  /** Marks dirty the blocks of byte range {@code [offsetBytes, offsetBytes + lengthBytes)}, clipped to the disk. */
+  synchronized void markDirty(long offsetBytes, long lengthBytes) {
+    long first = offsetBytes >>> shift;
+    long end = Math.min(blockCount, (Math.min(disk.sizeBytes(), offsetBytes + lengthBytes) + blockSize - 1) >>> shift);
+    if (first < end) {
+      open.addRange(first, end);
+    }
+  }
+
+  /** Byte ranges changed and not yet acknowledged (open and frozen generations together). */
+  synchronized long[] pendingRanges() {
+    BlockSet all = new BlockSet(blockCount);
+    all.addAll(open);
+    if (frozen != null) {
+      all.addAll(frozen);
+    }
+    return all.byteRanges(shift, disk.sizeBytes());
+  }
+
+  /** A second cursor over the generation in flight, for looking ahead of the sender. */
+  synchronized BlockSet.Cursor frozenCursor() {
+    BlockSet f = frozen;
+    if (f == null) {
+      throw new IllegalStateException("disk " + id + " has no cycle in flight");
+    }
+    return f.cursor();
+  }
+
   private static long[] extents(BlockSet set) {
     List<Long> out = new java.util.ArrayList<>();
     BlockSet.Cursor c = set.cursor();

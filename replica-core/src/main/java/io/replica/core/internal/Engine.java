@@ -86,6 +86,11 @@ public final class Engine implements ReplicationManager {
   private final ReentrantLock lock = new ReentrantLock();
   private final SerialExecutor events;
   private final List<ReplicationListener> listeners = new CopyOnWriteArrayList<>();
+  /** The transport's latest host warning (a certificate expiring); touched only on events. */
+  private @Nullable ReplicationEvent hostWarning;
+  /** The listeners that have received hostWarning; touched only on events. */
+  private final Set<ReplicationListener> warned =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private final Map<VmId, PrimaryRelationship> primaries = new ConcurrentHashMap<>();
   /** Primaries whose replica has not accepted yet. */
   private final Map<VmId, PrimaryRelationship> enabling = new HashMap<>();
@@ -112,6 +117,8 @@ public final class Engine implements ReplicationManager {
     this.transport = transport;
     this.storage = storage;
     this.events = new SerialExecutor(scheduler);
+    // Last: the transport may report a warning at once.
+    transport.reportEventsTo(this::hostEvent);
   }
 
   // ---- plumbing shared with the relationships
@@ -187,10 +194,33 @@ public final class Engine implements ReplicationManager {
   void emit(ReplicationEvent event) {
     events.execute(() -> {
       for (ReplicationListener l : listeners) {
-        try {
-          l.onEvent(event);
-        } catch (RuntimeException e) {
-          LOG.warn("replication listener {} failed on {}", l, event, e);
+        deliver(l, event);
+      }
+    });
+  }
+
+  private static void deliver(ReplicationListener l, ReplicationEvent event) {
+    try {
+      l.onEvent(event);
+    } catch (RuntimeException e) {
+      LOG.warn("replication listener {} failed on {}", l, event, e);
+    }
+  }
+
+  /**
+   * A warning about the whole host from the transport, given to each listener once. The
+   * transport repeats it when a listener subscribes (it raises it first when it starts, before
+   * anyone listens); a new warning goes to everyone again.
+   */
+  private void hostEvent(ReplicationEvent event) {
+    events.execute(() -> {
+      if (!event.equals(hostWarning)) {
+        hostWarning = event;
+        warned.clear();
+      }
+      for (ReplicationListener l : listeners) {
+        if (warned.add(l)) {
+          deliver(l, event);
         }
       }
     });
@@ -733,7 +763,8 @@ public final class Engine implements ReplicationManager {
    */
   private Message.EnableResponse acceptReverse(Connection c, AuthorizationEntry entry, Message.EnableRequest req) {
     VmId vm = req.vm();
-    PrimaryRelationship p = primaries.get(vm);
+    // After a restart of this host the relationship may still be connecting to its old replica.
+    PrimaryRelationship p = primary(vm);
     boolean unplanned = req.reverseOfCycle() == PrimaryRelationship.REVERSE_AFTER_UNPLANNED;
     if (unplanned && p != null) {
       PowerState power = machines == null ? null : machines.powerState(vm);
@@ -764,7 +795,11 @@ public final class Engine implements ReplicationManager {
       loc.state().write(ReplicaRelationship.recordName(vm), record.toJson());
       ReplicaRelationship r = new ReplicaRelationship(this, entry.storageLocation(), loc, record, disks);
       r.primaryConnected(c.peerIdentity(), c);
+      if (unplanned) {
+        sendChangedRanges(c, p);
+      }
       primaries.remove(vm);
+      enabling.remove(vm);
       forgetPrimary(vm);
       p.cancelTimers();
       p.link.remove(p);
@@ -781,6 +816,28 @@ public final class Engine implements ReplicationManager {
       LOG.warn("cannot take reverse replication of {} from '{}'", vm, c.peerIdentity(), e);
       return refuse(vm, Message.EnableStatus.REFUSED, "cannot become the replica of " + vm + " on " + hostName
           + ": " + describe(e));
+    }
+  }
+
+  /**
+   * Tells the new primary what these disks changed since the last cycle it acknowledged, so that it
+   * compares only those blocks and its own changes. Sent only when this side's tracking is sound.
+   */
+  private static void sendChangedRanges(Connection c, PrimaryRelationship p) {
+    if (!p.changesKnown()) {
+      LOG.info("{} has no trustworthy change tracking for {}; the new primary compares every block", p.vm.id(),
+          c.peerIdentity());
+      return;
+    }
+    for (DiskTracker t : p.tracker.disks()) {
+      long[] ranges = t.pendingRanges();
+      int step = 2 * Message.ChangedRanges.MAX_RANGES;
+      int from = 0;
+      do {
+        int to = Math.min(ranges.length, from + step);
+        c.send(new Message.ChangedRanges(p.vm.id(), t.id, java.util.Arrays.copyOfRange(ranges, from, to)));
+        from = to;
+      } while (from < ranges.length);
     }
   }
 
@@ -836,6 +893,16 @@ public final class Engine implements ReplicationManager {
     CompletableFuture<Void> done = new CompletableFuture<>();
     PrimaryRelationship p = new PrimaryRelationship(this, vm, settings, tracker, link, done);
     p.reverseOf = reverseOf;
+    if (reverseOf == PrimaryRelationship.REVERSE_AFTER_UNPLANNED) {
+      // What the machine changed here since the failover is compared with the other side, whatever it says.
+      ReplicaRelationship.ReverseBase base = r.reverseBase(tracker);
+      if (base != null) {
+        for (DiskTracker t : tracker.disks()) {
+          t.markDirty(base.changed().get(t.id));
+        }
+      }
+      p.reverseBase = base;
+    }
     p.continueAfter(r.record().lastAppliedCycle());
     replicas.remove(r.vm);
     enabling.put(r.vm, p);
@@ -1097,11 +1164,13 @@ public final class Engine implements ReplicationManager {
   @Override
   public void addListener(ReplicationListener listener) {
     listeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+    transport.reportEventsTo(this::hostEvent);
   }
 
   @Override
   public void removeListener(ReplicationListener listener) {
     listeners.remove(listener);
+    events.execute(() -> warned.remove(listener));
   }
 
   @Override

@@ -43,6 +43,11 @@ abstract class ForwardingDisk implements VirtualDisk {
   }
 
   @Override
+  public void trim(long offsetBytes, long lengthBytes) throws IOException {
+    disk.trim(offsetBytes, lengthBytes);
+  }
+
+  @Override
   public void flush() throws IOException {
     disk.flush();
   }

@@ -35,6 +35,7 @@ import org.jspecify.annotations.Nullable;
  * handles the replica's acknowledgements. Guarded by the engine lock.
  */
 final class PrimaryRelationship {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PrimaryRelationship.class);
   /** The most bytes read for one block message. */
   static final int CHUNK_BYTES_MAX = 256 * 1024;
   private static final byte[] ZEROS = new byte[CHUNK_BYTES_MAX];
@@ -83,8 +84,17 @@ final class PrimaryRelationship {
   private long pointsTaken;
   /** The guest is being quiesced for an application-consistent cut. */
   private boolean quiescing;
-  /** The next cycle compares every block by hash (resynchronization). */
+  /** The next cycle compares blocks by hash (resynchronization): every block, or see {@link #narrowResync}. */
   private boolean resyncPending;
+  /** The resynchronization compares only the blocks changed on either side (reverse after unplanned failover). */
+  private boolean narrowResync;
+  /** This side's common ground with the other, for an unplanned failover's reverse replication. */
+  ReplicaRelationship.@Nullable ReverseBase reverseBase;
+  /** The other side's changes, per disk, as it announced them before accepting the reverse replication. */
+  private final Map<DiskId, long[]> theirChanges = new HashMap<>();
+  private boolean theirChangesOverflow;
+  /** Ranges taken per disk from the other side before falling back to comparing every block. */
+  private static final int THEIR_RANGES_MAX = 1 << 20;
   /** Resumed from the state a previous run of this host left. */
   private boolean resumed;
   /** The last cycle the replica said it holds. */
@@ -163,6 +173,8 @@ final class PrimaryRelationship {
       }
     } else if (message instanceof Message.HashResponse m) {
       onHashResponse(m);
+    } else if (message instanceof Message.ChangedRanges m) {
+      onChangedRanges(m);
     } else if (message instanceof Message.FailoverCompleted m) {
       onFailoverCompleted(m);
     } else if (message instanceof Message.EnableResponse m) {
@@ -194,14 +206,27 @@ final class PrimaryRelationship {
     // Never reuse a number the replica already holds (after a restart of this host, say).
     nextCycle = Math.max(nextCycle, held + 1);
     if (enabling != null && reverseOf == REVERSE_AFTER_UNPLANNED) {
-      // The other side holds what it had when it stopped: compare every block and send what differs.
+      // The other side holds what it had when it stopped: compare and send what differs. When
+      // both sides know what they changed since a cycle they share, only those blocks are compared.
       CompletableFuture<Void> f = enabling;
       enabling = null;
       engine.adoptPrimary(this);
+      boolean narrow = narrowsReverse(held);
+      if (narrow) {
+        for (DiskTracker t : tracker.disks()) {
+          long[] ranges = theirChanges.get(t.id);
+          for (int i = 0; i < ranges.length; i += 2) {
+            t.markDirty(ranges[i], ranges[i + 1]);
+          }
+        }
+      }
+      theirChanges.clear();
+      theirChangesOverflow = false;
+      reverseBase = null;
       lastAcked = held;
       firstSent = nextCycle;
       initialReplicationDone();
-      resynchronize();
+      resynchronize(narrow);
       f.complete(null);
       return;
     }
@@ -273,6 +298,50 @@ final class PrimaryRelationship {
     if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && initialStart == null) {
       startCycle();
     }
+  }
+
+  /** A former primary's changes since the last cycle it had acknowledged, before it answers. */
+  private void onChangedRanges(Message.ChangedRanges m) {
+    if (enabling == null || reverseOf != REVERSE_AFTER_UNPLANNED
+        || tracker.disks().stream().noneMatch(t -> t.id.equals(m.disk()))) {
+      LOG.warn("ignored changed ranges of {} disk {} outside an unplanned reverse replication", vm.id(), m.disk());
+      return;
+    }
+    long[] before = theirChanges.getOrDefault(m.disk(), new long[0]);
+    if ((long) before.length + m.ranges().length > 2L * THEIR_RANGES_MAX) {
+      theirChangesOverflow = true; // so scattered that comparing every block is as cheap
+      return;
+    }
+    long[] all = Arrays.copyOf(before, before.length + m.ranges().length);
+    System.arraycopy(m.ranges(), 0, all, before.length, m.ranges().length);
+    theirChanges.put(m.disk(), all);
+  }
+
+  /**
+   * Whether reverse replication after an unplanned failover may compare only the blocks either
+   * side changed. The cycles decide: the other side must have acknowledged at least the cycle
+   * before the one these disks hold (the one after it it still tracks as unacknowledged), and no
+   * cycle these disks never received; and both sides must know their changes for every disk.
+   */
+  private boolean narrowsReverse(long heldThere) {
+    ReplicaRelationship.ReverseBase base = reverseBase;
+    if (base == null) {
+      LOG.info("reverse replication of {} compares every block: the changes since the failover are not known"
+          + " (the host restarted since)", vm.id());
+      return false;
+    }
+    if (theirChangesOverflow || tracker.disks().stream().anyMatch(t -> !theirChanges.containsKey(t.id))) {
+      LOG.info("reverse replication of {} compares every block: {} did not say what it changed", vm.id(),
+          link.endpoint);
+      return false;
+    }
+    if (heldThere < base.appliedCycle() - 1 || heldThere > base.journaledCycle()) {
+      LOG.info("reverse replication of {} compares every block: {} acknowledged cycle {}, these disks hold"
+          + " cycle {} and received up to {}", vm.id(), link.endpoint, heldThere, base.appliedCycle(),
+          base.journaledCycle());
+      return false;
+    }
+    return true;
   }
 
   // ---- operations
@@ -458,7 +527,7 @@ final class PrimaryRelationship {
         || settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXISTING_COPY);
     long blocks;
     try {
-      blocks = tracker.cut(resync ? VmTracker.CutScope.EVERY_BLOCK
+      blocks = tracker.cut(resync ? narrowResync ? VmTracker.CutScope.CHANGES : VmTracker.CutScope.EVERY_BLOCK
           : initial ? VmTracker.CutScope.ALLOCATED : VmTracker.CutScope.CHANGES);
     } catch (IOException e) {
       stats.error();
@@ -572,21 +641,39 @@ final class PrimaryRelationship {
     }
   }
 
-  /** Hash requests for a resync go this far ahead of what was compared. */
+  /** Hash requests for a resync cover at most this many blocks each, and go this many ahead. */
   private static final long HASH_RANGE_BLOCKS = 1024;
   private static final int HASH_RANGES_AHEAD = 8;
 
-  /** Asks for the replica's hashes ahead of the reading; returns how far they reach without a gap. */
+  /**
+   * Asks for the replica's hashes of the runs of blocks the cycle will read, ahead of the reading
+   * (every block for a full comparison, fewer when it was narrowed); returns how far the answers
+   * reach: every block of the cycle below that offset has its hash here.
+   */
   private long requestHashes(Connection conn, Cycle c, DiskTracker d) {
-    long[] reach = c.hashed.computeIfAbsent(d.id, k -> new long[2]); // {received, requested}
-    long range = HASH_RANGE_BLOCKS * tracker.trackingBlockSizeBytes();
-    long size = d.disk.sizeBytes();
-    while (reach[1] < size && reach[1] - reach[0] < HASH_RANGES_AHEAD * range) {
-      long length = Math.min(range, size - reach[1]);
-      conn.send(new Message.HashRequest(vm.id(), c.number, d.id, reach[1], length, tracker.trackingBlockSizeBytes()));
-      reach[1] += length;
+    HashPlan plan = c.hashed.computeIfAbsent(d.id, k -> new HashPlan(d.frozenCursor()));
+    int block = tracker.trackingBlockSizeBytes();
+    while (plan.requested.size() < HASH_RANGES_AHEAD && (plan.lookahead >= 0 || plan.blocks.hasNext())) {
+      long first = plan.lookahead >= 0 ? plan.lookahead : plan.blocks.next();
+      plan.lookahead = -1;
+      long end = first + 1;
+      while (end - first < HASH_RANGE_BLOCKS && plan.blocks.hasNext()) {
+        long next = plan.blocks.next();
+        if (next != end) {
+          plan.lookahead = next;
+          break;
+        }
+        end++;
+      }
+      long offset = first * block;
+      long length = Math.min(end * block, d.disk.sizeBytes()) - offset;
+      conn.send(new Message.HashRequest(vm.id(), c.number, d.id, offset, length, block));
+      plan.requested.add(new long[] {offset, length});
     }
-    return reach[0];
+    if (plan.requested.isEmpty() && plan.lookahead < 0 && !plan.blocks.hasNext()) {
+      return d.disk.sizeBytes(); // every hash asked for arrived
+    }
+    return plan.answered;
   }
 
   private void onHashResponse(Message.HashResponse m) {
@@ -594,18 +681,31 @@ final class PrimaryRelationship {
     if (c == null || !c.resync || m.cycle() != c.number) {
       return;
     }
-    long[] reach = c.hashed.get(m.disk());
-    DiskTracker d = c.disks.stream().filter(t -> t.id.equals(m.disk())).findFirst().orElse(null);
+    HashPlan plan = c.hashed.get(m.disk());
+    long[] asked = plan == null ? null : plan.requested.peekFirst();
     int block = tracker.trackingBlockSizeBytes();
-    if (reach == null || d == null || m.offsetBytes() != reach[0] || m.blockSizeBytes() != block
-        || m.hashes().length % BlockHashes.HASH_BYTES != 0) {
+    if (asked == null || m.offsetBytes() != asked[0] || m.blockSizeBytes() != block
+        || m.hashes().length != (asked[1] + block - 1) / block * BlockHashes.HASH_BYTES) {
       failInflight("replica server " + link.endpoint + " answered hashes for " + m.disk() + " at " + m.offsetBytes()
           + " that were not asked for");
       return;
     }
+    plan.requested.pollFirst();
     c.hashes.computeIfAbsent(m.disk(), k -> new java.util.TreeMap<>()).put(m.offsetBytes(), m);
-    reach[0] = Math.min(d.disk.sizeBytes(), m.offsetBytes() + (long) m.hashes().length / BlockHashes.HASH_BYTES * block);
+    plan.answered = asked[0] + asked[1];
     pump();
+  }
+
+  /** The hash requests of one disk in a resync cycle: the runs asked for, in order, and how far answered. */
+  private static final class HashPlan {
+    final BlockSet.Cursor blocks;
+    long lookahead = -1;
+    final java.util.ArrayDeque<long[]> requested = new java.util.ArrayDeque<>();
+    long answered;
+
+    HashPlan(BlockSet.Cursor blocks) {
+      this.blocks = blocks;
+    }
   }
 
   /** Sends the blocks of a chunk whose hash differs from the replica's; skips the others. */
@@ -720,6 +820,7 @@ final class PrimaryRelationship {
         Duration.ofNanos(latency)));
     if (c.resync) {
       resyncPending = false;
+      narrowResync = false;
       engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
           state, state, "resynchronization compared " + c.doneBytes + " bytes and sent "
               + c.checksum.payloadBytes() + " that differed"));
@@ -852,7 +953,13 @@ final class PrimaryRelationship {
 
   /** Starts comparing every block by hash and sending the ones that differ (Resume-VMReplication -Resynchronize). */
   void resynchronize() {
+    resynchronize(false);
+  }
+
+  /** {@code narrow}: compare only the blocks tracked as changed, not every block. */
+  private void resynchronize(boolean narrow) {
     resyncPending = true;
+    narrowResync = narrow;
     setState(ReplicationState.RESYNCHRONIZING, "resynchronization started");
     startCycle();
   }
@@ -944,6 +1051,16 @@ final class PrimaryRelationship {
     return stats.snapshot(vm.id(), now, tracker.pendingBytes(), lastAcked);
   }
 
+  /**
+   * Whether the changes tracked since the last acknowledged cycle are all this side wrote since:
+   * not while a resynchronization is due or running, nor before the first acknowledgement.
+   */
+  boolean changesKnown() {
+    return lastAcked >= 0 && !resyncPending && state != ReplicationState.WAITING_FOR_START_RESYNCHRONIZE
+        && state != ReplicationState.RESYNCHRONIZING && state != ReplicationState.RESYNCHRONIZE_SUSPENDED
+        && state != ReplicationState.WAITING_FOR_INITIAL_REPLICATION;
+  }
+
   long lastAcked() {
     return lastAcked;
   }
@@ -962,9 +1079,9 @@ final class PrimaryRelationship {
     final boolean resync;
     /** The first full copy (or full comparison) of the relationship. */
     boolean initial;
-    /** Per disk, for a resync: hashes received, by offset, and how far they reach without a gap. */
+    /** Per disk, for a resync: hashes received, by offset, and the requests made. */
     final Map<DiskId, java.util.TreeMap<Long, Message.HashResponse>> hashes = new HashMap<>();
-    final Map<DiskId, long[]> hashed = new HashMap<>();
+    final Map<DiskId, HashPlan> hashed = new HashMap<>();
     long skippedBytes;
     int disk;
     long doneBytes;

@@ -80,6 +80,10 @@ final class ReplicaRelationship {
   private @Nullable Copy test;
   /** The failover awaiting commit or cancel, if any. */
   private @Nullable Copy failover;
+  /** After a committed failover: the disks the machine runs on here, which remember what it writes. */
+  private @Nullable Map<DiskId, FailedOverDisk> failedOver;
+  /** After a committed failover: the last cycle acknowledged to the old primary, applied or not. */
+  private long journaledUpTo = -1;
   private ReplicationState previousState = ReplicationState.REPLICATING;
   private boolean applyScheduled;
   /** Bytes the applied cycles covered since {@link #firstCut}, for the history storage estimate. */
@@ -979,28 +983,42 @@ final class ReplicaRelationship {
    */
   VirtualMachine commitFailover() throws IOException {
     Copy c = requireFailover("commit the failover");
+    int block = record.trackingBlockSizeBytes();
+    Map<DiskId, BlockSet> changed = new LinkedHashMap<>();
     pointLock.writeLock().lock();
     try {
       for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
         DiskId id = e.getKey();
         OverlayDisk view = e.getValue();
         VirtualDisk target = disks.get(id);
-        int block = record.trackingBlockSizeBytes();
         java.util.SortedSet<Long> blocks = history.blocksChangedSince(c.kept, id);
         for (long sector : view.writtenSectors()) {
           blocks.add(sector * view.logicalSectorSizeBytes() / block);
         }
+        BlockSet set = new BlockSet((target.sizeBytes() + block - 1) / block);
         for (long b : blocks) {
           long offset = b * block;
           ByteBuffer buf = ByteBuffer.allocate((int) Math.min(block, target.sizeBytes() - offset));
           view.read(offset, buf);
           target.write(offset, buf.flip());
+          set.add(b);
         }
         target.flush();
+        changed.put(id, set);
       }
       c.kept.pins = 0;
       history.clear();
+      // Cycles acknowledged but never applied: the old primary has their blocks, these disks do not.
+      journaledUpTo = lastApplied;
       for (long cycle : pending) {
+        CycleJournal.read(storage.state(), CycleJournal.name(vm, cycle), rec -> {
+          if (rec instanceof JournalRecord.Block b && changed.containsKey(b.disk()) && b.data().length > 0) {
+            addRange(changed.get(b.disk()), b.offsetBytes(), b.data().length, block);
+          } else if (rec instanceof JournalRecord.Zero z && changed.containsKey(z.disk()) && z.lengthBytes() > 0) {
+            addRange(changed.get(z.disk()), z.offsetBytes(), z.lengthBytes(), block);
+          }
+        });
+        journaledUpTo = Math.max(journaledUpTo, cycle);
         storage.state().delete(CycleJournal.name(vm, cycle));
       }
       pending.clear();
@@ -1016,10 +1034,41 @@ final class ReplicaRelationship {
       storage.disks().delete(c.directory + e.getKey());
     }
     setState(ReplicationState.FAILED_OVER, "failover committed; the other recovery points were removed");
+    failedOver = new LinkedHashMap<>();
     List<VmDisk> list = new ArrayList<>();
-    disks.forEach((id, d) -> list.add(new VmDisk(id, d, list.isEmpty())));
+    disks.forEach((id, d) -> {
+      FailedOverDisk running = new FailedOverDisk(d, block, changed.get(id));
+      failedOver.put(id, running);
+      list.add(new VmDisk(id, running, list.isEmpty()));
+    });
     return new VirtualMachine(vm, record.vmName(), list);
   }
+
+  private static void addRange(BlockSet set, long offsetBytes, long lengthBytes, int block) {
+    set.addRange(offsetBytes / block, (offsetBytes + lengthBytes + block - 1) / block);
+  }
+
+  /**
+   * What reverse replication after this host's unplanned failover may narrow its comparison to:
+   * the blocks changed here since the point both sides shared, and the last cycle these disks
+   * received; null when that is not known (no failover committed in this run of the host).
+   */
+  @Nullable ReverseBase reverseBase(VmTracker tracker) {
+    Map<DiskId, FailedOverDisk> running = failedOver;
+    if (running == null) {
+      return null;
+    }
+    Map<DiskId, BlockSet> changed = new LinkedHashMap<>();
+    running.forEach((id, d) -> changed.put(id, d.handOver(tracker.trackedDisk(id))));
+    failedOver = null;
+    return new ReverseBase(lastApplied, journaledUpTo, changed);
+  }
+
+  /**
+   * The common ground for reverse replication: the cycle these disks hold, the last cycle they
+   * acknowledged, and per disk the blocks changed here since.
+   */
+  record ReverseBase(long appliedCycle, long journaledCycle, Map<DiskId, BlockSet> changed) {}
 
   private Copy requireFailover(String operation) {
     Copy c = failover;

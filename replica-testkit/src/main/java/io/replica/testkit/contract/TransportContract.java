@@ -200,6 +200,7 @@ public abstract class TransportContract<T extends Transport> {
         new Message.CycleAck(VM, 7),
         new Message.CycleRejected(VM, 8, "gap after sequence 3", true),
         new Message.HashResponse(VM, 7, DISK, 1L << 20, 2 << 20, hashes),
+        new Message.ChangedRanges(VM, DISK, new long[] {0, 4096, 1L << 40, 1L << 20}),
         new Message.FailoverCompleted(VM, false, "the replica is not at cycle 9"));
     for (Message m : primaryToReplica) {
       link.client.send(m);

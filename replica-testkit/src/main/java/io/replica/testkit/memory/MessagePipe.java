@@ -76,6 +76,9 @@ final class MessagePipe {
         return new Message.HashResponse(h.vm(), h.cycle(), h.disk(), h.offsetBytes(), h.blockSizeBytes(),
             h.hashes().clone());
       }
+      if (sent instanceof Message.ChangedRanges r) {
+        return new Message.ChangedRanges(r.vm(), r.disk(), r.ranges().clone());
+      }
       if (snapshot == null || !(sent instanceof Message.BlockData)) {
         return sent;
       }

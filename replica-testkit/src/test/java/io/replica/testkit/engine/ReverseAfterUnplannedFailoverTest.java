@@ -60,6 +60,7 @@ class ReverseAfterUnplannedFailoverTest {
       }
 
       hosts.network.faults().heal();
+      int events = hosts.replicaEvents.size();
       long before = hosts.network.payloadBytesSent(REPLICA, PRIMARY);
       hosts.await(hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
           .replicationFrequency(CYCLE).build()));
@@ -71,6 +72,8 @@ class ReverseAfterUnplannedFailoverTest {
       assertEquals(ReplicationMode.REPLICA, hosts.primary.mode(vm.id()));
       long sent = hosts.network.payloadBytesSent(REPLICA, PRIMARY) - before;
       assertTrue(sent <= 10 * 4096, "only the ten differing blocks travel back, not " + sent + " bytes");
+      // The six blocks written on the old primary and the four written here are all that is compared.
+      assertEquals(List.of(10L), resyncBlocksCompared(hosts, events), "blocks compared by hash");
 
       var tracker = hosts.replica.changeTracker(vm.id());
       for (int i = 0; i < 2; i++) {
@@ -78,5 +81,63 @@ class ReverseAfterUnplannedFailoverTest {
             TwoHosts.content(vm.disks().get(i).disk()), "the old primary equals the new one, disk " + i);
       }
     }
+  }
+
+  /**
+   * Failing over to an older point rolls back blocks the old primary still holds newer: those are
+   * compared too, and the old primary ends equal to what runs now.
+   */
+  @Test
+  void anOlderPointRollsBackBlocksThatAreSentBackToo() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      hosts.primary.setReplicaServerSettings(ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
+          .allowAnyAuthenticatedServer("returned").build());
+      VirtualMachine vm = hosts.newVm("erp", DISK);
+      hosts.replicate(vm, TwoHosts.settings()
+          .recoveryHistory(new io.replica.api.RecoveryHistory(4, Duration.ofMinutes(1), 0)).build());
+      Random r = new Random(21);
+      for (int cycle = 0; cycle < 4; cycle++) { // each cycle rewrites its own three blocks
+        for (int i = 0; i < 3; i++) {
+          byte[] data = new byte[4096];
+          r.nextBytes(data);
+          hosts.write(vm, 0, (long) (100 * cycle + i) * 4096, data);
+        }
+        hosts.scheduler.advance(Duration.ofMinutes(1)); // one recovery point per cycle
+      }
+      hosts.power.put(vm.id(), PowerState.OFF);
+      hosts.network.faults().partition(PRIMARY, REPLICA);
+
+      List<RecoveryPoint> points = hosts.replica.recoveryPoints(vm.id());
+      // Cycles run every 30 s and the writes came every minute, so points hold cycles 1, 3, 5, 7 and the
+      // latest, 8: from cycle 3 the writes that cycles 5 and 7 carried roll back.
+      RecoveryPoint older = points.get(points.size() - 4);
+      assertEquals(3, older.cycle());
+      hosts.await(hosts.replica.failover(vm.id(), older, true));
+      hosts.await(hosts.replica.commitFailover(vm.id()));
+
+      hosts.network.faults().heal();
+      int events = hosts.replicaEvents.size();
+      hosts.await(hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
+          .replicationFrequency(CYCLE).build()));
+      for (int i = 0; i < 20 && hosts.replica.state(vm.id()) != ReplicationState.REPLICATING; i++) {
+        hosts.scheduler.advance(Duration.ofSeconds(5));
+      }
+      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
+      assertEquals(List.of(6L), resyncBlocksCompared(hosts, events), "the two rolled-back cycles' blocks");
+      VirtualMachine now = new VirtualMachine(vm.id(), vm.name(), List.of(new io.replica.api.VmDisk(
+          vm.disks().get(0).id(), hosts.replica.changeTracker(vm.id()).trackedDisk(vm.disks().get(0).id()), true)));
+      assertArrayEquals(TwoHosts.content(now.disks().get(0).disk()), TwoHosts.content(vm.disks().get(0).disk()),
+          "the old primary holds the older point now");
+    }
+  }
+
+  /** The number of blocks each resynchronization cycle of the new primary compared, from its events. */
+  private static List<Long> resyncBlocksCompared(TwoHosts hosts, int fromEvent) {
+    return hosts.replicaEvents.subList(fromEvent, hosts.replicaEvents.size()).stream()
+        .filter(e -> e instanceof io.replica.api.event.ReplicationEvent.CycleStarted)
+        .map(e -> ((io.replica.api.event.ReplicationEvent.CycleStarted) e).blocks())
+        .limit(1)
+        .toList();
   }
 }

@@ -138,7 +138,7 @@ class InMemoryNetworkDeliveryTest {
 
   /** If the protocol grows a message with an array, the transport's copy-on-send must learn it. */
   @Test
-  void onlyBlockDataAndHashResponsesCarryAMutableArray() {
+  void onlyTheMessagesThePipeCopiesCarryAMutableArray() {
     List<String> withArrays = new ArrayList<>();
     for (Class<?> type : Message.class.getPermittedSubclasses()) {
       for (RecordComponent component : type.getRecordComponents()) {
@@ -147,7 +147,8 @@ class InMemoryNetworkDeliveryTest {
         }
       }
     }
-    assertEquals(List.of("HashResponse.hashes", "BlockData.data"), withArrays);
+    // MessagePipe gives the receiver its own copy of exactly these arrays.
+    assertEquals(List.of("HashResponse.hashes", "ChangedRanges.ranges", "BlockData.data"), withArrays);
   }
 
   @Test

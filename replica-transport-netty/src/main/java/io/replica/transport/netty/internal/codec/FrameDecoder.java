@@ -293,6 +293,19 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         body.readBytes(hashes);
         return data(new Message.HashResponse(vm, cycle, disk, offset, blockSize, hashes));
       }
+      case TYPE_CHANGED_RANGES: {
+        DiskId disk = new DiskId(readUuid(body));
+        int count = body.readInt();
+        if (count < 0 || count > Message.ChangedRanges.MAX_RANGES || (long) count * 16 != body.readableBytes()) {
+          throw new ProtocolViolation("changed ranges announce " + count + " ranges in "
+              + body.readableBytes() + " bytes; at most " + Message.ChangedRanges.MAX_RANGES + ", 16 bytes each");
+        }
+        long[] ranges = new long[count * 2];
+        for (int i = 0; i < ranges.length; i++) {
+          ranges[i] = body.readLong();
+        }
+        return data(new Message.ChangedRanges(vm, disk, ranges));
+      }
       case TYPE_POWER_STATE_QUERY:
         return data(new Message.PowerStateQuery(vm));
       case TYPE_POWER_STATE_REPORT: {

@@ -222,6 +222,15 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             .writeBytes(h.hashes());
         return finish(alloc, TYPE_HASH_RESPONSE, 0, stream, body, null);
       }
+      if (m instanceof Message.ChangedRanges) {
+        Message.ChangedRanges r = (Message.ChangedRanges) m;
+        writeUuid(body, r.disk().uuid());
+        body.writeInt(r.ranges().length / 2);
+        for (long v : r.ranges()) {
+          body.writeLong(v);
+        }
+        return finish(alloc, TYPE_CHANGED_RANGES, 0, stream, body, null);
+      }
       if (m instanceof Message.PowerStateQuery) {
         return finish(alloc, TYPE_POWER_STATE_QUERY, 0, stream, body, null);
       }

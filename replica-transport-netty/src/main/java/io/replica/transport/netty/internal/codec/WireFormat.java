@@ -73,6 +73,7 @@ public final class WireFormat {
   public static final int TYPE_HASH_RESPONSE = 0x1B;
   public static final int TYPE_POWER_STATE_QUERY = 0x1C;
   public static final int TYPE_POWER_STATE_REPORT = 0x1D;
+  public static final int TYPE_CHANGED_RANGES = 0x1E;
 
   // Error codes carried by error frames.
   public static final int ERROR_PROTOCOL = 1;

@@ -46,7 +46,7 @@ final class Messages {
 
   static Message random(SplittableRandom r, List<VmId> vms) {
     VmId vm = vms.get(r.nextInt(vms.size()));
-    switch (r.nextInt(14)) {
+    switch (r.nextInt(15)) {
       case 0: {
         List<Message.DiskDescriptor> disks = new ArrayList<>();
         int n = r.nextInt(4);
@@ -96,6 +96,14 @@ final class Messages {
       case 12:
         return new Message.PowerStateReport(vm, r.nextBoolean() ? null
             : io.replica.spi.host.PowerState.values()[r.nextInt(io.replica.spi.host.PowerState.values().length)]);
+      case 13: {
+        long[] ranges = new long[2 * (r.nextInt(8) == 0 ? Message.ChangedRanges.MAX_RANGES : r.nextInt(0, 40))];
+        for (int i = 0; i < ranges.length; i += 2) {
+          ranges[i] = r.nextLong(0, 1L << 46);
+          ranges[i + 1] = r.nextLong(1, 1L << 40);
+        }
+        return new Message.ChangedRanges(vm, new DiskId(uuid(r)), ranges);
+      }
       default:
         return new Message.CycleRejected(vm, r.nextLong(), text(r), r.nextBoolean());
     }
