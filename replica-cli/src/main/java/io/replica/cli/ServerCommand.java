@@ -36,8 +36,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code replica server}: runs a replica server in the foreground until stopped. Primaries
  * authenticate with mutual TLS (and Kerberos on its own port when a keytab is given); the
- * authorization list decides who may replicate and where their machines are stored. The
- * transport logs one line per accepted or refused connection, with the reason.
+ * authorization list decides who may replicate and where their machines are stored. Each
+ * accepted or refused connection is one line on standard output, with the reason.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
     description = "Run a replica server in the foreground until stopped.")
@@ -243,7 +243,16 @@ final class ServerCommand implements Callable<Integer> {
     }
     ReplicaServerSettings serverSettings = settings.build();
     String serverName = name;
+    // The transport would log the same line again on standard error.
+    String decisionLog = "org.slf4j.simpleLogger.log.io.replica.transport.netty.connections";
+    if (System.getProperty(decisionLog) == null) {
+      System.setProperty(decisionLog, "off");
+    }
     NettyTransport.Builder tb = NettyTransport.builder().hostName(name).tls(tls)
+        .connectionListener(decision -> {
+          out.println(decision.describe());
+          out.flush();
+        })
         .authorizer(identity -> serverSettings.authorize(identity).isPresent()
             ? Optional.empty()
             : Optional.of("replica server " + serverName + " rejected primary '" + identity

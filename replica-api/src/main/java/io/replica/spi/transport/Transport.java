@@ -1,10 +1,13 @@
 package io.replica.spi.transport;
 
 import io.replica.api.AuthenticationType;
+import io.replica.api.event.ReplicationEvent;
 import java.io.Closeable;
 import java.io.IOException;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -40,6 +43,18 @@ public interface Transport extends Closeable {
    */
   CompletableFuture<Connection> connect(
       Endpoint remote, ConnectOptions options, MessageHandler handler);
+
+  /**
+   * Where this transport reports events of the host as a whole, such as {@link
+   * ReplicationEvent.CertificateExpiring}; the engine calls this once when it is built and passes
+   * what it receives to its listeners. A later call replaces the earlier sink. A condition that
+   * already holds (a certificate inside its warning window) is reported at once, so that it is not
+   * lost before the engine exists. {@code events} may be called from any thread and returns
+   * quickly. The default ignores it: a transport with nothing to report.
+   */
+  default void reportEventsTo(Consumer<? super ReplicationEvent> events) {
+    Objects.requireNonNull(events, "events");
+  }
 
   /** Stops listening and closes every connection; further calls fail. */
   @Override

@@ -28,6 +28,7 @@ import io.netty.handler.traffic.GlobalTrafficShapingHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.replica.api.AuthenticationType;
+import io.replica.api.event.ReplicationEvent;
 import io.replica.spi.transport.ConnectOptions;
 import io.replica.spi.transport.Connection;
 import io.replica.spi.transport.Endpoint;
@@ -109,6 +110,9 @@ public final class NettyTransport implements Transport {
   private final Duration expiryWarning;
   private final java.util.function.Consumer<CertificateExpiry> expiryListener;
   private volatile long warnedGeneration = -1;
+  /** The warning that still holds, repeated to each new event sink; null while none does. */
+  private ReplicationEvent.@Nullable CertificateExpiring expiring;
+  private java.util.function.Consumer<? super ReplicationEvent> events = e -> { };
   private volatile boolean closed;
 
   private NettyTransport(Builder b) {
@@ -152,7 +156,7 @@ public final class NettyTransport implements Transport {
     this.callbacks = Executors.newCachedThreadPool(
         new DefaultThreadFactory("replica-netty-callback-" + hostName, true));
     this.settings = new ChannelSettings(hostName, b.compressionLevel, b.heartbeat,
-        b.inFlightBytesMax, new Mailboxes(callbacks), b.authorizer);
+        b.inFlightBytesMax, new Mailboxes(callbacks), b.authorizer, b.connectionListener);
     this.channels = new DefaultChannelGroup("replica-" + hostName, GlobalEventExecutor.INSTANCE);
     this.serverShaper = b.bandwidth > 0
         ? new GlobalTrafficShapingHandler(group.next(), b.bandwidth, 0, 100) : null;
@@ -193,10 +197,10 @@ public final class NettyTransport implements Transport {
   }
 
   /**
-   * Warns (log and listener) when this host's certificate expires within the warning window;
-   * once per loaded certificate, and again after a renewal that is still too short.
+   * Warns (log, listener and event) when this host's certificate expires within the warning
+   * window; once per loaded certificate, and again after a renewal that is still too short.
    */
-  private void checkExpiry() {
+  private synchronized void checkExpiry() {
     TlsSettings t = tls;
     if (t == null || closed) {
       return;
@@ -204,8 +208,13 @@ public final class NettyTransport implements Transport {
     io.replica.transport.netty.internal.tls.TlsMaterial m = t.source().get();
     java.security.cert.X509Certificate cert = m.chain().get(0);
     java.time.Instant notAfter = cert.getNotAfter().toInstant();
-    Duration remaining = Duration.between(clock.instant(), notAfter);
-    if (remaining.compareTo(expiryWarning) > 0 || warnedGeneration == m.generation()) {
+    java.time.Instant now = clock.instant();
+    Duration remaining = Duration.between(now, notAfter);
+    if (remaining.compareTo(expiryWarning) > 0) {
+      expiring = null; // renewed: nothing left to repeat
+      return;
+    }
+    if (warnedGeneration == m.generation()) {
       return;
     }
     warnedGeneration = m.generation();
@@ -216,6 +225,29 @@ public final class NettyTransport implements Transport {
       expiryListener.accept(warning);
     } catch (RuntimeException e) {
       LOG.error("the certificate expiry listener threw", e);
+    }
+    ReplicationEvent.CertificateExpiring event = new ReplicationEvent.CertificateExpiring(now,
+        hostName, warning.subject(), notAfter, remaining);
+    expiring = event;
+    report(event);
+  }
+
+  private void report(ReplicationEvent event) {
+    try {
+      events.accept(event);
+    } catch (RuntimeException e) {
+      LOG.error("the event sink threw on {}", event, e);
+    }
+  }
+
+  /** Reports {@link ReplicationEvent.CertificateExpiring} while this host's certificate is short. */
+  @Override
+  public synchronized void reportEventsTo(
+      java.util.function.Consumer<? super ReplicationEvent> events) {
+    this.events = Objects.requireNonNull(events, "events");
+    ReplicationEvent.CertificateExpiring e = expiring;
+    if (e != null) {
+      report(e);
     }
   }
 
@@ -496,6 +528,7 @@ public final class NettyTransport implements Transport {
     private long connectionBandwidth;
     private Duration expiryWarning = Duration.ofDays(30);
     private java.util.function.Consumer<CertificateExpiry> expiryListener = w -> { };
+    private java.util.function.Consumer<ConnectionDecision> connectionListener = d -> { };
 
     private Builder() {}
 
@@ -544,6 +577,17 @@ public final class NettyTransport implements Transport {
       }
       this.expiryWarning = window;
       this.expiryListener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * Receives what this host, as a replica server, decided about each incoming connection:
+     * accepted, with the identity the peer proved, or refused, with the reason the peer was told.
+     * The transport logs each decision as one line either way. Called once per incoming
+     * connection on a transport thread, so it must return quickly; by default nobody listens.
+     */
+    public Builder connectionListener(java.util.function.Consumer<ConnectionDecision> listener) {
+      this.connectionListener = Objects.requireNonNull(listener, "listener");
       return this;
     }
 

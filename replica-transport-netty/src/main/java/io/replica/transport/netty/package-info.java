@@ -10,8 +10,10 @@
  * and writes them as PEM or PKCS#12. Kerberos takes a
  * {@link io.replica.transport.netty.KerberosSettings} (host principal and keytab). A refused
  * connection fails with an {@link io.replica.transport.netty.AuthenticationException} that
- * carries the refusing side's reason; {@link io.replica.transport.netty.CertificateExpiry} warns
- * before this host's certificate runs out.
+ * carries the refusing side's reason, and a replica server tells each of its decisions on an
+ * incoming connection as a {@link io.replica.transport.netty.ConnectionDecision};
+ * {@link io.replica.transport.netty.CertificateExpiry} warns before this host's certificate runs
+ * out.
  */
 @NullMarked
 package io.replica.transport.netty;

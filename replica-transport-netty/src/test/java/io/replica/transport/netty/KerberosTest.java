@@ -2,6 +2,7 @@ package io.replica.transport.netty;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -32,6 +34,8 @@ class KerberosTest {
 
   private final List<Transport> open = new ArrayList<>();
   private final AtomicInteger accepted = new AtomicInteger();
+  /** What the replica servers of a test decided, in order. */
+  private final LinkedBlockingQueue<ConnectionDecision> decisions = new LinkedBlockingQueue<>();
 
   @AfterEach
   void closeAll() {
@@ -40,9 +44,27 @@ class KerberosTest {
 
   private NettyTransport transport(String host, KerberosSettings settings) {
     NettyTransport t = NettyTransport.builder().hostName(host).workerThreads(1)
-        .kerberos(settings).resolver(TestKdc::loopback).build();
+        .kerberos(settings).resolver(TestKdc::loopback).connectionListener(decisions::add)
+        .build();
     open.add(t);
     return t;
+  }
+
+  /** The next connection decision of a replica server; made before the primary hears it. */
+  private ConnectionDecision nextDecision() throws InterruptedException {
+    ConnectionDecision d = decisions.poll(30, TimeUnit.SECONDS);
+    if (d == null) {
+      throw new AssertionError("no replica server decided about a connection within 30 s");
+    }
+    return d;
+  }
+
+  /** The replica server refused the last connection, saying {@code reason}. */
+  private void assertRefusedByServer(String reason) throws InterruptedException {
+    ConnectionDecision d = nextDecision();
+    assertFalse(d.accepted(), d.describe());
+    assertTrue(d.reason().contains(reason), "expected '" + reason + "' in: " + d.reason());
+    assertTrue(d.describe().startsWith("rejected connection from 127.0.0.1:"), d.describe());
   }
 
   private Transport.Listener server(KerberosSettings settings, Peers.Recorder recorder,
@@ -74,6 +96,10 @@ class KerberosTest {
     assertArrayEquals(block, ((Message.BlockData) server.next()).data());
     assertEquals(new Message.CycleAck(NettyTransportTest.VM, 2), server.next());
     assertEquals("primary.krb.test", seen.get().peerIdentity());
+    ConnectionDecision d = nextDecision();
+    assertTrue(d.accepted(), d.describe());
+    assertEquals("primary.krb.test", d.identity());
+    assertTrue(d.reason().contains("Kerberos " + qop), d.reason());
     c.close();
   }
 
@@ -105,6 +131,8 @@ class KerberosTest {
     assertTrue(e.getCause().getMessage().contains("is from realm 'TEST.REALM'"),
         e.getCause().getMessage());
     assertEquals(0, accepted.get());
+    assertRefusedByServer("is from realm 'TEST.REALM'; this replica server accepts primaries of"
+        + " [CORP.EXAMPLE] only");
   }
 
   @Test
@@ -121,6 +149,7 @@ class KerberosTest {
     assertTrue(e.getCause().getMessage().contains("not the host 'primary.krb.test'"),
         e.getCause().getMessage());
     assertEquals(0, accepted.get());
+    assertRefusedByServer("not the host 'primary.krb.test'");
   }
 
   @Test
@@ -139,6 +168,7 @@ class KerberosTest {
             .get(30, TimeUnit.SECONDS));
     assertTrue(e.getCause().getMessage().contains("bad ticket"), e.getCause().getMessage());
     assertEquals(0, accepted.get());
+    assertRefusedByServer("bad ticket");
   }
 
   @Test

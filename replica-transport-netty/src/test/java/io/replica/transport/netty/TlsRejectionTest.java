@@ -1,6 +1,8 @@
 package io.replica.transport.netty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,6 +25,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
@@ -36,8 +39,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every certificate a replica server must refuse is refused with a reason that names the failed
- * check, on the primary (from the server's error frame) as in the server's log, and the engine's
- * handler factory is never called: nothing of a refused primary reaches the replica.
+ * check, on the primary (from the server's error frame) as on the server (its connection decision,
+ * which is also its log line), and the engine's handler factory is never called: nothing of a
+ * refused primary reaches the replica.
  */
 class TlsRejectionTest {
   static final TlsCredentials CA = NettyTransportTest.CA;
@@ -45,6 +49,8 @@ class TlsRejectionTest {
 
   private final List<Transport> open = new ArrayList<>();
   private final AtomicInteger accepted = new AtomicInteger();
+  /** What the replica servers of a test decided, in order. */
+  private final LinkedBlockingQueue<ConnectionDecision> decisions = new LinkedBlockingQueue<>();
   private Transport.Listener listener;
 
   @TempDir Path dir;
@@ -68,6 +74,7 @@ class TlsRejectionTest {
 
   private NettyTransport transport(String host, TlsCredentials creds, X509Certificate trusted) {
     NettyTransport t = NettyTransport.builder().hostName(host).workerThreads(1)
+        .connectionListener(decisions::add)
         .tls(TlsSettings.of(creds, List.of(trusted))).build();
     open.add(t);
     return t;
@@ -88,6 +95,26 @@ class TlsRejectionTest {
     assertTrue(e.getCause().getMessage().contains(reason),
         "expected '" + reason + "' in: " + e.getCause().getMessage());
     assertEquals(0, accepted.get(), "a refused primary reached the engine");
+    ConnectionDecision d = nextDecision();
+    assertFalse(d.accepted(), d.describe());
+    assertNull(d.identity(), "refused before it proved a name: " + d);
+    assertTrue(d.reason().contains(reason), "expected '" + reason + "' in: " + d.reason());
+    assertEquals("rejected connection from " + d.remote() + ": " + d.reason(), d.describe());
+  }
+
+  /** The next connection decision of a replica server; made before the primary hears it. */
+  private ConnectionDecision nextDecision() {
+    ConnectionDecision d;
+    try {
+      d = decisions.poll(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while waiting for a decision", e);
+    }
+    if (d == null) {
+      throw new AssertionError("no replica server decided about a connection within 30 s");
+    }
+    return d;
   }
 
   private static Instant now() {
@@ -99,6 +126,11 @@ class TlsRejectionTest {
     Connection c = connect(Certificates.issue(CA, "primary.test", Duration.ofDays(1)));
     assertEquals("replica.test", c.peerIdentity());
     c.close();
+    ConnectionDecision d = nextDecision();
+    assertTrue(d.accepted(), d.describe());
+    assertEquals("primary.test", d.identity());
+    assertTrue(d.describe().startsWith("accepted connection from 127.0.0.1:"), d.describe());
+    assertTrue(d.reason().contains("TLSv1."), d.reason());
   }
 
   @Test
@@ -139,6 +171,7 @@ class TlsRejectionTest {
     NettyTransport server = NettyTransport.builder().hostName("replica.test").workerThreads(1)
         .tls(TlsSettings.of(Certificates.issue(CA, List.of("replica.test", "localhost"),
             Duration.ofDays(1)), List.of(CA.certificate())))
+        .connectionListener(decisions::add)
         .authorizer(id -> id.endsWith(".allowed.test") ? java.util.Optional.empty()
             : java.util.Optional.of("replica server replica.test rejected primary '" + id
                 + "': not in the authorization list (add an entry with a matching pattern)"))
@@ -159,12 +192,19 @@ class TlsRejectionTest {
     assertTrue(refused.byPeer());
     assertTrue(refused.reason().contains("not in the authorization list"), refused.reason());
     assertEquals(0, seen.get());
+    ConnectionDecision d = nextDecision();
+    assertFalse(d.accepted());
+    assertEquals("primary.test", d.identity(), "refused after it proved its name");
+    assertEquals(refused.reason(), d.reason(), "both sides give the same reason");
     Connection ok = transport("hv1.allowed.test",
         Certificates.issue(CA, "hv1.allowed.test", Duration.ofDays(1)), CA.certificate())
         .connect(new Endpoint("localhost", l.endpoint().port()), Peers.TLS, new Peers.Recorder())
         .get(30, TimeUnit.SECONDS);
     ok.close();
     assertEquals(1, seen.get());
+    ConnectionDecision admitted = nextDecision();
+    assertTrue(admitted.accepted(), admitted.describe());
+    assertEquals("hv1.allowed.test", admitted.identity());
   }
 
   @Test
@@ -207,6 +247,10 @@ class TlsRejectionTest {
     assertTrue(e.getCause().getMessage().contains("not 'localhost' that this host connected to"),
         e.getCause().getMessage());
     assertEquals(0, accepted.get());
+    // The primary refused the server: the server's decision carries the primary's reason.
+    ConnectionDecision d = nextDecision();
+    assertFalse(d.accepted(), d.describe());
+    assertTrue(d.reason().contains("not 'localhost' that this host connected to"), d.reason());
   }
 
   @Test
@@ -252,6 +296,9 @@ class TlsRejectionTest {
       decode.finishAndReleaseAll();
       assertEquals(protocol, s.getSession().getProtocol());
       assertEquals(0, accepted.get());
+      ConnectionDecision d = nextDecision();
+      assertFalse(d.accepted(), d.describe());
+      assertEquals(error.reason(), d.reason(), "the server logs what it told the primary");
       return error.reason();
     }
   }

@@ -1,7 +1,9 @@
 package io.replica.transport.netty.internal.handler;
 
+import io.replica.transport.netty.ConnectionDecision;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -14,15 +16,17 @@ import java.util.function.Function;
  * @param inFlightBytesMax the bound on bytes queued per direction of a connection
  * @param mailboxes where handler callbacks run
  * @param authorizer for an authenticated primary's identity, why it is refused (empty: admitted)
+ * @param decisions told whether each incoming connection was accepted or refused, and why
  */
 public record ChannelSettings(
     String hostName, int compressionLevel, Duration heartbeat, long inFlightBytesMax,
-    Mailboxes mailboxes, Function<String, Optional<String>> authorizer) {
+    Mailboxes mailboxes, Function<String, Optional<String>> authorizer,
+    Consumer<ConnectionDecision> decisions) {
 
   /** Settings that admit every authenticated peer. */
   public ChannelSettings(String hostName, int compressionLevel, Duration heartbeat,
       long inFlightBytesMax, Mailboxes mailboxes) {
     this(hostName, compressionLevel, heartbeat, inFlightBytesMax, mailboxes,
-        identity -> Optional.empty());
+        identity -> Optional.empty(), decision -> { });
   }
 }

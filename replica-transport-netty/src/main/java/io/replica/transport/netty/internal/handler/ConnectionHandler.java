@@ -12,6 +12,7 @@ import io.replica.spi.transport.Connection;
 import io.replica.spi.transport.Endpoint;
 import io.replica.spi.transport.Message;
 import io.replica.spi.transport.MessageHandler;
+import io.replica.transport.netty.ConnectionDecision;
 import io.replica.transport.netty.internal.codec.Frame;
 import io.replica.transport.netty.internal.codec.FrameEncoder;
 import io.replica.transport.netty.internal.codec.ProtocolViolation;
@@ -40,6 +41,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ConnectionHandler extends ChannelDuplexHandler {
   private static final Logger LOG = LoggerFactory.getLogger("io.replica.transport.netty");
+  /** A logger of its own, so that a program that shows the decisions itself can mute it. */
+  private static final Logger DECISIONS =
+      LoggerFactory.getLogger("io.replica.transport.netty.connections");
 
   private enum State { SECURING, SASL, AWAIT_HELLO, OPEN, CLOSED }
 
@@ -59,6 +63,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   private @Nullable SaslSession sasl;
   /** Whether this connection's refusal or failure has been logged already. */
   private boolean logged;
+  /** Whether the accepting side has told its decision about this connection. */
+  private boolean decided;
   private long heartbeats;
   private final AtomicLong inboundBytes = new AtomicLong();
 
@@ -316,7 +322,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     if (!client) {
       java.util.Optional<String> refusal = settings.authorizer().apply(identity);
       if (refusal.isPresent()) {
-        reject(ctx, refusal.get());
+        reject(ctx, identity, refusal.get());
         return;
       }
     }
@@ -351,20 +357,46 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     } catch (RuntimeException e) {
       LOG.error("refused connection from {} ('{}'): the listener's handler factory threw",
           remote, identity, e);
-      sendErrorAndClose(ctx, WireFormat.ERROR_INTERNAL, "the replica server could not accept"
-          + " the connection: " + e, false);
+      logged = true;
+      String reason = "the replica server could not accept the connection: " + e;
+      decide(false, identity, reason, false);
+      sendErrorAndClose(ctx, WireFormat.ERROR_INTERNAL, reason, false);
       return;
     }
     if (handler == null) {
-      sendErrorAndClose(ctx, WireFormat.ERROR_INTERNAL, "the replica server refused the"
-          + " connection", false);
+      String reason = "the replica server refused the connection";
+      decide(false, identity, reason + " (its handler factory gave no handler)", true);
+      logged = true;
+      sendErrorAndClose(ctx, WireFormat.ERROR_INTERNAL, reason, false);
       return;
     }
     pending.attach(handler, settings.mailboxes().acquire(handler));
     pending.security(security);
     connection = pending;
-    LOG.info("accepted connection from {} as '{}' (protocol {}, {}, compression {})", remote,
-        identity, version, security, compress ? "zstd" : "off");
+    decide(true, identity, "protocol " + version + ", " + security + ", compression "
+        + (compress ? "zstd" : "off"), true);
+  }
+
+  /**
+   * The accepting side's one decision about this connection: logged as one line (unless {@code
+   * log} is false because it was logged otherwise) and given to the transport's listener.
+   */
+  private void decide(boolean accepted, @Nullable String identity, String reason, boolean log) {
+    if (client || decided) {
+      return;
+    }
+    decided = true;
+    ConnectionDecision d = new ConnectionDecision(remote, identity, accepted, reason);
+    if (log && accepted) {
+      DECISIONS.info("{}", d.describe());
+    } else if (log) {
+      DECISIONS.warn("{}", d.describe());
+    }
+    try {
+      settings.decisions().accept(d);
+    } catch (RuntimeException e) {
+      LOG.error("the connection listener threw on: {}", d.describe(), e);
+    }
   }
 
   private String security(ChannelHandlerContext ctx) {
@@ -454,10 +486,18 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   }
 
   private void reject(ChannelHandlerContext ctx, String reason) {
+    reject(ctx, null, reason);
+  }
+
+  private void reject(ChannelHandlerContext ctx, @Nullable String identity, String reason) {
     String text = client
         ? "rejected " + who() + ": " + reason
         : "rejected connection from " + remote + ": " + reason;
-    LOG.warn("{}", text);
+    if (client) {
+      LOG.warn("{}", text);
+    } else {
+      decide(false, identity, reason, true);
+    }
     logged = true;
     recordFailure(new io.replica.transport.netty.AuthenticationException(text, reason, false));
     sendErrorAndClose(ctx, WireFormat.ERROR_AUTHENTICATION, reason, false);
@@ -507,10 +547,10 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
         connected.completeExceptionally(cause != null ? cause : new IOException(
             "replica server " + remote + " closed the connection during the handshake (is it a"
                 + " replica server, and does it accept this host?)"));
-      } else if (!logged) {
-        // One line for every refused connection, also when TLS itself failed.
-        LOG.warn("rejected connection from {}: {}", remote, cause == null
-            ? "it closed before authenticating" : cause.getMessage());
+      } else {
+        // One decision for every refused connection, also when TLS itself failed.
+        decide(false, null, cause == null ? "it closed before authenticating"
+            : String.valueOf(cause.getMessage()), !logged);
       }
     } else {
       c.closed(cause, settings.mailboxes());
