@@ -507,7 +507,7 @@ final class ReplicaRelationship {
     if (point != null) {
       history.take(cycle, cutTime, point);
     }
-    history.prune(record.additionalRecoveryPoints());
+    pruneHistory(cycle);
     churnBytes += coveredBytes;
     if (firstCut == null) {
       firstCut = cutTime;
@@ -612,11 +612,21 @@ final class ReplicaRelationship {
     };
   }
 
+  /**
+   * Keeps the additional points the settings ask for; a point at the latest cycle {@code latest}
+   * is the latest one, not an additional one, so it does not push out the oldest.
+   */
+  private void pruneHistory(long latest) throws IOException {
+    List<UndoHistory.Point> points = history.points();
+    boolean latestKept = !points.isEmpty() && points.get(points.size() - 1).cycle == latest;
+    history.prune(record.additionalRecoveryPoints() + (latestKept ? 1 : 0));
+  }
+
   private void unpin(UndoHistory.Point kept) {
     pointLock.writeLock().lock();
     try {
       kept.pins--;
-      history.prune(record.additionalRecoveryPoints());
+      pruneHistory(lastApplied);
       record = record.withHistory(record.additionalRecoveryPoints(), history.records());
       storage.state().write(recordName(vm), record.toJson());
     } catch (IOException e) {

@@ -84,6 +84,28 @@ class RecoveryHistoryTest {
   }
 
   @Test
+  void theLatestPointIsNeverCountedAmongTheAdditionalOnes() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("counted", DISK);
+      hosts.replicate(vm, TwoHosts.settings()
+          .recoveryHistory(new RecoveryHistory(3, Duration.ofMinutes(1), 0)).build());
+      Random r = new Random(13);
+      runCycles(hosts, vm, 10, r);
+      for (int i = 0; i < 4; i++) { // the latest is a kept point after every other cycle
+        runCycles(hosts, vm, 1, r);
+        assertEquals(4, hosts.replica.recoveryPoints(vm.id()).size(),
+            "three additional points and the latest: " + hosts.replica.recoveryPoints(vm.id()));
+      }
+      List<RecoveryPoint> before = hosts.replica.recoveryPoints(vm.id());
+      RecoveryPoint latest = before.get(before.size() - 1);
+      hosts.await(hosts.replica.startTestFailover(vm.id(), latest));
+      hosts.await(hosts.replica.stopTestFailover(vm.id()));
+      hosts.scheduler.runUntilIdle();
+      assertEquals(before, hosts.replica.recoveryPoints(vm.id()), "a test failover of the latest point costs no point");
+    }
+  }
+
+  @Test
   void aViewOfAnOldPointStaysStableWhileCyclesApplyAndPinsItsLogs() throws Exception {
     try (TwoHosts hosts = new TwoHosts()) {
       VirtualMachine vm = hosts.newVm("pinned", DISK);
