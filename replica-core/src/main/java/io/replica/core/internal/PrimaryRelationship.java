@@ -414,6 +414,9 @@ final class PrimaryRelationship {
     scheduleTick();
     stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
     Cycle c = inflight;
+    if (c != null && c.media != null) {
+      return; // an export to media is being written
+    }
     if (c != null && c.exported) {
       if (connection != null && accepted) {
         connected(connection); // asks again what the replica holds: the import may have happened
@@ -551,44 +554,93 @@ final class PrimaryRelationship {
     pump();
   }
 
+  /** How much an export writes before it lets other work of the engine run. */
+  private static final long EXPORT_SLICE_BYTES = 32L << 20;
+
   /**
    * Initial replication to media: the disks at the cut go to the export location instead of the
    * network; the cycle stays open until the replica imported it, while changes keep being tracked.
+   * The export runs in slices, so the engine's other work goes on in between.
    */
   private void exportInitial(Cycle c) {
     String location = settings.initialReplicationExportLocation().orElseThrow();
     try {
-      io.replica.spi.storage.StorageLocation media = engine.storageProvider().open(location);
-      for (DiskTracker d : c.disks) {
-        String name = vm.id() + "/disks/" + d.id;
-        if (media.disks().exists(name)) {
-          media.disks().delete(name); // an earlier export of this machine
-        }
-        try (io.replica.spi.storage.VirtualDisk out = media.disks().create(name,
-            new io.replica.spi.storage.DiskSpec(d.disk.sizeBytes(), d.disk.logicalSectorSizeBytes(), 4096, false))) {
-          DiskTracker.Chunk chunk;
-          while ((chunk = d.readNext(Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()))) != null) {
-            byte[] data = chunk.data();
-            if (!isZero(data, 0, data.length)) {
-              out.write(chunk.offsetBytes(), java.nio.ByteBuffer.wrap(data));
-              c.checksum.block(d.id, chunk.offsetBytes(), data);
-            }
-            c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
-            reportProgress(c);
-          }
-          out.flush();
-        }
-      }
-      media.state().write(vm.id() + "/export.properties", ("cycle=" + c.number + "\ncutTime=" + c.cutTime + "\n")
-          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      c.exported = true;
-      c.sentAll = true;
-      engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
-          state, state, "initial replication exported to " + location + " at cycle " + c.number
-              + "; import it on the replica server"));
+      c.media = engine.storageProvider().open(location);
     } catch (IOException | RuntimeException e) {
       failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
           + Engine.describe(e));
+      return;
+    }
+    engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
+  }
+
+  private void exportSlice(Cycle c, String location) {
+    io.replica.spi.storage.StorageLocation media = c.media;
+    if (inflight != c || media == null) {
+      closeExport(c); // the cycle failed or was cancelled meanwhile
+      return;
+    }
+    c.progressNanos = engine.clock().nanoTime();
+    try {
+      long written = 0;
+      while (written < EXPORT_SLICE_BYTES) {
+        if (c.disk >= c.disks.size()) {
+          media.state().write(vm.id() + "/export.properties", ("cycle=" + c.number + "\ncutTime=" + c.cutTime
+              + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          c.exported = true;
+          c.sentAll = true;
+          c.media = null;
+          engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
+              state, state, "initial replication exported to " + location + " at cycle " + c.number
+                  + "; import it on the replica server"));
+          return;
+        }
+        DiskTracker d = c.disks.get(c.disk);
+        if (c.exportDisk == null) {
+          String name = vm.id() + "/disks/" + d.id;
+          if (media.disks().exists(name)) {
+            media.disks().delete(name); // an earlier export of this machine
+          }
+          c.exportDisk = media.disks().create(name,
+              new io.replica.spi.storage.DiskSpec(d.disk.sizeBytes(), d.disk.logicalSectorSizeBytes(), 4096, false));
+        }
+        io.replica.spi.storage.VirtualDisk out = c.exportDisk;
+        DiskTracker.Chunk chunk = d.readNext(Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()));
+        if (chunk == null) {
+          out.flush();
+          out.close();
+          c.exportDisk = null;
+          c.disk++;
+          continue;
+        }
+        byte[] data = chunk.data();
+        if (!isZero(data, 0, data.length)) {
+          out.write(chunk.offsetBytes(), java.nio.ByteBuffer.wrap(data));
+          c.checksum.block(d.id, chunk.offsetBytes(), data);
+        }
+        written += data.length;
+        c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
+        reportProgress(c);
+      }
+    } catch (IOException | RuntimeException e) {
+      closeExport(c);
+      failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
+          + Engine.describe(e));
+      return;
+    }
+    engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
+  }
+
+  private void closeExport(Cycle c) {
+    io.replica.spi.storage.VirtualDisk out = c.exportDisk;
+    c.exportDisk = null;
+    c.media = null;
+    if (out != null) {
+      try {
+        out.close();
+      } catch (IOException e) {
+        LOG.warn("cannot close the export disk of {}", vm.id(), e);
+      }
     }
   }
 
@@ -596,7 +648,8 @@ final class PrimaryRelationship {
   void pump() {
     Cycle c = inflight;
     Connection conn = connection;
-    if (c == null || conn == null || c.sentAll || state == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
+    if (c == null || conn == null || c.sentAll || c.media != null
+        || state == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
       return;
     }
     c.progressNanos = engine.clock().nanoTime();
@@ -1091,6 +1144,9 @@ final class PrimaryRelationship {
     boolean sentAll;
     /** Written to media for import rather than sent. */
     boolean exported;
+    /** While an export to media runs: where it goes, and the disk being written. */
+    io.replica.spi.storage.@Nullable StorageLocation media;
+    io.replica.spi.storage.@Nullable VirtualDisk exportDisk;
 
     Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks,
         @Nullable RecoveryPointType point, boolean resync) {

@@ -52,6 +52,53 @@ class ExportImportTest {
     }
   }
 
+  @Test
+  void aLargeExportGoesInSlicesAndWritesMeanwhileKeepTheCut() throws Exception {
+    long size = 48L << 20; // two disks: more than one slice of the export
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("sliced", size, size);
+      Random r = new Random(6);
+      byte[] mib = new byte[1 << 20];
+      for (int d = 0; d < 2; d++) {
+        for (long off = 0; off < size; off += mib.length) {
+          r.nextBytes(mib);
+          vm.disks().get(d).disk().write(off, ByteBuffer.wrap(mib));
+        }
+      }
+      hosts.await(hosts.primary.enableReplication(vm, TwoHosts.settings().initialReplicationByExport("usb").build()));
+      List<byte[]> atCut = hosts.primaryContent(vm);
+      hosts.primary.startInitialReplication(vm.id());
+      StorageLocation media = hosts.primaryStorage.open("usb");
+      String first = vm.id() + "/disks/" + vm.disks().get(0).id();
+      while (!media.disks().exists(first) && hosts.scheduler.runNext()) {
+        // until the export's first slice ran
+      }
+      assertTrue(media.disks().exists(first), "the export started");
+      assertTrue(media.state().read(vm.id() + "/export.properties").isEmpty(), "the export did not run in one go");
+
+      // Between slices the guest writes to the disk not exported yet: the export keeps the cut.
+      byte[] late = new byte[4096];
+      r.nextBytes(late);
+      hosts.write(vm, 1, 40L << 20, late);
+      hosts.scheduler.runUntilIdle();
+      assertTrue(media.state().read(vm.id() + "/export.properties").isPresent(), "the export finished");
+      byte[] exported = new byte[4096];
+      try (VirtualDisk d = media.disks().open(vm.id() + "/disks/" + vm.disks().get(1).id(), true)) {
+        d.read(40L << 20, ByteBuffer.wrap(exported));
+      }
+      assertEquals(ByteBuffer.wrap(atCut.get(1), 40 << 20, 4096), ByteBuffer.wrap(exported),
+          "the export holds the disk as it was at the cut");
+
+      hosts.scheduler.advance(CYCLE);
+      carry(media, hosts.replicaStorage.open("usb"), vm);
+      hosts.await(hosts.replica.importInitialReplication(vm.id(), "usb"));
+      hosts.scheduler.advance(CYCLE);
+      hosts.scheduler.advance(CYCLE);
+      assertEquals(ReplicationState.REPLICATING, hosts.primary.state(vm.id()));
+      hosts.assertReplicaEquals(hosts.primaryContent(vm), vm, "after the import and the write made during the export");
+    }
+  }
+
   /** Copies the machine's export from one host's media to the other's, as a courier would. */
   private static void carry(StorageLocation from, StorageLocation to, VirtualMachine vm) throws Exception {
     for (String name : from.disks().list()) {
