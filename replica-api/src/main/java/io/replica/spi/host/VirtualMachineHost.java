@@ -1,6 +1,8 @@
 package io.replica.spi.host;
 
+import io.replica.api.VirtualMachine;
 import io.replica.api.VmId;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -17,4 +19,17 @@ public interface VirtualMachineHost {
 
   /** Shuts the machine down cleanly. */
   CompletableFuture<Void> stop(VmId vm);
+
+  /**
+   * The machine as this host has it, with its disks, or empty when this host does not have it.
+   *
+   * <p>After a planned or unplanned failover this host may become the replica of a machine it
+   * used to run, on that machine's own disks, which belong to the embedder. When this host starts
+   * again, the engine takes those disks from here to resume being the replica. The default knows
+   * no machine: such a replica then stays unloaded (with a warning) until the machine is set up
+   * again.
+   */
+  default Optional<VirtualMachine> machine(VmId vm) {
+    return Optional.empty();
+  }
 }

@@ -623,15 +623,19 @@ public final class Engine implements ReplicationManager {
           continue;
         }
         ReplicaRecord record = ReplicaRecord.fromJson(name, loc.state().read(name).orElseThrow());
-        if (record.attachedDisks()) {
-          LOG.warn("replica {} keeps the disks this host ran it on as primary; after a restart it must be"
-              + " set up again (reverse replication resumes only while the host runs)", vm);
-          continue;
-        }
         Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
-        for (ReplicaRecord.Disk d : record.disks()) {
-          DiskId id = DiskId.parse(d.id());
-          disks.put(id, loc.disks().open(ReplicaRelationship.diskName(vm, id), false));
+        if (record.attachedDisks()) {
+          String missing = attachedDisks(vm, record, disks);
+          if (missing != null) {
+            LOG.warn("replica {} keeps the disks this host ran it on as primary, and they cannot be found: {};"
+                + " let the VirtualMachineHost return the machine, or set its replication up again", vm, missing);
+            continue;
+          }
+        } else {
+          for (ReplicaRecord.Disk d : record.disks()) {
+            DiskId id = DiskId.parse(d.id());
+            disks.put(id, loc.disks().open(ReplicaRelationship.diskName(vm, id), false));
+          }
         }
         ReplicaRelationship r = new ReplicaRelationship(this, location, loc, record, disks);
         recoverJournals(r, loc);
@@ -639,6 +643,29 @@ public final class Engine implements ReplicationManager {
       }
     }
     return found;
+  }
+
+  /**
+   * The embedder's disks of a machine this host is the replica of on the disks it ran it on; fills
+   * {@code out} and returns null, or returns why they are not there.
+   */
+  private @Nullable String attachedDisks(VmId vm, ReplicaRecord record, Map<DiskId, VirtualDisk> out) {
+    Optional<VirtualMachine> machine = machines == null ? Optional.empty() : machines.machine(vm);
+    if (machine.isEmpty()) {
+      return machines == null ? "no VirtualMachineHost" : "the VirtualMachineHost does not know the machine";
+    }
+    for (ReplicaRecord.Disk d : record.disks()) {
+      DiskId id = DiskId.parse(d.id());
+      Optional<VmDisk> disk = machine.get().disks().stream().filter(x -> x.id().equals(id)).findFirst();
+      if (disk.isEmpty() || disk.get().disk().sizeBytes() != d.sizeBytes()
+          || disk.get().disk().logicalSectorSizeBytes() != d.logicalSectorSizeBytes()) {
+        out.clear();
+        return "disk " + id + " (" + d.sizeBytes() + " bytes, " + d.logicalSectorSizeBytes() + "-byte sectors)"
+            + " is not among the machine's disks " + machine.get().disks();
+      }
+      out.put(id, disk.get().disk());
+    }
+    return null;
   }
 
   /** Applies the committed journals a crash left, in order, and drops the unfinished ones. */

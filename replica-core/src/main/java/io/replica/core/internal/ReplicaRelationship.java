@@ -1136,6 +1136,9 @@ final class ReplicaRelationship {
       test = null;
     }
     history.close();
+    if (record.attachedDisks()) {
+      return; // the machine's own disks: the embedder's to close
+    }
     for (VirtualDisk d : disks.values()) {
       try {
         d.close();

@@ -78,6 +78,44 @@ class PlannedFailoverTest {
     }
   }
 
+  @Test
+  void theOldPrimaryStaysTheReplicaAcrossItsRestart() throws Exception {
+    try (TwoHosts hosts = TwoHosts.withPersistentPrimary()) {
+      ReplicaServerSettings returned = ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
+          .allowAnyAuthenticatedServer("returned").build();
+      hosts.primary.setReplicaServerSettings(returned);
+      VirtualMachine vm = hosts.newVm("crm", DISK, DISK);
+      hosts.replicate(vm, TwoHosts.settings().build());
+      Random r = new Random(14);
+      writeSome(hosts, hosts.primary, vm, r, 10);
+      hosts.scheduler.advance(CYCLE);
+      hosts.power.put(vm.id(), PowerState.OFF);
+      hosts.await(hosts.plannedFailoverDone(vm));
+      writeSome(hosts, hosts.replica, vm, r, 5);
+      hosts.scheduler.advance(CYCLE);
+
+      hosts.restartPrimary();
+      hosts.primary.setReplicaServerSettings(returned);
+      hosts.scheduler.runUntilIdle();
+      assertEquals(ReplicationMode.REPLICA, hosts.primary.mode(vm.id()), "the replica is back after the restart");
+
+      long before = hosts.network.payloadBytesSent(REPLICA, PRIMARY);
+      writeSome(hosts, hosts.replica, vm, r, 5);
+      for (int i = 0; i < 6; i++) {
+        hosts.scheduler.advance(CYCLE);
+      }
+      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
+      long sent = hosts.network.payloadBytesSent(REPLICA, PRIMARY) - before;
+      assertTrue(sent > 0 && sent <= 5 * 4096, "after the restart only the new writes travel, not " + sent + " bytes");
+      var tracker = hosts.replica.changeTracker(vm.id());
+      for (int i = 0; i < vm.disks().size(); i++) {
+        assertArrayEquals(TwoHosts.content(tracker.trackedDisk(vm.disks().get(i).id())),
+            TwoHosts.content(vm.disks().get(i).disk()), "the old primary follows the new one, disk " + i);
+      }
+    }
+  }
+
   private static void writeSome(TwoHosts hosts, io.replica.api.ReplicationManager on, VirtualMachine vm,
       Random r, int count) throws Exception {
     for (int i = 0; i < count; i++) {

@@ -50,6 +50,8 @@ final class TwoHosts implements AutoCloseable {
   final List<ReplicationEvent> primaryEvents = new CopyOnWriteArrayList<>();
   final List<ReplicationEvent> replicaEvents = new CopyOnWriteArrayList<>();
   private final List<InMemoryVirtualDisk> primaryDisks = new ArrayList<>();
+  /** The machines the primary host's hypervisor has, with their disks. */
+  private final java.util.Map<io.replica.api.VmId, VirtualMachine> hypervisorMachines = new java.util.concurrent.ConcurrentHashMap<>();
 
   TwoHosts() {
     this(InMemoryNetwork.DEFAULT_IN_FLIGHT_BYTES_MAX);
@@ -90,6 +92,11 @@ final class TwoHosts implements AutoCloseable {
       @Override
       public io.replica.spi.host.PowerState powerState(io.replica.api.VmId vm) {
         return power.getOrDefault(vm, io.replica.spi.host.PowerState.RUNNING);
+      }
+
+      @Override
+      public java.util.Optional<VirtualMachine> machine(io.replica.api.VmId vm) {
+        return java.util.Optional.ofNullable(hypervisorMachines.get(vm));
       }
 
       @Override
@@ -150,7 +157,9 @@ final class TwoHosts implements AutoCloseable {
       primaryDisks.add(d);
       disks.add(new VmDisk(DiskId.of(UUID.nameUUIDFromBytes((name + i).getBytes())), d, i == 0));
     }
-    return new VirtualMachine(VmId.of(UUID.nameUUIDFromBytes(name.getBytes())), name, disks);
+    VirtualMachine vm = new VirtualMachine(VmId.of(UUID.nameUUIDFromBytes(name.getBytes())), name, disks);
+    hypervisorMachines.put(vm.id(), vm);
+    return vm;
   }
 
   static ReplicationSettings.Builder settings() {
