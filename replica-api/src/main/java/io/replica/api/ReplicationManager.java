@@ -2,6 +2,7 @@ package io.replica.api;
 
 import io.replica.api.event.ReplicationListener;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -111,6 +112,13 @@ public interface ReplicationManager extends AutoCloseable {
 
   /** Stops the test failover of {@code vm}: the copy and its writes are deleted. */
   CompletableFuture<Void> stopTestFailover(VmId vm);
+
+  /**
+   * The running test failover of replica machine {@code vm}, if any: the copy
+   * {@link #startTestFailover} returned. After this host restarts, the copy is there again with
+   * every write that a flush of its disks made durable.
+   */
+  Optional<VirtualMachine> testFailover(VmId vm);
 
   /**
    * Fails replica machine {@code vm} over to {@code point} (unplanned failover): it stops taking

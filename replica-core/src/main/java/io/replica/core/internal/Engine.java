@@ -230,6 +230,10 @@ public final class Engine implements ReplicationManager {
     LOG.warn("{}: {}", message, describe(e));
   }
 
+  void log(String message) {
+    LOG.warn(message);
+  }
+
   static String describe(Throwable e) {
     Throwable t = e;
     while ((t instanceof java.util.concurrent.CompletionException
@@ -639,6 +643,7 @@ public final class Engine implements ReplicationManager {
         }
         ReplicaRelationship r = new ReplicaRelationship(this, location, loc, record, disks);
         recoverJournals(r, loc);
+        r.restoreTestFailover();
         found.put(vm, r);
       }
     }
@@ -1051,6 +1056,11 @@ public final class Engine implements ReplicationManager {
   @Override
   public CompletableFuture<VirtualMachine> startTestFailover(VmId vm, io.replica.api.RecoveryPoint point) {
     return replicaOperation(vm, r -> r.startTestFailover(point));
+  }
+
+  @Override
+  public Optional<VirtualMachine> testFailover(VmId vm) {
+    return locked(() -> requireReplica(vm).testFailover());
   }
 
   @Override

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A writable disk over a read-only recovery point: writes land on a disk of their own, reads take
@@ -20,11 +21,37 @@ final class OverlayDisk implements VirtualDisk {
   private final BlockSet written;
   private volatile boolean closed;
 
+  /** Keeps the map of written sectors where a restart finds it; called on each flush. */
+  interface WrittenMap {
+    void save(long[] byteRanges) throws IOException;
+  }
+
+  private final @Nullable WrittenMap saved;
+
   OverlayDisk(VirtualDisk base, VirtualDisk top) {
+    this(base, top, new long[0], null);
+  }
+
+  /**
+   * An overlay whose top disk already holds the writes of {@code writtenRanges} (byte ranges as
+   * {@code [offset, length, ...]}); {@code saved} keeps the map at each flush, so the writes a
+   * flush made durable read back after a restart.
+   */
+  OverlayDisk(VirtualDisk base, VirtualDisk top, long[] writtenRanges, @Nullable WrittenMap saved) {
     this.base = base;
     this.top = top;
     this.sector = base.logicalSectorSizeBytes();
     this.written = new BlockSet(base.sizeBytes() / sector);
+    this.saved = saved;
+    for (int i = 0; i + 1 < writtenRanges.length; i += 2) {
+      long from = writtenRanges[i];
+      long to = from + writtenRanges[i + 1];
+      if (from < 0 || writtenRanges[i + 1] <= 0 || to > base.sizeBytes() || from % sector != 0 || to % sector != 0) {
+        throw new IllegalArgumentException("written range " + from + "+" + writtenRanges[i + 1]
+            + " does not fit a disk of " + base.sizeBytes() + " bytes with " + sector + "-byte sectors");
+      }
+      written.addRange(from / sector, to / sector);
+    }
   }
 
   VirtualDisk top() {
@@ -96,6 +123,13 @@ final class OverlayDisk implements VirtualDisk {
   @Override
   public void flush() throws IOException {
     top.flush();
+    if (saved != null) {
+      long[] ranges;
+      synchronized (this) {
+        ranges = written.byteRanges(Integer.numberOfTrailingZeros(sector), sizeBytes());
+      }
+      saved.save(ranges);
+    }
   }
 
   @Override

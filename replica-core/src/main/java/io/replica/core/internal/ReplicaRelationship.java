@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.nio.charset.StandardCharsets;
@@ -854,25 +855,116 @@ final class ReplicaRelationship {
   }
 
   private Copy copy(RecoveryPoint point, String kind, VmId id, String name) throws IOException {
+    return copy(point, kind, id, name, false);
+  }
+
+  /**
+   * A writable copy of {@code point}. A test failover's copy keeps its map of written sectors in
+   * the state store at each flush, so that {@code reopen} finds it, with its top disks, after a restart.
+   */
+  private Copy copy(RecoveryPoint point, String kind, VmId id, String name, boolean reopen) throws IOException {
     UndoHistory.Point kept = pin(point);
     String directory = vm + "/" + kind + "/";
+    boolean durable = kind.equals("test");
     Map<DiskId, OverlayDisk> out = new LinkedHashMap<>();
     try {
       for (Map.Entry<DiskId, VirtualDisk> e : disks.entrySet()) {
         String topName = directory + e.getKey();
-        if (storage.disks().exists(topName)) {
-          storage.disks().delete(topName); // left by a crash during an earlier copy
-        }
         VirtualDisk d = e.getValue();
-        VirtualDisk top = storage.disks().create(topName,
-            new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false));
-        out.put(e.getKey(), new OverlayDisk(new PointDisk(point, kept, e.getKey(), d), top));
+        VirtualDisk top;
+        long[] written = new long[0];
+        if (reopen) {
+          top = storage.disks().open(topName, false);
+          written = readWrittenMap(directory + e.getKey() + WRITTEN_SUFFIX);
+        } else {
+          if (storage.disks().exists(topName)) {
+            storage.disks().delete(topName); // left by a crash during an earlier copy
+          }
+          top = storage.disks().create(topName, new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false));
+        }
+        String mapName = directory + e.getKey() + WRITTEN_SUFFIX;
+        OverlayDisk.WrittenMap saved = durable ? ranges -> storage.state().write(mapName, encodeRanges(ranges)) : null;
+        out.put(e.getKey(), new OverlayDisk(new PointDisk(point, kept, e.getKey(), d), top, written, saved));
+      }
+      if (durable && !reopen) {
+        storage.state().write(directory + POINT_DOC, ("cycle=" + point.cycle() + "\ntime=" + point.time() + "\ntype="
+            + point.type() + "\n").getBytes(StandardCharsets.UTF_8));
       }
     } catch (IOException | RuntimeException e) {
       drop(new Copy(id, name, kept, out, directory));
       throw e;
     }
     return new Copy(id, name, kept, out, directory);
+  }
+
+  /** The state document naming the point a test failover runs from. */
+  private static final String POINT_DOC = "point.properties";
+  private static final String WRITTEN_SUFFIX = ".written";
+
+  private static byte[] encodeRanges(long[] ranges) {
+    ByteBuffer b = ByteBuffer.allocate(ranges.length * Long.BYTES);
+    for (long v : ranges) {
+      b.putLong(v);
+    }
+    return b.array();
+  }
+
+  private long[] readWrittenMap(String name) throws IOException {
+    Optional<byte[]> doc = storage.state().read(name);
+    if (doc.isEmpty()) {
+      return new long[0]; // nothing was flushed
+    }
+    byte[] bytes = doc.get();
+    if (bytes.length % (2 * Long.BYTES) != 0) {
+      throw new IOException("the written-sector map " + name + " has " + bytes.length
+          + " bytes, not whole offset/length pairs");
+    }
+    long[] ranges = new long[bytes.length / Long.BYTES];
+    ByteBuffer.wrap(bytes).asLongBuffer().get(ranges);
+    return ranges;
+  }
+
+  /**
+   * After a restart: the test failover that was running, with the writes its last flush made
+   * durable. A test failover that cannot be restored is removed, with a warning.
+   */
+  void restoreTestFailover() {
+    String directory = vm + "/test/";
+    try {
+      Optional<byte[]> doc = storage.state().read(directory + POINT_DOC);
+      if (doc.isEmpty()) {
+        return;
+      }
+      java.util.Properties p = new java.util.Properties();
+      p.load(new java.io.StringReader(new String(doc.get(), StandardCharsets.UTF_8)));
+      long cycle = Long.parseLong(p.getProperty("cycle", "-1"));
+      RecoveryPoint point = recoveryPoints().stream().filter(x -> x.cycle() == cycle).findFirst().orElse(null);
+      if (point == null) {
+        engine.log("the test failover of " + vm + " ran from cycle " + cycle + ", which is no longer kept; it is"
+            + " removed");
+        removeTestLeftovers(directory);
+        return;
+      }
+      VmId id = VmId.of(UUID.nameUUIDFromBytes((vm + "/test").getBytes(StandardCharsets.UTF_8)));
+      test = copy(point, "test", id, record.vmName() + " - Test", true);
+    } catch (IOException | RuntimeException e) {
+      engine.log("cannot restore the test failover of " + vm + "; it is removed", e);
+      removeTestLeftovers(directory);
+    }
+  }
+
+  private void removeTestLeftovers(String directory) {
+    try {
+      for (DiskId id : disks.keySet()) {
+        if (storage.disks().exists(directory + id)) {
+          storage.disks().delete(directory + id);
+        }
+        storage.state().delete(directory + id + WRITTEN_SUFFIX);
+      }
+      storage.state().delete(directory + POINT_DOC);
+    } catch (IOException e) {
+      engine.log("cannot remove what the test failover of " + vm + " left", e);
+    }
   }
 
   /** Closes and deletes a copy's overlay disks and releases its point. */
@@ -882,9 +974,15 @@ final class ReplicaRelationship {
         e.getValue().close();
         e.getValue().top().close();
         storage.disks().delete(c.directory + e.getKey());
+        storage.state().delete(c.directory + e.getKey() + WRITTEN_SUFFIX);
       } catch (IOException failure) {
         engine.log("cannot delete the overlay disk " + c.directory + e.getKey(), failure);
       }
+    }
+    try {
+      storage.state().delete(c.directory + POINT_DOC);
+    } catch (IOException failure) {
+      engine.log("cannot delete " + c.directory + POINT_DOC, failure);
     }
     unpin(c.kept);
   }
@@ -897,6 +995,11 @@ final class ReplicaRelationship {
     VmId id = VmId.of(UUID.nameUUIDFromBytes((vm + "/test").getBytes(StandardCharsets.UTF_8)));
     test = copy(point, "test", id, record.vmName() + " - Test");
     return test.machine();
+  }
+
+  /** The running test failover's machine, if any. */
+  Optional<VirtualMachine> testFailover() {
+    return test == null ? Optional.empty() : Optional.of(test.machine());
   }
 
   @Nullable VmId testMachine() {
@@ -1131,9 +1234,19 @@ final class ReplicaRelationship {
 
   void close() {
     abandon();
-    if (test != null) {
-      drop(test);
-      test = null;
+    Copy running = test;
+    test = null;
+    if (running != null) {
+      // A test failover outlives the engine: it is restored when the host starts again.
+      for (OverlayDisk d : running.disks.values()) {
+        try {
+          d.flush();
+          d.close();
+          d.top().close();
+        } catch (IOException e) {
+          engine.log("cannot close the test failover disks of " + vm, e);
+        }
+      }
     }
     history.close();
     if (record.attachedDisks()) {

@@ -81,6 +81,37 @@ class FailoverTest {
   }
 
   @Test
+  void aTestFailoverSurvivesAReplicaRestartWithItsFlushedWrites() throws Exception {
+    VirtualMachine[] vm = new VirtualMachine[1];
+    Map<Long, List<byte[]>> atCut = new HashMap<>();
+    try (TwoHosts hosts = replicating(vm, atCut)) {
+      RecoveryPoint older = hosts.replica.recoveryPoints(vm[0].id()).get(0);
+      VirtualMachine test = hosts.await(hosts.replica.startTestFailover(vm[0].id(), older));
+      List<byte[]> expected = new java.util.ArrayList<>();
+      atCut.get(older.cycle()).forEach(d -> expected.add(d.clone()));
+      byte[] kept = new byte[4096];
+      java.util.Arrays.fill(kept, (byte) 0x6B);
+      test.disks().get(1).disk().write(8192, ByteBuffer.wrap(kept));
+      test.disks().get(1).disk().flush();
+      System.arraycopy(kept, 0, expected.get(1), 8192, kept.length);
+
+      hosts.crashAndRestartReplica();
+      VirtualMachine again = hosts.replica.testFailover(vm[0].id()).orElseThrow(
+          () -> new AssertionError("the test failover is gone after the restart"));
+      assertEquals("app01 - Test", again.name());
+      assertTrue(hosts.replica.recoveryPoints(vm[0].id()).contains(older), "its point is still kept");
+      assertContent(expected, again, "the test copy after the restart: its point and its flushed write");
+
+      atCut.putAll(cycles(hosts, vm[0], 6, new Random(23))); // the point stays pinned while cycles apply
+      assertContent(expected, again, "the test copy while replication goes on");
+      hosts.await(hosts.replica.stopTestFailover(vm[0].id()));
+      assertTrue(hosts.replica.testFailover(vm[0].id()).isEmpty());
+      assertTrue(hosts.replicaStorage.location(TwoHosts.LOCATION).disks().list().stream()
+          .noneMatch(n -> n.contains("/test/")), "the test copy's disks are gone");
+    }
+  }
+
+  @Test
   void aTestFailoverFromTheLatestPointKeepsThatPointWhileCyclesApply() throws Exception {
     try (TwoHosts hosts = new TwoHosts()) {
       VirtualMachine vm = hosts.newVm("latest", DISK);
