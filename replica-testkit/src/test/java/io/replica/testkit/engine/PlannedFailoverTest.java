@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replica.api.AuthenticationType;
 import io.replica.api.ReplicaServerSettings;
 import io.replica.api.ReplicationMode;
 import io.replica.api.ReplicationState;
@@ -19,7 +18,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
@@ -32,9 +30,7 @@ class PlannedFailoverTest {
   @Test
   void plannedFailoverLosesNothingAndReplicatesBackOnlyWhatChanges() throws Exception {
     try (TwoHosts hosts = new TwoHosts()) {
-      hosts.primary.setReplicaServerSettings(ReplicaServerSettings.builder()
-          .allowedAuthenticationTypes(Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
-          .allowAnyAuthenticatedServer("returned").build());
+      hosts.primaryAcceptsReverse();
       VirtualMachine vm = hosts.newVm("erp", DISK, DISK);
       hosts.replicate(vm, TwoHosts.settings().build());
       Random r = new Random(12);
@@ -81,10 +77,7 @@ class PlannedFailoverTest {
   @Test
   void theOldPrimaryStaysTheReplicaAcrossItsRestart() throws Exception {
     try (TwoHosts hosts = TwoHosts.withPersistentPrimary()) {
-      ReplicaServerSettings returned = ReplicaServerSettings.builder()
-          .allowedAuthenticationTypes(Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
-          .allowAnyAuthenticatedServer("returned").build();
-      hosts.primary.setReplicaServerSettings(returned);
+      ReplicaServerSettings returned = hosts.primaryAcceptsReverse();
       VirtualMachine vm = hosts.newVm("crm", DISK, DISK);
       hosts.replicate(vm, TwoHosts.settings().build());
       Random r = new Random(14);

@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replica.api.AuthenticationType;
 import io.replica.api.RecoveryPoint;
-import io.replica.api.ReplicaServerSettings;
 import io.replica.api.ReplicationMode;
 import io.replica.api.ReplicationSettings;
 import io.replica.api.ReplicationState;
@@ -18,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** After an unplanned failover the old primary comes back as the replica; only differing blocks travel. */
@@ -29,9 +26,7 @@ class ReverseAfterUnplannedFailoverTest {
   @Test
   void theOldPrimaryBecomesTheReplicaAndOnlyWhatDiffersTravels() throws Exception {
     try (TwoHosts hosts = new TwoHosts()) {
-      hosts.primary.setReplicaServerSettings(ReplicaServerSettings.builder()
-          .allowedAuthenticationTypes(Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
-          .allowAnyAuthenticatedServer("returned").build());
+      hosts.primaryAcceptsReverse();
       VirtualMachine vm = hosts.newVm("crm", DISK, DISK);
       Random r = new Random(8);
       for (int i = 0; i < 300; i++) { // a well-filled machine: a full copy would be large
@@ -90,9 +85,7 @@ class ReverseAfterUnplannedFailoverTest {
   @Test
   void anOlderPointRollsBackBlocksThatAreSentBackToo() throws Exception {
     try (TwoHosts hosts = new TwoHosts()) {
-      hosts.primary.setReplicaServerSettings(ReplicaServerSettings.builder()
-          .allowedAuthenticationTypes(Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
-          .allowAnyAuthenticatedServer("returned").build());
+      hosts.primaryAcceptsReverse();
       VirtualMachine vm = hosts.newVm("erp", DISK);
       hosts.replicate(vm, TwoHosts.settings()
           .recoveryHistory(new io.replica.api.RecoveryHistory(4, Duration.ofMinutes(1), 0)).build());

@@ -162,6 +162,18 @@ final class TwoHosts implements AutoCloseable {
     return vm;
   }
 
+  /**
+   * Lets the primary host take replication back after a failover (into location "returned") and
+   * returns those settings, for setting them again after a restart.
+   */
+  ReplicaServerSettings primaryAcceptsReverse() {
+    ReplicaServerSettings returned = ReplicaServerSettings.builder()
+        .allowedAuthenticationTypes(java.util.Set.of(AuthenticationType.KERBEROS, AuthenticationType.CERTIFICATE))
+        .allowAnyAuthenticatedServer("returned").build();
+    primary.setReplicaServerSettings(returned);
+    return returned;
+  }
+
   static ReplicationSettings.Builder settings() {
     return ReplicationSettings.builder(REPLICA).replicationFrequency(Duration.ofSeconds(30));
   }
