@@ -41,6 +41,7 @@ public final class ReplicationSettings {
   private final int trackingBlockSizeBytes;
   private final double resynchronizationThreshold;
   private final @Nullable ResynchronizationWindow autoResynchronization;
+  private final long bandwidthBytesPerSecondMax;
 
   private ReplicationSettings(Builder b) {
     this.replicaServer = b.replicaServer;
@@ -57,6 +58,7 @@ public final class ReplicationSettings {
     this.trackingBlockSizeBytes = b.trackingBlockSizeBytes;
     this.resynchronizationThreshold = b.resynchronizationThreshold;
     this.autoResynchronization = b.autoResynchronization;
+    this.bandwidthBytesPerSecondMax = b.bandwidthBytesPerSecondMax;
   }
 
   /**
@@ -81,6 +83,7 @@ public final class ReplicationSettings {
         .trackingBlockSizeBytes(trackingBlockSizeBytes)
         .resynchronizationThreshold(resynchronizationThreshold)
         .autoResynchronization(autoResynchronization)
+        .bandwidthBytesPerSecondMax(bandwidthBytesPerSecondMax)
         .initialReplicationStartTime(initialReplicationStartTime);
     b.initialReplicationMethod = initialReplicationMethod;
     b.initialReplicationExportLocation = initialReplicationExportLocation;
@@ -155,6 +158,14 @@ public final class ReplicationSettings {
     return Optional.ofNullable(autoResynchronization);
   }
 
+  /**
+   * The most block data this relationship sends per second, averaged over a second; 0 for no
+   * limit of its own (the transport may still limit the host or the connection).
+   */
+  public long bandwidthBytesPerSecondMax() {
+    return bandwidthBytesPerSecondMax;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof ReplicationSettings s
@@ -170,7 +181,8 @@ public final class ReplicationSettings {
         && Objects.equals(initialReplicationStartTime, s.initialReplicationStartTime)
         && trackingBlockSizeBytes == s.trackingBlockSizeBytes
         && resynchronizationThreshold == s.resynchronizationThreshold
-        && Objects.equals(autoResynchronization, s.autoResynchronization);
+        && Objects.equals(autoResynchronization, s.autoResynchronization)
+        && bandwidthBytesPerSecondMax == s.bandwidthBytesPerSecondMax;
   }
 
   @Override
@@ -186,7 +198,8 @@ public final class ReplicationSettings {
         + ", frequency=" + replicationFrequency + ", history=" + recoveryHistory
         + ", initialReplication=" + initialReplicationMethod
         + (initialReplicationStartTime == null ? "" : " at " + initialReplicationStartTime)
-        + ", trackingBlockSize=" + trackingBlockSizeBytes + "]";
+        + ", trackingBlockSize=" + trackingBlockSizeBytes
+        + (bandwidthBytesPerSecondMax == 0 ? "" : ", bandwidth=" + bandwidthBytesPerSecondMax + " B/s") + "]";
   }
 
   /** Builds {@link ReplicationSettings}; each setter checks its value at once. */
@@ -204,6 +217,7 @@ public final class ReplicationSettings {
     private int trackingBlockSizeBytes = DEFAULT_TRACKING_BLOCK_SIZE_BYTES;
     private double resynchronizationThreshold = 0.5;
     private @Nullable ResynchronizationWindow autoResynchronization = ResynchronizationWindow.HYPER_V_DEFAULT;
+    private long bandwidthBytesPerSecondMax;
 
     private Builder(String replicaServer) {
       Objects.requireNonNull(replicaServer, "replicaServer");
@@ -260,6 +274,21 @@ public final class ReplicationSettings {
                 + " (Hyper-V presets: 30 s, 5 min, 15 min)");
       }
       this.replicationFrequency = frequency;
+      return this;
+    }
+
+    /**
+     * The most block data per second this relationship sends (a token bucket holding one second's
+     * worth); 0, the default, for no limit of its own.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder bandwidthBytesPerSecondMax(long bytesPerSecond) {
+      if (bytesPerSecond < 0) {
+        throw new IllegalArgumentException("bandwidth limit " + bytesPerSecond + " bytes per second is negative;"
+            + " use 0 for no limit");
+      }
+      this.bandwidthBytesPerSecondMax = bytesPerSecond;
       return this;
     }
 

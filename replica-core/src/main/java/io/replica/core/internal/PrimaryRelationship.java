@@ -399,6 +399,38 @@ final class PrimaryRelationship {
       initialStart.cancel();
       initialStart = null;
     }
+    if (throttled != null) {
+      throttled.cancel();
+      throttled = null;
+    }
+  }
+
+  /** Block bytes the bandwidth limit allows now (negative: owed); at most one second's worth. */
+  private double allowance;
+  private long allowanceAt = -1;
+  /** Resumes sending once the bandwidth limit allows it again. */
+  private @Nullable Cancellable throttled;
+
+  /** Whether the relationship's bandwidth limit lets the sender go on now; if not, it resumes later. */
+  private boolean bandwidthAllows() {
+    long limit = settings.bandwidthBytesPerSecondMax();
+    if (limit <= 0) {
+      return true;
+    }
+    long now = engine.clock().nanoTime();
+    allowance = allowanceAt < 0 ? limit : Math.min(limit, allowance + (now - allowanceAt) * (double) limit / 1e9);
+    allowanceAt = now;
+    if (allowance > 0) {
+      return true;
+    }
+    if (throttled == null) {
+      long waitNanos = (long) Math.ceil(-allowance * 1e9 / limit) + 1;
+      throttled = engine.scheduler().schedule(() -> engine.runLocked(() -> {
+        throttled = null;
+        pump();
+      }), Duration.ofNanos(waitNanos));
+    }
+    return false;
   }
 
   // ---- cycles
@@ -423,7 +455,7 @@ final class PrimaryRelationship {
       }
       return;
     }
-    if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED
+    if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED && throttled == null
         && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
       // A message was lost or the replica stalled: start over on a fresh connection.
       String reason = "no progress on cycle " + c.number + " for " + ANSWER_TIMEOUT.toSeconds()
@@ -674,16 +706,21 @@ final class PrimaryRelationship {
             maxBlocks = (int) Math.min(maxBlocks, (reach - next * block + block - 1) / block);
           }
         }
+        if (!bandwidthAllows()) {
+          return;
+        }
         DiskTracker.Chunk chunk = d.readNext(maxBlocks);
         if (chunk == null) {
           c.disk++;
           continue;
         }
+        long before = c.checksum.payloadBytes();
         if (c.resync) {
           sendDiffering(conn, c, d, chunk);
         } else {
           send(conn, c, d, chunk);
         }
+        allowance -= c.checksum.payloadBytes() - before;
         c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
         if (c.initial) {
           reportProgress(c);
