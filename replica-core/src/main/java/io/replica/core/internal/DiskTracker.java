@@ -146,14 +146,19 @@ final class DiskTracker {
     }
   }
 
-  /** Byte ranges changed and not yet acknowledged (open and frozen generations together). */
-  synchronized long[] pendingRanges() {
+  /** Blocks changed and not yet acknowledged (open and frozen generations together), as a copy. */
+  synchronized BlockSet pendingSet() {
     BlockSet all = new BlockSet(blockCount);
     all.addAll(open);
     if (frozen != null) {
       all.addAll(frozen);
     }
-    return all.byteRanges(shift, disk.sizeBytes());
+    return all;
+  }
+
+  /** Byte ranges changed and not yet acknowledged (open and frozen generations together). */
+  synchronized long[] pendingRanges() {
+    return pendingSet().byteRanges(shift, disk.sizeBytes());
   }
 
   /** A second cursor over the generation in flight, for looking ahead of the sender. */

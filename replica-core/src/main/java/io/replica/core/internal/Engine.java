@@ -941,7 +941,16 @@ public final class Engine implements ReplicationManager {
     link.add(p);
     done.whenComplete((ok, failure) -> {
       if (failure != null) {
-        LOG.warn("reverse replication of {} to {} failed: {}", r.vm, link.endpoint, describe(failure));
+        LOG.warn("reverse replication of {} to {} failed: {}; the machine stays failed over here", r.vm,
+            link.endpoint, describe(failure));
+        try {
+          r.reinstate(tracker);
+          replicas.putIfAbsent(r.vm, r);
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("cannot keep {} failed over after its reverse replication failed", r.vm, e);
+        } finally {
+          tracker.release();
+        }
       }
     });
     return done;

@@ -67,6 +67,22 @@ final class FailedOverDisk extends ForwardingDisk {
     }
   }
 
+  /**
+   * Reverse replication did not start: writes are remembered here again, together with
+   * {@code since()}, the blocks the view tracked meanwhile (read once no write is under way).
+   */
+  void takeBack(java.util.function.Supplier<BlockSet> since) {
+    handOver.writeLock().lock();
+    try {
+      synchronized (written) {
+        written.addAll(since.get());
+      }
+      tracked = null;
+    } finally {
+      handOver.writeLock().unlock();
+    }
+  }
+
   /** From now on writes go to {@code view}; returns the blocks changed until now. */
   BlockSet handOver(VirtualDisk view) {
     handOver.writeLock().lock();

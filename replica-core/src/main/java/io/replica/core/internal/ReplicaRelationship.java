@@ -83,6 +83,8 @@ final class ReplicaRelationship {
   private @Nullable Copy failover;
   /** After a committed failover: the disks the machine runs on here, which remember what it writes. */
   private @Nullable Map<DiskId, FailedOverDisk> failedOver;
+  /** While reverse replication starts: the disks handed over to its change tracking. */
+  private @Nullable Map<DiskId, FailedOverDisk> handedOver;
   /** After a committed failover: the last cycle acknowledged to the old primary, applied or not. */
   private long journaledUpTo = -1;
   private ReplicationState previousState = ReplicationState.REPLICATING;
@@ -1174,7 +1176,27 @@ final class ReplicaRelationship {
     Map<DiskId, BlockSet> changed = new LinkedHashMap<>();
     running.forEach((id, d) -> changed.put(id, d.handOver(tracker.trackedDisk(id))));
     failedOver = null;
+    handedOver = running;
     return new ReverseBase(lastApplied, journaledUpTo, changed);
+  }
+
+  /**
+   * Reverse replication did not start: the machine stays failed over here, its disks remember
+   * what it writes again (what {@code tracker} saw meanwhile included), and it can be retried.
+   */
+  void reinstate(VmTracker tracker) throws IOException {
+    Map<DiskId, FailedOverDisk> running = handedOver;
+    handedOver = null;
+    if (running != null) {
+      for (DiskTracker t : tracker.disks()) {
+        FailedOverDisk d = running.get(t.id);
+        if (d != null) {
+          d.takeBack(t::pendingSet);
+        }
+      }
+      failedOver = running;
+    }
+    storage.state().write(recordName(vm), record.toJson());
   }
 
   /**

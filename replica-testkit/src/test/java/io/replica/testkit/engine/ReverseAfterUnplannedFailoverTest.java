@@ -125,6 +125,46 @@ class ReverseAfterUnplannedFailoverTest {
     }
   }
 
+  @Test
+  void aRefusedReverseLeavesTheMachineFailedOverAndTheRetryStillComparesOnlyTheChanges() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      hosts.primaryAcceptsReverse();
+      VirtualMachine vm = hosts.newVm("hr", DISK);
+      hosts.replicate(vm, TwoHosts.settings().build());
+      hosts.scheduler.advance(CYCLE);
+      hosts.network.faults().partition(PRIMARY, REPLICA);
+      hosts.write(vm, 0, 40 * 4096, new byte[4096]); // never reaches the replica
+      List<RecoveryPoint> points = hosts.replica.recoveryPoints(vm.id());
+      hosts.await(hosts.replica.failover(vm.id(), points.get(points.size() - 1), true));
+      VirtualMachine running = hosts.await(hosts.replica.commitFailover(vm.id()));
+      hosts.network.faults().heal();
+
+      // The old primary still runs the machine: it refuses to become the replica.
+      var refused = hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
+          .replicationFrequency(CYCLE).build());
+      hosts.scheduler.runUntilIdle();
+      Throwable e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+          refused::join).getCause();
+      assertTrue(e.getMessage().contains("shut it down"), e.getMessage());
+      assertEquals(ReplicationState.FAILED_OVER, hosts.replica.state(vm.id()), "still failed over, to try again");
+
+      byte[] data = new byte[4096];
+      new Random(3).nextBytes(data);
+      running.disks().get(0).disk().write(60 * 4096, ByteBuffer.wrap(data)); // between the attempts
+      hosts.power.put(vm.id(), PowerState.OFF);
+      int events = hosts.replicaEvents.size();
+      hosts.await(hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
+          .replicationFrequency(CYCLE).build()));
+      for (int i = 0; i < 20 && hosts.replica.state(vm.id()) != ReplicationState.REPLICATING; i++) {
+        hosts.scheduler.advance(Duration.ofSeconds(5));
+      }
+      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
+      assertEquals(List.of(2L), resyncBlocksCompared(hosts, events), "the old primary's block and the new write");
+      assertArrayEquals(TwoHosts.content(running.disks().get(0).disk()), TwoHosts.content(vm.disks().get(0).disk()),
+          "the old primary equals the new one");
+    }
+  }
+
   /** The number of blocks each resynchronization cycle of the new primary compared, from its events. */
   private static List<Long> resyncBlocksCompared(TwoHosts hosts, int fromEvent) {
     return hosts.replicaEvents.subList(fromEvent, hosts.replicaEvents.size()).stream()
