@@ -86,6 +86,17 @@ import org.slf4j.LoggerFactory;
  * a Netty event loop; the callbacks of one handler never overlap. Messages wait for a slow handler
  * up to the in-flight bound per connection, then the transport stops reading from the socket, so
  * memory stays bounded and the sender sees {@link Connection#isWritable()} turn false.
+ *
+ * <p>TLS runs on BoringSSL when netty-tcnative ({@code io.netty:netty-tcnative-boringssl-static})
+ * is on the class path and loads on this platform, and on the JDK's implementation otherwise
+ * ({@link #tlsImplementation()} tells which). The dependency is optional, so the embedder chooses;
+ * BoringSSL encrypts faster, which matters on fast links. Either way the certificate checks are
+ * the same, because this transport makes them itself after the handshake. To turn BoringSSL off
+ * while it is on the class path, call {@link Builder#jdkTls()}, or set Netty's system property
+ * {@code io.netty.handler.ssl.noOpenSsl=true}. On the module path, Netty reads netty-tcnative
+ * only when it is resolved: add {@code --add-modules io.netty.tcnative.classes.openssl} and the
+ * module of the platform's native library (such as
+ * {@code io.netty.internal.tcnative.openssl.linux.x86_64}).
  */
 public final class NettyTransport implements Transport {
   private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
@@ -104,6 +115,7 @@ public final class NettyTransport implements Transport {
       Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
   private final @Nullable SslContext serverContext;
   private final @Nullable SslContext clientContext;
+  private final String tlsImplementation;
   private final Clock clock;
   private final @Nullable GlobalTrafficShapingHandler serverShaper;
   private final long connectionBandwidth;
@@ -165,7 +177,8 @@ public final class NettyTransport implements Transport {
     this.expiryListener = b.expiryListener;
     if (b.tls != null) {
       try {
-        SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+        SslProvider provider = !b.jdkTls && OpenSsl.isAvailable()
+            ? SslProvider.OPENSSL : SslProvider.JDK;
         ReloadingKeyManager keys = new ReloadingKeyManager(b.tls.source());
         this.serverContext = SslContextBuilder.forServer(keys)
             .trustManager(new DeferredTrustManager())
@@ -180,6 +193,7 @@ public final class NettyTransport implements Transport {
             .protocols("TLSv1.3", "TLSv1.2")
             .sslProvider(provider)
             .build();
+        this.tlsImplementation = provider == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK";
       } catch (SSLException e) {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         callbacks.shutdown();
@@ -189,6 +203,7 @@ public final class NettyTransport implements Transport {
     } else {
       this.serverContext = null;
       this.clientContext = null;
+      this.tlsImplementation = "none";
     }
     if (b.tls != null) {
       checkExpiry();
@@ -259,6 +274,15 @@ public final class NettyTransport implements Transport {
   /** The host name this transport claims in every connection. */
   public String hostName() {
     return hostName;
+  }
+
+  /**
+   * The TLS implementation of this transport's connections, for logs and support: the OpenSSL
+   * flavour Netty loaded (such as {@code "BoringSSL"}), {@code "JDK"}, or {@code "none"} for a
+   * transport without TLS.
+   */
+  public String tlsImplementation() {
+    return tlsImplementation;
   }
 
   @Override
@@ -382,7 +406,7 @@ public final class NettyTransport implements Transport {
     listeners.add(l);
     channels.add(bound.channel());
     LOG.info("'{}' listening on {} with {} ({})", hostName, l.endpoint(), authentication,
-        authenticator(authentication).tls() ? "mutual TLS"
+        authenticator(authentication).tls() ? "mutual TLS on " + tlsImplementation
             : authentication == AuthenticationType.KERBEROS && kerberos != null
                 ? "Kerberos SASL/GSSAPI" : "plain, unauthenticated");
     return l;
@@ -526,6 +550,7 @@ public final class NettyTransport implements Transport {
     private Clock clock = Clock.systemUTC();
     private long bandwidth;
     private long connectionBandwidth;
+    private boolean jdkTls;
     private Duration expiryWarning = Duration.ofDays(30);
     private java.util.function.Consumer<CertificateExpiry> expiryListener = w -> { };
     private java.util.function.Consumer<ConnectionDecision> connectionListener = d -> { };
@@ -608,6 +633,16 @@ public final class NettyTransport implements Transport {
     /** Mutual TLS with this material: the transport then performs CERTIFICATE authentication. */
     public Builder tls(TlsSettings tls) {
       this.tls = Objects.requireNonNull(tls, "tls");
+      return this;
+    }
+
+    /**
+     * TLS on the JDK's implementation even when BoringSSL (netty-tcnative) is on the class path:
+     * for a platform where the native library misbehaves, or to compare the two. Certificates
+     * are checked the same way on both.
+     */
+    public Builder jdkTls() {
+      this.jdkTls = true;
       return this;
     }
 

@@ -13,8 +13,18 @@ final class ContractTransports {
     return NettyTransport.builder().hostName(host).plaintext().workerThreads(2).build();
   }
 
+  /** Mutual TLS on BoringSSL, which the tests have on the class path. */
   static NettyTransport tls(String host) {
-    return NettyTransport.builder().hostName(host).workerThreads(2)
+    return tls(NettyTransport.builder(), host);
+  }
+
+  /** Mutual TLS on the JDK's implementation. */
+  static NettyTransport tlsOnJdk(String host) {
+    return tls(NettyTransport.builder().jdkTls(), host);
+  }
+
+  private static NettyTransport tls(NettyTransport.Builder builder, String host) {
+    return builder.hostName(host).workerThreads(2)
         .tls(TlsSettings.of(
             Certificates.issue(NettyTransportTest.CA, List.of(host, "localhost"),
                 Duration.ofDays(1)),

@@ -35,6 +35,11 @@ class TlsLifecycleTest {
     open.forEach(Transport::close);
   }
 
+  /** Builds the TLS transports; {@link JdkTlsLifecycleTest} runs these tests on the JDK's TLS. */
+  NettyTransport.Builder builder() {
+    return NettyTransport.builder();
+  }
+
   private <T extends Transport> T keep(T t) {
     open.add(t);
     return t;
@@ -44,7 +49,7 @@ class TlsLifecycleTest {
   void certificateThatExpiresSoonRaisesAWarning() {
     List<CertificateExpiry> warnings = new CopyOnWriteArrayList<>();
     TlsCredentials soon = Certificates.issue(CA, "primary.test", Duration.ofDays(5));
-    keep(NettyTransport.builder().hostName("primary.test").workerThreads(1)
+    keep(builder().hostName("primary.test").workerThreads(1)
         .tls(TlsSettings.of(soon, List.of(CA.certificate())))
         .certificateExpiryWarning(Duration.ofDays(30), warnings::add).build());
     assertEquals(1, warnings.size(), "one warning at start");
@@ -55,7 +60,7 @@ class TlsLifecycleTest {
     assertTrue(w.describe().contains("renew it"), w.describe());
 
     List<CertificateExpiry> none = new CopyOnWriteArrayList<>();
-    keep(NettyTransport.builder().hostName("replica.test").workerThreads(1)
+    keep(builder().hostName("replica.test").workerThreads(1)
         .tls(TlsSettings.of(Certificates.issue(CA, "replica.test", Duration.ofDays(365)),
             List.of(CA.certificate())))
         .certificateExpiryWarning(Duration.ofDays(30), none::add).build());
@@ -73,14 +78,14 @@ class TlsLifecycleTest {
         now.minus(Duration.ofDays(10)), now.minus(Duration.ofDays(1)), true, true, false)
         .writePem(cert, key);
     List<CertificateExpiry> warnings = new CopyOnWriteArrayList<>();
-    NettyTransport server = keep(NettyTransport.builder().hostName("replica.test")
+    NettyTransport server = keep(builder().hostName("replica.test")
         .workerThreads(1).tls(TlsSettings.fromPemFiles(cert, key, trust))
         .certificateExpiryWarning(Duration.ofDays(30), warnings::add).build());
     assertEquals(1, warnings.size());
     assertTrue(warnings.get(0).remaining().isNegative(), "already expired");
     Transport.Listener l = server.listen(Peers.any(), AuthenticationType.CERTIFICATE,
         c -> new Peers.Recorder());
-    NettyTransport primary = keep(NettyTransport.builder().hostName("primary.test")
+    NettyTransport primary = keep(builder().hostName("primary.test")
         .workerThreads(1).tls(TlsSettings.of(Certificates.issue(CA, "primary.test",
             Duration.ofDays(1)), List.of(CA.certificate()))).build());
     Endpoint where = new Endpoint("localhost", l.endpoint().port());

@@ -41,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Every certificate a replica server must refuse is refused with a reason that names the failed
  * check, on the primary (from the server's error frame) as on the server (its connection decision,
  * which is also its log line), and the engine's handler factory is never called: nothing of a
- * refused primary reaches the replica.
+ * refused primary reaches the replica. These run on BoringSSL, which the tests have on the class
+ * path.
  */
 class TlsRejectionTest {
   static final TlsCredentials CA = NettyTransportTest.CA;
@@ -72,8 +73,13 @@ class TlsRejectionTest {
     }
   }
 
+  /** Every transport of these tests; {@link JdkTlsRejectionTest} runs them on the JDK's TLS. */
+  NettyTransport.Builder builder() {
+    return NettyTransport.builder();
+  }
+
   private NettyTransport transport(String host, TlsCredentials creds, X509Certificate trusted) {
-    NettyTransport t = NettyTransport.builder().hostName(host).workerThreads(1)
+    NettyTransport t = builder().hostName(host).workerThreads(1)
         .connectionListener(decisions::add)
         .tls(TlsSettings.of(creds, List.of(trusted))).build();
     open.add(t);
@@ -168,7 +174,7 @@ class TlsRejectionTest {
 
   @Test
   void primaryNotInTheAuthorizationListIsRefusedWithTheReason() throws Exception {
-    NettyTransport server = NettyTransport.builder().hostName("replica.test").workerThreads(1)
+    NettyTransport server = builder().hostName("replica.test").workerThreads(1)
         .tls(TlsSettings.of(Certificates.issue(CA, List.of("replica.test", "localhost"),
             Duration.ofDays(1)), List.of(CA.certificate())))
         .connectionListener(decisions::add)
@@ -332,7 +338,7 @@ class TlsRejectionTest {
     opensslHost("replica.test", "serverAuth,clientAuth");
     opensslHost("primary.test", "serverAuth,clientAuth");
     opensslHost("noclient.test", "serverAuth");
-    NettyTransport replica = NettyTransport.builder().hostName("replica.test").workerThreads(1)
+    NettyTransport replica = builder().hostName("replica.test").workerThreads(1)
         .tls(TlsSettings.fromPemFiles(dir.resolve("replica.test.pem"),
             dir.resolve("replica.test.key"), dir.resolve("ca.pem"))).build();
     open.add(replica);
@@ -341,7 +347,7 @@ class TlsRejectionTest {
       seen.incrementAndGet();
       return new Peers.Recorder();
     });
-    NettyTransport primary = NettyTransport.builder().hostName("primary.test").workerThreads(1)
+    NettyTransport primary = builder().hostName("primary.test").workerThreads(1)
         .tls(TlsSettings.fromPemFiles(dir.resolve("primary.test.pem"),
             dir.resolve("primary.test.key"), dir.resolve("ca.pem"))).build();
     open.add(primary);
@@ -358,14 +364,14 @@ class TlsRejectionTest {
           e.getCause().getMessage());
     }
     assertEquals(0, seen.get());
-    NettyTransport noClient = NettyTransport.builder().hostName("noclient.test").workerThreads(1)
+    NettyTransport noClient = builder().hostName("noclient.test").workerThreads(1)
         .tls(TlsSettings.fromPemFiles(dir.resolve("noclient.test.pem"),
             dir.resolve("noclient.test.key"), dir.resolve("ca.pem"))).build();
     open.add(noClient);
     // Against our server with a certificate that names localhost and trusts the openssl CA.
     TlsCredentials server = Certificates.issue(CA, List.of("replica.test", "localhost"),
         Duration.ofDays(1));
-    NettyTransport mixed = NettyTransport.builder().hostName("replica.test").workerThreads(1)
+    NettyTransport mixed = builder().hostName("replica.test").workerThreads(1)
         .tls(TlsSettings.of(server, List.of(CA.certificate(),
             TlsCredentials.readCertificatesPem(dir.resolve("ca.pem")).get(0)))).build();
     open.add(mixed);
@@ -373,7 +379,7 @@ class TlsRejectionTest {
       seen.incrementAndGet();
       return new Peers.Recorder();
     });
-    NettyTransport primaryTrustingBoth = NettyTransport.builder().hostName("primary.test")
+    NettyTransport primaryTrustingBoth = builder().hostName("primary.test")
         .workerThreads(1).tls(TlsSettings.of(
             TlsCredentials.readPem(dir.resolve("primary.test.pem"), dir.resolve("primary.test.key")),
             List.of(CA.certificate()))).build();
@@ -383,7 +389,7 @@ class TlsRejectionTest {
     assertEquals("replica.test", c.peerIdentity());
     c.close();
     assertEquals(1, seen.get());
-    NettyTransport noClientTrusting = NettyTransport.builder().hostName("noclient.test")
+    NettyTransport noClientTrusting = builder().hostName("noclient.test")
         .workerThreads(1).tls(TlsSettings.of(
             TlsCredentials.readPem(dir.resolve("noclient.test.pem"),
                 dir.resolve("noclient.test.key")), List.of(CA.certificate()))).build();
