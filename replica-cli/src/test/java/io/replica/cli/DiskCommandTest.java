@@ -122,6 +122,24 @@ class DiskCommandTest {
   }
 
   @Test
+  void convertToRawReplacesAnExistingLargerFile() throws IOException {
+    Path vhdx = dir.resolve("src.vhdx");
+    byte[] expected = new byte[3 * 1024 * 1024 + 512];
+    byte[] data = pattern(6, 5000);
+    System.arraycopy(data, 0, expected, 2 * 1024 * 1024 - 100, data.length);
+    try (VhdxDisk d = VhdxDisk.create(vhdx, io.replica.spi.storage.DiskSpec.dynamic(
+        expected.length), 1024 * 1024)) {
+      d.write(2 * 1024 * 1024 - 512, ByteBuffer.wrap(expected, 2 * 1024 * 1024 - 512, 5632));
+    }
+    Path raw = dir.resolve("old.raw");
+    Files.write(raw, pattern(7, 5 * 1024 * 1024));
+    Run r = run("disk", "convert", vhdx.toString(), raw.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(java.util.Arrays.equals(expected, Files.readAllBytes(raw)),
+        "the old content must be gone, holes included");
+  }
+
+  @Test
   void compareReportsTheFirstDifferingOffset() throws IOException {
     Path a = dir.resolve("a.raw");
     Path b = dir.resolve("b.vhdx");
