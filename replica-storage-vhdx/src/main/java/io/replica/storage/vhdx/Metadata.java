@@ -14,6 +14,7 @@ import java.util.UUID;
  * @param items every table entry, kept so that unknown items survive and virtual-disk items can
  *     be copied into a child
  * @param virtualSizeFileOffset where the 8-byte virtual size lives, for growing the disk
+ * @param logicalSectorSizeFileOffset where the logical sector size lives, for error messages
  */
 record Metadata(
     long blockSizeBytes,
@@ -26,6 +27,7 @@ record Metadata(
     ParentLocator parentLocator,
     long parentLocatorFileOffset,
     long virtualSizeFileOffset,
+    long logicalSectorSizeFileOffset,
     List<Item> items) {
 
   static final UUID FILE_PARAMETERS = UUID.fromString("CAA16737-FA36-4D43-B3B6-33F0AA44E76B");
@@ -73,6 +75,7 @@ record Metadata(
     long virtualSizeAt = -1;
     UUID diskId = null;
     long logical = -1;
+    long logicalAt = -1;
     long physical = -1;
     byte[] locatorBytes = null;
     long locatorAt = -1;
@@ -133,6 +136,7 @@ record Metadata(
         diskId = Le.guid(readItem(file, io, item, itemAt, what, 16), 0);
       } else if (id.equals(LOGICAL_SECTOR_SIZE)) {
         logical = Le.u32(readItem(file, io, item, itemAt, what, 4), 0);
+        logicalAt = itemAt;
         if (logical != 512 && logical != 4096) {
           throw new CorruptDiskException(
               file, "logical sector size", itemAt, "the value " + logical + " is not 512 or 4096");
@@ -180,7 +184,7 @@ record Metadata(
     }
     return new Metadata(
         blockSize, (flags & 1) != 0, hasParent, virtualSize, diskId, (int) logical,
-        (int) physical, locator, locatorAt, virtualSizeAt, items);
+        (int) physical, locator, locatorAt, virtualSizeAt, logicalAt, items);
   }
 
   private static byte[] readItem(

@@ -57,6 +57,13 @@ record ParentLocator(UUID type, Map<String, String> entries) {
       throw new CorruptDiskException(
           file, name, fileOffset, "the required key 'parent_linkage' is missing");
     }
+    for (String key : new String[] {"parent_linkage", "parent_linkage2"}) {
+      String value = entries.get(key);
+      if (value != null && guid(value) == null) {
+        throw new CorruptDiskException(
+            file, name, fileOffset, "the value of '" + key + "' is not a GUID: '" + value + "'");
+      }
+    }
     if (!entries.containsKey("relative_path") && !entries.containsKey("volume_path")
         && !entries.containsKey("absolute_win32_path")) {
       throw new CorruptDiskException(
@@ -99,14 +106,30 @@ record ParentLocator(UUID type, Map<String, String> entries) {
   }
 
   private static boolean matches(String value, UUID guid) {
-    if (value == null) {
-      return false;
-    }
+    return value != null && guid.equals(guid(value));
+  }
+
+  /**
+   * A linkage value as a GUID, or null if it is none: 32 hex digits in the 8-4-4-4-12 form,
+   * braces optional, any case (the spec says lower case, its example is upper case).
+   */
+  static UUID guid(String value) {
     String v = value.trim();
     if (v.startsWith("{") && v.endsWith("}")) {
       v = v.substring(1, v.length() - 1);
     }
-    return v.equalsIgnoreCase(guid.toString());
+    if (v.length() != 36) {
+      return null;
+    }
+    for (int i = 0; i < 36; i++) {
+      char c = v.charAt(i);
+      boolean dash = i == 8 || i == 13 || i == 18 || i == 23;
+      boolean hex = c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
+      if (dash ? c != '-' : !hex) {
+        return null;
+      }
+    }
+    return UUID.fromString(v);
   }
 
   static String linkage(UUID guid) {

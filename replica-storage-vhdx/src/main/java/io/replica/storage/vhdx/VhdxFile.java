@@ -186,7 +186,20 @@ final class VhdxFile implements Closeable {
     if (!header.logEmpty()) {
       f.replayLog();
     }
-    return f.load(chain);
+    f.load(chain);
+    if (writable && f.parent != null) {
+      try {
+        f.refreshParentLocator();
+      } catch (IOException | RuntimeException | Error e) {
+        try {
+          f.close();
+        } catch (IOException second) {
+          e.addSuppressed(second);
+        }
+        throw e;
+      }
+    }
+    return f;
   }
 
   private void replayLog() throws IOException {
@@ -310,17 +323,21 @@ final class VhdxFile implements Closeable {
       }
       VhdxFile p = open(candidate, false, false, chain);
       try {
+        // Both are contradictions between the child's metadata and its parent: corruption of
+        // the chain, whichever of the two files changed.
         if (!meta.parentLocator().linksTo(p.header.dataWriteGuid())) {
-          throw new IOException(
-              "the differencing disk '" + path + "' expects parent DataWriteGuid "
+          throw new CorruptDiskException(
+              path, "parent locator", meta.parentLocatorFileOffset(),
+              "it expects parent DataWriteGuid "
                   + meta.parentLocator().entries().get("parent_linkage") + " but '" + candidate
                   + "' has " + p.header.dataWriteGuid()
                   + "; the parent was modified after the child was created, so the chain is"
                   + " broken (restore the parent or discard the child)");
         }
         if (p.meta.logicalSectorSizeBytes() != meta.logicalSectorSizeBytes()) {
-          throw new IOException(
-              "the differencing disk '" + path + "' has " + meta.logicalSectorSizeBytes()
+          throw new CorruptDiskException(
+              path, "logical sector size", meta.logicalSectorSizeFileOffset(),
+              "the differencing disk has " + meta.logicalSectorSizeBytes()
                   + "-byte sectors but its parent '" + candidate + "' has "
                   + p.meta.logicalSectorSizeBytes() + "; they must match");
         }
@@ -340,28 +357,57 @@ final class VhdxFile implements Closeable {
   List<Path> parentCandidates() {
     List<Path> out = new ArrayList<>();
     Map<String, String> e = meta.parentLocator().entries();
-    Path dir = path.toAbsolutePath().getParent();
-    String rel = e.get("relative_path");
-    if (rel != null) {
-      try {
-        out.add(dir.resolve(rel.replace('\\', '/')).normalize());
-      } catch (RuntimeException ignored) {
-        // not a path on this platform
-      }
-    }
-    String abs = e.get("absolute_win32_path");
-    if (abs != null) {
-      String p = abs.startsWith("\\\\?\\") ? abs.substring(4) : abs;
-      try {
-        Path candidate = Path.of(p.replace('\\', java.io.File.separatorChar));
-        if (candidate.isAbsolute()) {
-          out.add(candidate.normalize());
-        }
-      } catch (RuntimeException ignored) {
-        // not a path on this platform
+    for (String key : ParentPaths.KEYS) {
+      Path candidate = ParentPaths.resolve(path, key, e.get(key));
+      if (candidate != null) {
+        out.add(candidate);
       }
     }
     return out;
+  }
+
+  /**
+   * After the parent was found through one locator entry, rewrites the path entries that lead
+   * elsewhere or are missing, as Hyper-V does: a pair moved together still finds its parent
+   * through the relative path and a child moved alone through the absolute one, and either kind
+   * of move works again next time. Goes through the log like any metadata update. The
+   * DataWriteGuid stays: reads return the same data, and a child of this file links to it.
+   */
+  private void refreshParentLocator() throws IOException {
+    Map<String, String> current = meta.parentLocator().entries();
+    Map<String, String> kv = new LinkedHashMap<>(current);
+    List<String> stale = new ArrayList<>();
+    for (Map.Entry<String, String> fresh : ParentPaths.of(path, parent.path).entrySet()) {
+      Path at = ParentPaths.resolve(path, fresh.getKey(), current.get(fresh.getKey()));
+      if (at == null || !sameFile(at, parent.path)) {
+        kv.put(fresh.getKey(), fresh.getValue());
+        stale.add(fresh.getKey());
+      }
+    }
+    if (stale.isEmpty()) {
+      return;
+    }
+    lock.lock();
+    try {
+      if (!rewriteParentLocator(kv)) {
+        LOG.warn("VHDX file '{}' found its parent '{}' but has no room in its metadata region to"
+            + " update the stale locator entries {}; they stay as they are", path, parent.path,
+            stale);
+        return;
+      }
+    } finally {
+      lock.unlock();
+    }
+    LOG.info("VHDX file '{}' found its parent at '{}'; updated the locator entries {}", path,
+        parent.path, stale);
+  }
+
+  private static boolean sameFile(Path a, Path b) {
+    try {
+      return a.equals(b) || Files.isSameFile(a, b);
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------- creating
@@ -451,12 +497,7 @@ final class VhdxFile implements Closeable {
     try (VhdxFile p = open(parentPath, false, false)) {
       Map<String, String> kv = new LinkedHashMap<>();
       kv.put("parent_linkage", ParentLocator.linkage(p.header.dataWriteGuid()));
-      Path childDir = childPath.toAbsolutePath().normalize().getParent();
-      Path parentAbs = parentPath.toAbsolutePath().normalize();
-      kv.put("relative_path", childDir.relativize(parentAbs).toString().replace('/', '\\'));
-      if (parentAbs.getRoot() != null && parentAbs.getRoot().toString().contains(":")) {
-        kv.put("absolute_win32_path", "\\\\?\\" + parentAbs);
-      }
+      kv.putAll(ParentPaths.of(childPath, parentPath));
       create(childPath,
           new Options(p.meta.virtualSizeBytes(), p.meta.logicalSectorSizeBytes(),
               p.meta.physicalSectorSizeBytes(), CHILD_BLOCK_SIZE, false,
@@ -685,6 +726,9 @@ final class VhdxFile implements Closeable {
           io.applyOverlayToFile();
           io.force();
           writeHeaders(header.fileWriteGuid(), header.dataWriteGuid(), Le.ZERO_GUID);
+        }
+        if (parent != null) {
+          refreshParentLocator();
         }
       }
     } finally {
@@ -1054,7 +1098,7 @@ final class VhdxFile implements Closeable {
       meta = new Metadata(bs, meta.leaveBlocksAllocated(), meta.hasParent(), newSize,
           meta.virtualDiskId(), meta.logicalSectorSizeBytes(), meta.physicalSectorSizeBytes(),
           meta.parentLocator(), meta.parentLocatorFileOffset(), meta.virtualSizeFileOffset(),
-          meta.items());
+          meta.logicalSectorSizeFileOffset(), meta.items());
       bat = new Bat(io, batRegion.fileOffset(), batRegion.length(), CACHED_BAT_PAGES);
       if (meta.leaveBlocksAllocated()) {
         for (long block = oldBlocks; block < newBlocks; block++) {
@@ -1113,44 +1157,81 @@ final class VhdxFile implements Closeable {
   private void recordParentLinkage2(UUID guid) throws IOException {
     lock.lock();
     try {
-      startSession(false);
       Map<String, String> kv = new LinkedHashMap<>(meta.parentLocator().entries());
       kv.put("parent_linkage2", ParentLocator.linkage(guid));
-      byte[] item = new ParentLocator(ParentLocator.VHDX_TYPE, kv).encode();
-      RegionTable.Entry region = regions.find(RegionTable.METADATA);
-      long itemsEnd = Metadata.TABLE_SIZE;
-      int index = -1;
-      for (int i = 0; i < meta.items().size(); i++) {
-        Metadata.Item it = meta.items().get(i);
-        itemsEnd = Math.max(itemsEnd, it.offset() + it.length());
-        if (it.id().equals(Metadata.PARENT_LOCATOR) && (it.flags() & Metadata.FLAG_USER) == 0) {
-          index = i;
-        }
-      }
-      if (itemsEnd + item.length > region.length()) {
+      if (!rewriteParentLocator(kv)) {
         throw new IOException(
             "no room in the metadata region of '" + path + "' to record the merge; nothing"
                 + " was merged");
       }
-      TreeMap<Long, byte[]> updates = new TreeMap<>();
-      long itemAt = region.fileOffset() + itemsEnd;
-      long entryAt = region.fileOffset() + 32 + 32L * index;
-      byte[] offsetLength = new byte[8];
-      Le.put32(offsetLength, 0, itemsEnd);
-      Le.put32(offsetLength, 4, item.length);
-      patch(updates, itemAt, item);
-      patch(updates, entryAt + 16, offsetLength);
-      commit(updates);
-      List<Metadata.Item> items = new ArrayList<>(meta.items());
-      Metadata.Item old = items.get(index);
-      items.set(index, new Metadata.Item(old.id(), itemsEnd, item.length, old.flags()));
-      meta = new Metadata(meta.blockSizeBytes(), meta.leaveBlocksAllocated(), true,
-          meta.virtualSizeBytes(), meta.virtualDiskId(), meta.logicalSectorSizeBytes(),
-          meta.physicalSectorSizeBytes(), new ParentLocator(ParentLocator.VHDX_TYPE, kv), itemAt,
-          meta.virtualSizeFileOffset(), items);
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Replaces the parent locator item through the log: in its own place if the new one fits there
+   * without touching another item, else after the last item. Returns false, changing nothing, if
+   * the metadata region has no room for it. The caller holds the lock.
+   */
+  private boolean rewriteParentLocator(Map<String, String> kv) throws IOException {
+    byte[] item = new ParentLocator(ParentLocator.VHDX_TYPE, kv).encode();
+    RegionTable.Entry region = regions.find(RegionTable.METADATA);
+    int index = -1;
+    for (int i = 0; i < meta.items().size(); i++) {
+      Metadata.Item it = meta.items().get(i);
+      if (it.id().equals(Metadata.PARENT_LOCATOR) && (it.flags() & Metadata.FLAG_USER) == 0) {
+        index = i;
+      }
+    }
+    Metadata.Item old = meta.items().get(index);
+    long itemOffset = -1;
+    if (fitsAt(old.offset(), item.length, index, region.length())) {
+      itemOffset = old.offset();
+    } else {
+      long itemsEnd = Metadata.TABLE_SIZE;
+      for (Metadata.Item it : meta.items()) {
+        itemsEnd = Math.max(itemsEnd, it.offset() + it.length());
+      }
+      if (fitsAt(itemsEnd, item.length, index, region.length())) {
+        itemOffset = itemsEnd;
+      }
+    }
+    if (itemOffset < 0) {
+      return false;
+    }
+    startSession(false);
+    TreeMap<Long, byte[]> updates = new TreeMap<>();
+    long itemAt = region.fileOffset() + itemOffset;
+    long entryAt = region.fileOffset() + 32 + 32L * index;
+    byte[] offsetLength = new byte[8];
+    Le.put32(offsetLength, 0, itemOffset);
+    Le.put32(offsetLength, 4, item.length);
+    patch(updates, itemAt, item);
+    patch(updates, entryAt + 16, offsetLength);
+    commit(updates);
+    List<Metadata.Item> items = new ArrayList<>(meta.items());
+    items.set(index, new Metadata.Item(old.id(), itemOffset, item.length, old.flags()));
+    meta = new Metadata(meta.blockSizeBytes(), meta.leaveBlocksAllocated(), true,
+        meta.virtualSizeBytes(), meta.virtualDiskId(), meta.logicalSectorSizeBytes(),
+        meta.physicalSectorSizeBytes(), new ParentLocator(ParentLocator.VHDX_TYPE, kv), itemAt,
+        meta.virtualSizeFileOffset(), meta.logicalSectorSizeFileOffset(), items);
+    return true;
+  }
+
+  /** Whether {@code length} bytes at region offset {@code at} overlap no item but {@code own}. */
+  private boolean fitsAt(long at, long length, int own, long regionLength) {
+    if (at < Metadata.TABLE_SIZE || at + length > regionLength || length > Le.MIB) {
+      return false;
+    }
+    for (int i = 0; i < meta.items().size(); i++) {
+      Metadata.Item it = meta.items().get(i);
+      if (i != own && it.length() > 0 && at < it.offset() + it.length()
+          && it.offset() < at + length) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void patch(TreeMap<Long, byte[]> updates, long at, byte[] bytes) throws IOException {

@@ -3,6 +3,7 @@ package io.replica.storage.vhdx;
 import static io.replica.storage.vhdx.Tools.pattern;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.replica.spi.storage.DiskSpec;
@@ -82,6 +83,19 @@ class LibvhdiInteropTest {
       assertEquals(4096, disk.logicalSectorSizeBytes());
       assertArrayEquals(model, readAll(disk));
     }
+  }
+
+  @Test
+  void vhdiinfoShowsTheAbsolutePathOfTheParent() throws Exception {
+    assumeTrue(Tools.available("vhdiinfo"), "vhdiinfo (libvhdi-utils) is not installed");
+    Path parentFile = dir.resolve("parent.vhdx");
+    VhdxDisk.create(parentFile, new DiskSpec(4L * MIB, 512, 4096, false), MIB).close();
+    Path childFile = dir.resolve("child.avhdx");
+    VhdxDisk.createChild(childFile, parentFile).close();
+    String info = Tools.ok("vhdiinfo", childFile.toString());
+    String expected = "\\\\?\\"
+        + parentFile.toAbsolutePath().toString().replace(java.io.File.separatorChar, '\\');
+    assertTrue(info.contains("Parent filename\t\t: " + expected + "\n"), info);
   }
 
   @Test

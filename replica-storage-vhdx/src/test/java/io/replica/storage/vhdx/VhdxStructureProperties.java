@@ -97,6 +97,29 @@ class VhdxStructureProperties {
   }
 
   @Test
+  void parentPathsLeadBackToTheParent() {
+    Path base = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
+    qt().withExamples(300).forAll(longs().all()).checkAssert(seed -> {
+      SplittableRandom r = new SplittableRandom(seed);
+      Path child = base.resolve(folders(r)).resolve("c.avhdx");
+      Path parent = base.resolve(folders(r)).resolve("p\u00e8re " + r.nextInt(100) + ".vhdx");
+      Map<String, String> kv = ParentPaths.of(child, parent);
+      assertEquals(ParentPaths.KEYS, new ArrayList<>(kv.keySet()));
+      for (String key : ParentPaths.KEYS) {
+        assertEquals(parent.normalize(), ParentPaths.resolve(child, key, kv.get(key)), key);
+      }
+    });
+  }
+
+  private static String folders(SplittableRandom r) {
+    StringBuilder b = new StringBuilder(".");
+    for (int i = r.nextInt(4); i > 0; i--) {
+      b.append('/').append(r.nextBoolean() ? ".." : "d" + r.nextInt(3));
+    }
+    return b.toString();
+  }
+
+  @Test
   void logEntriesAreFoundReplayedAndRejectedWhenDamaged() throws IOException {
     Path file = dir.resolve("log.bin");
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE,
