@@ -21,6 +21,7 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.traffic.ChannelTrafficShapingHandler;
@@ -100,6 +101,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class NettyTransport implements Transport {
   private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+  /**
+   * Plaintext bytes handed to BoringSSL per call: over loopback, 64 KiB moved blocks faster than
+   * Netty's default of 16 KiB; 128 and 256 KiB gained nothing more.
+   */
+  private static final int WRAP_DATA_BYTES = 64 * 1024;
 
   private final String hostName;
   private final @Nullable TlsSettings tls;
@@ -116,6 +122,8 @@ public final class NettyTransport implements Transport {
   private final @Nullable SslContext serverContext;
   private final @Nullable SslContext clientContext;
   private final String tlsImplementation;
+  /** TLS on BoringSSL, which reads native memory only. */
+  private final boolean nativeTls;
   private final Clock clock;
   private final @Nullable GlobalTrafficShapingHandler serverShaper;
   private final long connectionBandwidth;
@@ -194,6 +202,7 @@ public final class NettyTransport implements Transport {
             .sslProvider(provider)
             .build();
         this.tlsImplementation = provider == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK";
+        this.nativeTls = provider == SslProvider.OPENSSL;
       } catch (SSLException e) {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         callbacks.shutdown();
@@ -204,6 +213,7 @@ public final class NettyTransport implements Transport {
       this.serverContext = null;
       this.clientContext = null;
       this.tlsImplementation = "none";
+      this.nativeTls = false;
     }
     if (b.tls != null) {
       checkExpiry();
@@ -337,12 +347,19 @@ public final class NettyTransport implements Transport {
     }
     if (ssl != null) {
       checkExpiry(); // also notices a certificate reloaded for this connection
-      p.addLast("tls", sni == null ? ssl.newHandler(ch.alloc())
-          : ssl.newHandler(ch.alloc(), sni.host(), sni.port()));
+      SslHandler handler = sni == null ? ssl.newHandler(ch.alloc())
+          : ssl.newHandler(ch.alloc(), sni.host(), sni.port());
+      if (nativeTls) {
+        // BoringSSL seals several records per call (each still at most 16 KiB), so fewer, larger
+        // calls cost less per byte.
+        handler.setWrapDataSize(WRAP_DATA_BYTES);
+      }
+      p.addLast("tls", handler);
     }
     p.addLast("flush", new FlushConsolidationHandler(256, true));
     p.addLast("decoder", new FrameDecoder());
-    p.addLast("encoder", new FrameEncoder());
+    // Frames go straight to native memory unless the JDK's TLS, which reads arrays, is next.
+    p.addLast("encoder", new FrameEncoder(ssl == null || nativeTls));
     long heartbeat = settings.heartbeat().toMillis();
     p.addLast("idle", new IdleStateHandler(3 * heartbeat, heartbeat, 0, TimeUnit.MILLISECONDS));
   }

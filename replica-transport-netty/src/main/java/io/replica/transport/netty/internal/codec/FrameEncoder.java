@@ -20,14 +20,17 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Turns {@link Frame}s into wire frames (docs/protocol.md). Opens a stream for each virtual
- * machine the first time a message names it. Block payloads are not copied: the frame wraps the
- * caller's array (the SPI forbids changing it after send), or carries its zstd form when
- * compression is on and the block shrinks.
+ * machine the first time a message names it. A block travels as the caller's array (the SPI
+ * forbids changing it after send), or as its zstd form when compression is on and the block
+ * shrinks. Where the stage below needs native memory (the socket, BoringSSL), a frame that carries
+ * a block is copied once into a direct buffer, which that stage would do anyway; elsewhere (the
+ * JDK's TLS, which reads Java arrays) the frame wraps the array without copying it.
  *
  * <p>One instance per channel; runs on its event loop.
  */
 public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
 
+  private final boolean directFrames;
   private final Map<VmId, Integer> streams = new HashMap<>();
   private int nextStream = 1;
   private volatile boolean compression;
@@ -35,8 +38,20 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
   private long rawBlocks;
   private long compressedBlocks;
 
+  /** An encoder whose frames wrap block arrays without copying them. */
   public FrameEncoder() {
+    this(false);
+  }
+
+  /**
+   * An encoder.
+   *
+   * @param directFrames whether a frame that carries a block is built in one direct buffer: right
+   *     when the stage below needs native memory, wrong when it reads Java arrays
+   */
+  public FrameEncoder(boolean directFrames) {
     super(Frame.class);
+    this.directFrames = directFrames;
   }
 
   /**
@@ -275,7 +290,7 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
   /**
    * Puts header, body, optional payload and CRC together; takes ownership of {@code body}.
    */
-  private static ByteBuf finish(
+  private ByteBuf finish(
       ByteBufAllocator alloc, int type, int flags, int stream, ByteBuf body,
       byte @Nullable [] payload) {
     int payloadLength = payload == null ? 0 : payload.length;
@@ -284,6 +299,9 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
       body.release();
       throw new IllegalArgumentException("frame of type " + type + " would be " + length
           + " bytes, over the protocol's maximum of " + FRAME_SIZE_BYTES_MAX);
+    }
+    if (directFrames && payload != null) {
+      return finishDirect(alloc, (int) length, type, flags, stream, body, payload);
     }
     ByteBuf head = alloc.heapBuffer(HEADER_BYTES + body.readableBytes());
     head.writeInt((int) length).writeByte(type).writeByte(flags).writeInt(stream);
@@ -298,6 +316,27 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
     crc.update(payload, 0, payload.length);
     ByteBuf trailer = Unpooled.buffer(4).writeInt((int) crc.getValue());
     return Unpooled.wrappedBuffer(head, Unpooled.wrappedBuffer(payload), trailer);
+  }
+
+  /** {@link #finish} into one direct buffer; takes ownership of {@code body}. */
+  private static ByteBuf finishDirect(
+      ByteBufAllocator alloc, int length, int type, int flags, int stream, ByteBuf body,
+      byte[] payload) {
+    ByteBuf frame = alloc.directBuffer(4 + length);
+    try {
+      frame.writeInt(length).writeByte(type).writeByte(flags).writeInt(stream);
+      frame.writeBytes(body).writeBytes(payload);
+      // After the copy, so that the CRC reads the payload from the cache, not from main memory a
+      // second time.
+      CRC32C crc = new CRC32C();
+      crc.update(frame.nioBuffer(frame.readerIndex(), frame.readableBytes()));
+      return frame.writeInt((int) crc.getValue());
+    } catch (RuntimeException e) {
+      frame.release();
+      throw e;
+    } finally {
+      body.release();
+    }
   }
 
   private static String truncate(String s) {

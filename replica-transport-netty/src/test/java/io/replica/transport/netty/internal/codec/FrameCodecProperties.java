@@ -22,7 +22,12 @@ class FrameCodecProperties {
 
   /** Encodes frames on one channel and returns the bytes as one buffer (caller releases). */
   static ByteBuf encode(List<Frame> frames, boolean compress) {
-    EmbeddedChannel out = new EmbeddedChannel(new FrameEncoder());
+    return encode(frames, compress, false);
+  }
+
+  /** {@link #encode(List, boolean)}, with frames built in direct buffers or not. */
+  static ByteBuf encode(List<Frame> frames, boolean compress, boolean directFrames) {
+    EmbeddedChannel out = new EmbeddedChannel(new FrameEncoder(directFrames));
     if (compress) {
       out.pipeline().get(FrameEncoder.class).enableCompression(1);
     }
@@ -59,27 +64,33 @@ class FrameCodecProperties {
     }
   }
 
+  /** Random frames as a connection sends them, starting with its hello. */
+  private static List<Frame> randomFrames(SplittableRandom r, int count) {
+    List<VmId> vms = Messages.vms(r);
+    List<Frame> sent = new ArrayList<>();
+    sent.add(new Frame.Hello(1, 1, WireFormat.FEATURE_ZSTD, "hv1.contoso.com"));
+    for (int i = 0; i < count; i++) {
+      Message m = Messages.random(r, vms);
+      if (r.nextInt(10) == 0) {
+        sent.add(new Frame.Heartbeat(r.nextLong()));
+      } else if (m instanceof Message.BlockData && r.nextBoolean()) {
+        // Compressed on the sender's thread, as a compressing connection does.
+        sent.add(new Frame.Data(m, FrameEncoder.pack(((Message.BlockData) m).data(), 1)));
+      } else {
+        sent.add(new Frame.Data(m));
+      }
+    }
+    return sent;
+  }
+
   @Test
   void messagesRoundTripInAnyChunking() {
     qt().withExamples(300)
-        .forAll(longs().all(), booleans().all(), integers().between(1, 30))
-        .checkAssert((seed, compress, count) -> {
+        .forAll(longs().all(), booleans().all(), integers().between(1, 30), booleans().all())
+        .checkAssert((seed, compress, count, direct) -> {
           SplittableRandom r = new SplittableRandom(seed);
-          List<VmId> vms = Messages.vms(r);
-          List<Frame> sent = new ArrayList<>();
-          sent.add(new Frame.Hello(1, 1, WireFormat.FEATURE_ZSTD, "hv1.contoso.com"));
-          for (int i = 0; i < count; i++) {
-            Message m = Messages.random(r, vms);
-            if (r.nextInt(10) == 0) {
-              sent.add(new Frame.Heartbeat(r.nextLong()));
-            } else if (m instanceof Message.BlockData && r.nextBoolean()) {
-              // Compressed on the sender's thread, as a compressing connection does.
-              sent.add(new Frame.Data(m, FrameEncoder.pack(((Message.BlockData) m).data(), 1)));
-            } else {
-              sent.add(new Frame.Data(m));
-            }
-          }
-          List<Frame> got = decode(encode(sent, compress), r.split());
+          List<Frame> sent = randomFrames(r, count);
+          List<Frame> got = decode(encode(sent, compress, direct), r.split());
           assertEquals(sent.size(), got.size(), "frames decoded");
           for (int i = 0; i < sent.size(); i++) {
             Frame a = sent.get(i);
@@ -91,6 +102,23 @@ class FrameCodecProperties {
             } else {
               assertEquals(a, b);
             }
+          }
+        });
+  }
+
+  @Test
+  void framesInDirectBuffersAreTheSameBytes() {
+    qt().withExamples(100)
+        .forAll(longs().all(), booleans().all(), integers().between(1, 30))
+        .checkAssert((seed, compress, count) -> {
+          List<Frame> sent = randomFrames(new SplittableRandom(seed), count);
+          ByteBuf wrapped = encode(sent, compress, false);
+          ByteBuf direct = encode(sent, compress, true);
+          try {
+            assertEquals(wrapped, direct);
+          } finally {
+            wrapped.release();
+            direct.release();
           }
         });
   }
