@@ -55,20 +55,14 @@ class ReverseAfterUnplannedFailoverTest {
       }
 
       hosts.network.faults().heal();
-      int events = hosts.replicaEvents.size();
       long before = hosts.network.payloadBytesSent(REPLICA, PRIMARY);
-      hosts.await(hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
-          .replicationFrequency(CYCLE).build()));
-      for (int i = 0; i < 20 && hosts.replica.state(vm.id()) != ReplicationState.REPLICATING; i++) {
-        hosts.scheduler.advance(Duration.ofSeconds(5));
-      }
+      long compared = replicateBack(hosts, vm);
       assertEquals(ReplicationMode.PRIMARY, hosts.replica.mode(vm.id()));
-      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
       assertEquals(ReplicationMode.REPLICA, hosts.primary.mode(vm.id()));
       long sent = hosts.network.payloadBytesSent(REPLICA, PRIMARY) - before;
       assertTrue(sent <= 10 * 4096, "only the ten differing blocks travel back, not " + sent + " bytes");
       // The six blocks written on the old primary and the four written here are all that is compared.
-      assertEquals(List.of(10L), resyncBlocksCompared(hosts, events), "blocks compared by hash");
+      assertEquals(10, compared, "blocks compared by hash");
 
       var tracker = hosts.replica.changeTracker(vm.id());
       for (int i = 0; i < 2; i++) {
@@ -110,17 +104,10 @@ class ReverseAfterUnplannedFailoverTest {
       hosts.await(hosts.replica.commitFailover(vm.id()));
 
       hosts.network.faults().heal();
-      int events = hosts.replicaEvents.size();
-      hosts.await(hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
-          .replicationFrequency(CYCLE).build()));
-      for (int i = 0; i < 20 && hosts.replica.state(vm.id()) != ReplicationState.REPLICATING; i++) {
-        hosts.scheduler.advance(Duration.ofSeconds(5));
-      }
-      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
-      assertEquals(List.of(6L), resyncBlocksCompared(hosts, events), "the two rolled-back cycles' blocks");
-      VirtualMachine now = new VirtualMachine(vm.id(), vm.name(), List.of(new io.replica.api.VmDisk(
-          vm.disks().get(0).id(), hosts.replica.changeTracker(vm.id()).trackedDisk(vm.disks().get(0).id()), true)));
-      assertArrayEquals(TwoHosts.content(now.disks().get(0).disk()), TwoHosts.content(vm.disks().get(0).disk()),
+      long compared = replicateBack(hosts, vm);
+      assertEquals(6, compared, "the two rolled-back cycles' blocks");
+      var now = hosts.replica.changeTracker(vm.id()).trackedDisk(vm.disks().get(0).id());
+      assertArrayEquals(TwoHosts.content(now), TwoHosts.content(vm.disks().get(0).disk()),
           "the old primary holds the older point now");
     }
   }
@@ -152,25 +139,28 @@ class ReverseAfterUnplannedFailoverTest {
       new Random(3).nextBytes(data);
       running.disks().get(0).disk().write(60 * 4096, ByteBuffer.wrap(data)); // between the attempts
       hosts.power.put(vm.id(), PowerState.OFF);
-      int events = hosts.replicaEvents.size();
-      hosts.await(hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
-          .replicationFrequency(CYCLE).build()));
-      for (int i = 0; i < 20 && hosts.replica.state(vm.id()) != ReplicationState.REPLICATING; i++) {
-        hosts.scheduler.advance(Duration.ofSeconds(5));
-      }
-      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
-      assertEquals(List.of(2L), resyncBlocksCompared(hosts, events), "the old primary's block and the new write");
+      long compared = replicateBack(hosts, vm);
+      assertEquals(2, compared, "the old primary's block and the new write");
       assertArrayEquals(TwoHosts.content(running.disks().get(0).disk()), TwoHosts.content(vm.disks().get(0).disk()),
           "the old primary equals the new one");
     }
   }
 
-  /** The number of blocks each resynchronization cycle of the new primary compared, from its events. */
-  private static List<Long> resyncBlocksCompared(TwoHosts hosts, int fromEvent) {
-    return hosts.replicaEvents.subList(fromEvent, hosts.replicaEvents.size()).stream()
+  /**
+   * Starts reverse replication from the replica host and runs until it replicates; returns how many
+   * blocks its first (resynchronization) cycle compared by hash.
+   */
+  private static long replicateBack(TwoHosts hosts, VirtualMachine vm) {
+    int events = hosts.replicaEvents.size();
+    hosts.await(hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
+        .replicationFrequency(CYCLE).build()));
+    for (int i = 0; i < 20 && hosts.replica.state(vm.id()) != ReplicationState.REPLICATING; i++) {
+      hosts.scheduler.advance(Duration.ofSeconds(5));
+    }
+    assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
+    return hosts.replicaEvents.subList(events, hosts.replicaEvents.size()).stream()
         .filter(e -> e instanceof io.replica.api.event.ReplicationEvent.CycleStarted)
-        .map(e -> ((io.replica.api.event.ReplicationEvent.CycleStarted) e).blocks())
-        .limit(1)
-        .toList();
+        .mapToLong(e -> ((io.replica.api.event.ReplicationEvent.CycleStarted) e).blocks())
+        .findFirst().orElseThrow(() -> new AssertionError("no cycle started"));
   }
 }
