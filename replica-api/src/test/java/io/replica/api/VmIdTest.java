@@ -1,84 +1,25 @@
 package io.replica.api;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.quicktheories.QuickTheory.qt;
-import static org.quicktheories.generators.SourceDSL.longs;
-
-import java.util.Locale;
 import java.util.UUID;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
-class VmIdTest {
-
-  private static final String CANONICAL = "3f0c8a34-1b2c-4d5e-8f90-a1b2c3d4e5f6";
-
-  @Test
-  void parsesCanonicalForm() {
-    VmId id = VmId.parse(CANONICAL);
-    assertEquals(UUID.fromString(CANONICAL), id.uuid());
-    assertEquals(CANONICAL, id.toString());
-    assertEquals(VmId.of(UUID.fromString(CANONICAL)), id);
+class VmIdTest extends UuidIdContract<VmId> {
+  @Override
+  VmId parse(String text) {
+    return VmId.parse(text);
   }
 
-  @Test
-  void upperCaseHexIsTheSameId() {
-    assertEquals(VmId.parse(CANONICAL), VmId.parse(CANONICAL.toUpperCase(Locale.ROOT)));
-    assertEquals(CANONICAL, VmId.parse(CANONICAL.toUpperCase(Locale.ROOT)).toString());
+  @Override
+  VmId of(UUID uuid) {
+    return VmId.of(uuid);
   }
 
-  @Test
-  void toStringParseRoundTrip() {
-    qt().forAll(longs().all(), longs().all())
-        .checkAssert((hi, lo) -> {
-          VmId id = VmId.of(new UUID(hi, lo));
-          String text = id.toString();
-          assertEquals(id, VmId.parse(text));
-          assertEquals(text, VmId.parse(text).toString());
-          assertEquals(36, text.length());
-          assertEquals(new UUID(hi, lo).toString(), text);
-        });
+  @Override
+  UUID uuid(VmId id) {
+    return id.uuid();
   }
 
-  @ParameterizedTest
-  @ValueSource(strings = {"", "vm1", "not-a-uuid", "3f0c8a34-1b2c-4d5e-8f90", "3f0c8a341b2c4d5e8f90a1b2c3d4e5f6",
-      "3f0c8a34-1b2c-4d5e-8f90-a1b2c3d4e5fg", " 3f0c8a34-1b2c-4d5e-8f90-a1b2c3d4e5f6",
-      "3f0c8a34-1b2c-4d5e-8f90-a1b2c3d4e5f6 ", "{3f0c8a34-1b2c-4d5e-8f90-a1b2c3d4e5f6}",
-      "3f0c8a34-1b2c-4d5e-8f90-a1b2c3d4e5f6a",
-      // short and signed forms that UUID.fromString takes but that are not canonical
-      "1-1-1-1-1", "+1-+1-1-1-1", "0000000000001-1-1-1-1", "3f0c8a34-1b2c-4d5e-08f90-1b2c3d4e5f6"})
-  void badTextRejectedSayingWhatWasExpected(String text) {
-    var e = assertThrows(IllegalArgumentException.class, () -> VmId.parse(text));
-    String m = e.getMessage();
-    assertTrue(m.contains("'" + text + "'"), "names the text: " + m);
-    assertTrue(m.contains("is not a virtual machine id"), "names what it is not: " + m);
-    assertTrue(m.contains("expected a UUID"), "says what was expected: " + m);
-  }
-
-  @Test
-  void nullRejected() {
-    assertThrows(NullPointerException.class, () -> VmId.parse(null));
-    assertThrows(NullPointerException.class, () -> VmId.of(null));
-  }
-
-  @Test
-  void orderFollowsTheUuid() {
-    qt().forAll(longs().all(), longs().all(), longs().all())
-        .checkAssert((hi, lo1, lo2) -> {
-          UUID a = new UUID(hi, lo1);
-          UUID b = new UUID(hi, lo2);
-          assertEquals(Integer.signum(a.compareTo(b)), Integer.signum(VmId.of(a).compareTo(VmId.of(b))));
-        });
-  }
-
-  @Test
-  void valueEquality() {
-    assertEquals(VmId.of(new UUID(1, 2)), VmId.of(new UUID(1, 2)));
-    assertEquals(VmId.of(new UUID(1, 2)).hashCode(), VmId.of(new UUID(1, 2)).hashCode());
-    assertNotEquals(VmId.of(new UUID(1, 2)), VmId.of(new UUID(1, 3)));
+  @Override
+  String kind() {
+    return "virtual machine id";
   }
 }
