@@ -1164,7 +1164,7 @@ public final class Engine implements ReplicationManager {
   @Override
   public ReplicationState state(VmId vm) {
     return locked(() -> {
-      PrimaryRelationship p = primaries.get(vm);
+      PrimaryRelationship p = primary(vm);
       return p != null ? p.state() : requireReplica(vm).state();
     });
   }

@@ -122,6 +122,10 @@ final class PrimaryRelationship {
     if (f == null) {
       return;
     }
+    if (resumed) {
+      resumeDelayed("no answer within " + ANSWER_TIMEOUT.toSeconds() + " s");
+      return;
+    }
     engine.dropPrimary(this);
     f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " did not accept"
         + " virtual machine " + vm.id() + " ('" + vm.name() + "') within " + ANSWER_TIMEOUT.toSeconds()
@@ -153,6 +157,10 @@ final class PrimaryRelationship {
     connection = null;
     accepted = false;
     stats.networkFailure();
+    if (enabling != null && resumed) {
+      resumeDelayed(reason);
+      return;
+    }
     if (enabling != null) {
       CompletableFuture<Void> f = enabling;
       engine.dropPrimary(this);
@@ -969,6 +977,22 @@ final class PrimaryRelationship {
     scheduleTick();
     f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " refused the planned"
         + " failover of " + vm.id() + ": " + m.reason()));
+  }
+
+  /**
+   * A relationship resumed from this host's saved state cannot reach its replica yet: it stays,
+   * tracking changes, and its link keeps reconnecting; the caller of the enable learns why it is
+   * not replicating yet.
+   */
+  private void resumeDelayed(String reason) {
+    CompletableFuture<Void> f = enabling;
+    if (f != null && !f.isDone()) {
+      f.completeExceptionally(new ReplicaException("replication of virtual machine " + vm.id() + " ('" + vm.name()
+          + "') resumed from this host's saved state, but replica server " + link.endpoint + " cannot be reached"
+          + " yet (" + reason + "); changes are tracked, and replication goes on by itself once it answers"));
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+          "replica server " + link.endpoint + " cannot be reached: " + reason));
+    }
   }
 
   /** Resumes what a previous run of this host persisted. */

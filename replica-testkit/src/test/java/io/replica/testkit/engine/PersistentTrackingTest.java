@@ -55,6 +55,42 @@ class PersistentTrackingTest {
     }
   }
 
+  @Test
+  void aRestartWhileTheReplicaIsUnreachableKeepsTrackingAndResumesByItself() throws Exception {
+    try (TwoHosts hosts = TwoHosts.withPersistentPrimary()) {
+      VirtualMachine vm = hosts.newVm("outage", DISK, DISK);
+      hosts.replicate(vm, TwoHosts.settings().replicationFrequency(CYCLE).build());
+      Random r = new Random(19);
+      write(hosts, vm, r, 20, 0);
+      hosts.scheduler.advance(CYCLE);
+      write(hosts, vm, r, 10, 8L << 20); // hot when the host goes down
+
+      // Both sites lost power; the primary comes back first and cannot reach the replica.
+      hosts.network.faults().partition(PRIMARY, REPLICA);
+      hosts.restartPrimary();
+      var resumed = hosts.primary.enableReplication(vm, TwoHosts.settings().replicationFrequency(CYCLE).build());
+      hosts.scheduler.advance(Duration.ofSeconds(5));
+      assertTrue(resumed.isCompletedExceptionally(), "the caller learns the replica is not reachable");
+      Throwable why = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+          resumed::join).getCause();
+      assertTrue(why.getMessage().contains("goes on by itself"), why.getMessage());
+      write(hosts, vm, r, 10, 4L << 20); // tracked meanwhile, through the same tracker
+      for (int i = 0; i < 4; i++) {
+        hosts.scheduler.advance(CYCLE);
+      }
+
+      hosts.network.faults().heal();
+      long bytesBefore = hosts.payloadBytesSent();
+      for (int i = 0; i < 4; i++) {
+        hosts.scheduler.advance(CYCLE);
+      }
+      assertEquals(ReplicationState.REPLICATING, hosts.primary.state(vm.id()));
+      hosts.assertReplicaEquals(hosts.primaryContent(vm), vm, "after the outage");
+      long sent = hosts.payloadBytesSent() - bytesBefore;
+      assertTrue(sent <= 2 * (8L << 20), "the hot extents and the new writes travel, not " + sent + " bytes");
+    }
+  }
+
   private static void write(TwoHosts hosts, VirtualMachine vm, Random r, int count, long base) throws Exception {
     for (int i = 0; i < count; i++) {
       byte[] data = new byte[4096];

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Reverse replication after an unplanned failover, over random histories: however the primary
- * site was lost (a failed cycle, lost acknowledgements, a crash and restart before), whichever
+ * site was lost (a failed cycle, lost acknowledgements, a restart before or while cut off), whichever
  * point the replica failed over to and whatever it wrote since, the old primary ends equal to the
  * new one. The comparison is narrowed to the blocks either side changed, so a block that narrowing
  * wrongly left out shows here as a difference.
@@ -72,6 +72,13 @@ class ReverseAfterUnplannedFailoverProperties {
         default -> hosts.network.faults().partition(PRIMARY, REPLICA);
       }
       writeSome(hosts, vm, r, r.nextInt(6)); // writes the replica never hears of
+      if (r.nextInt(3) == 0) { // the old primary restarts cut off, and resumes from its saved state
+        hosts.restartPrimary();
+        hosts.primaryAcceptsReverse();
+        hosts.primary.enableReplication(vm, settings);
+        hosts.scheduler.advance(Duration.ofSeconds(5));
+        writeSome(hosts, vm, r, r.nextInt(4));
+      }
       hosts.power.put(vm.id(), PowerState.OFF);
 
       List<RecoveryPoint> points = hosts.replica.recoveryPoints(vm.id());
