@@ -34,6 +34,12 @@ public interface ReplicationManager extends AutoCloseable {
    * {@link WrongStateException} if the machine already replicates; with
    * {@link UnsupportedOperationException} for a setting the engine or transport does not
    * implement; with {@link NotAuthorizedException} if the replica refuses.
+   *
+   * <p>With a primary state store, enabling a machine this host replicated before it restarted
+   * resumes that relationship: no initial replication, only what was not acknowledged travels.
+   * If the replica server cannot be reached then, the future fails with a {@link ReplicaException}
+   * saying so, but the relationship stays: writes through {@link #changeTracker(VmId)} are
+   * tracked and replication goes on by itself once the replica answers.
    */
   CompletableFuture<Void> enableReplication(VirtualMachine vm, ReplicationSettings settings);
 
