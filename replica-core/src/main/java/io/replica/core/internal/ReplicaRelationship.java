@@ -153,6 +153,12 @@ final class ReplicaRelationship {
   // ---- receiving
 
   void onMessage(Connection c, Message m) {
+    Connection current = primaryConnection;
+    if (current != null && c != current) {
+      // Still queued from a connection the primary has replaced: its cycles are stale, and a
+      // late one must not displace the cycle the primary sends now.
+      return;
+    }
     try {
       if (m instanceof Message.CycleBegin b) {
         onBegin(c, b);
@@ -214,6 +220,9 @@ final class ReplicaRelationship {
     CycleJournal journal = direct ? null : CycleJournal.create(storage.state(), vm, b.cycle());
     receiving = new Receiving(c, b.cycle(), b.cutTime(), b.recoveryPoint(), journal);
     receiving.resync = b.resynchronization();
+    if (direct && !b.resynchronization()) {
+      receiving.inPlace = new LinkedHashMap<>();
+    }
     if (journal != null) {
       journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime(), b.recoveryPoint()));
     }
@@ -257,6 +266,8 @@ final class ReplicaRelationship {
     if (r.journal != null) {
       r.journal.append(new JournalRecord.Block(d.disk(), d.offsetBytes(), d.data()));
     } else {
+      r.wroteInPlace(d.disk(), disks.get(d.disk()).sizeBytes(), d.offsetBytes(), d.data().length,
+          record.trackingBlockSizeBytes());
       disks.get(d.disk()).write(d.offsetBytes(), ByteBuffer.wrap(d.data()));
     }
   }
@@ -434,6 +445,22 @@ final class ReplicaRelationship {
   void abandon() {
     Receiving r = receiving;
     receiving = null;
+    if (r != null && r.inPlace != null) {
+      // A first copy written in place and not finished: nothing was committed before it, so
+      // what it wrote goes, and a later first copy starts from empty disks again.
+      int block = record.trackingBlockSizeBytes();
+      try {
+        for (Map.Entry<DiskId, BlockSet> e : r.inPlace.entrySet()) {
+          VirtualDisk d = disks.get(e.getKey());
+          long[] ranges = e.getValue().byteRanges(Integer.numberOfTrailingZeros(block), d.sizeBytes());
+          for (int i = 0; i < ranges.length; i += 2) {
+            writeZeros(d, ranges[i], ranges[i + 1]);
+          }
+        }
+      } catch (IOException e) {
+        engine.log("cannot clear what the abandoned first copy of cycle " + r.cycle + " of " + vm + " wrote", e);
+      }
+    }
     if (r != null && r.journal != null) {
       try {
         r.journal.close();
@@ -1292,6 +1319,16 @@ final class ReplicaRelationship {
     final @Nullable CycleJournal journal;
     final ContentChecksum checksum = new ContentChecksum();
     boolean resync;
+    /** For a first copy written in place: the tracking blocks it wrote, per disk. */
+    @Nullable Map<DiskId, BlockSet> inPlace;
+
+    void wroteInPlace(DiskId disk, long diskBytes, long offset, long length, int block) {
+      Map<DiskId, BlockSet> written = inPlace;
+      if (written != null) {
+        written.computeIfAbsent(disk, k -> new BlockSet((diskBytes + block - 1) / block))
+            .addRange(offset / block, (offset + length + block - 1) / block);
+      }
+    }
 
     Receiving(Connection from, long cycle, Instant cutTime, @Nullable RecoveryPointType point,
         @Nullable CycleJournal journal) {

@@ -20,6 +20,8 @@ class SimulationRegressionTest {
       "10  | CRASHES      | a replica that could not apply (disk full) was taken for one that lost data",
       "754 | CRASHES      | events of a closed replica arrived after those of its successor",
       "790 | CRASHES      | events of a closed replica arrived after those of its successor",
+      "1101 | STEADY      | a late first copy from a replaced connection displaced the current one",
+      "1078 | CRASHES     | a first copy written in place and abandoned left its blocks behind",
   })
   void seedsThatFoundBugsPass(long seed, Scenario scenario, String bug) {
     SimulationResult r = Simulation.builder(seed).scenario(scenario).build().run();
