@@ -142,7 +142,14 @@ final class ReplicaRelationship {
   }
 
   /** A primary (re)connected for this machine, possibly another of the same trust group. */
+  /** Connections the primary has since replaced by a newer one (weakly held). */
+  private final Set<Connection> replaced = Collections.newSetFromMap(new java.util.WeakHashMap<>());
+
   void primaryConnected(String primaryHost, Connection c) throws IOException {
+    Connection before = primaryConnection;
+    if (before != null && before != c) {
+      replaced.add(before);
+    }
     primaryConnection = c;
     if (!primaryHost.equals(record.primaryHost())) {
       record = record.withPrimary(primaryHost, record.resynchronizationRequired());
@@ -153,8 +160,7 @@ final class ReplicaRelationship {
   // ---- receiving
 
   void onMessage(Connection c, Message m) {
-    Connection current = primaryConnection;
-    if (current != null && c != current) {
+    if (replaced.contains(c)) {
       // Still queued from a connection the primary has replaced: its cycles are stale, and a
       // late one must not displace the cycle the primary sends now.
       return;
