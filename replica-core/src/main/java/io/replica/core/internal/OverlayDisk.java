@@ -28,10 +28,6 @@ final class OverlayDisk implements VirtualDisk {
 
   private final @Nullable WrittenMap saved;
 
-  OverlayDisk(VirtualDisk base, VirtualDisk top) {
-    this(base, top, new long[0], null);
-  }
-
   /**
    * An overlay whose top disk already holds the writes of {@code writtenRanges} (byte ranges as
    * {@code [offset, length, ...]}); {@code saved} keeps the map at each flush, so the writes a

@@ -91,9 +91,10 @@ final class PrimaryRelationship {
   /** This side's common ground with the other, for an unplanned failover's reverse replication. */
   ReplicaRelationship.@Nullable ReverseBase reverseBase;
   /** The other side's changes, per disk, as it announced them before accepting the reverse replication. */
-  private final Map<DiskId, long[]> theirChanges = new HashMap<>();
+  private final Map<DiskId, List<long[]>> theirChanges = new HashMap<>();
+  private long theirRanges;
   private boolean theirChangesOverflow;
-  /** Ranges taken per disk from the other side before falling back to comparing every block. */
+  /** Ranges taken from the other side before falling back to comparing every block. */
   private static final int THEIR_RANGES_MAX = 1 << 20;
   /** Resumed from the state a previous run of this host left. */
   private boolean resumed;
@@ -222,13 +223,15 @@ final class PrimaryRelationship {
       boolean narrow = narrowsReverse(held);
       if (narrow) {
         for (DiskTracker t : tracker.disks()) {
-          long[] ranges = theirChanges.get(t.id);
-          for (int i = 0; i < ranges.length; i += 2) {
-            t.markDirty(ranges[i], ranges[i + 1]);
+          for (long[] ranges : theirChanges.get(t.id)) {
+            for (int i = 0; i < ranges.length; i += 2) {
+              t.markDirty(ranges[i], ranges[i + 1]);
+            }
           }
         }
       }
       theirChanges.clear();
+      theirRanges = 0;
       theirChangesOverflow = false;
       reverseBase = null;
       lastAcked = held;
@@ -315,14 +318,13 @@ final class PrimaryRelationship {
       LOG.warn("ignored changed ranges of {} disk {} outside an unplanned reverse replication", vm.id(), m.disk());
       return;
     }
-    long[] before = theirChanges.getOrDefault(m.disk(), new long[0]);
-    if ((long) before.length + m.ranges().length > 2L * THEIR_RANGES_MAX) {
+    List<long[]> parts = theirChanges.computeIfAbsent(m.disk(), k -> new ArrayList<>());
+    theirRanges += m.ranges().length / 2;
+    if (theirRanges > THEIR_RANGES_MAX) {
       theirChangesOverflow = true; // so scattered that comparing every block is as cheap
       return;
     }
-    long[] all = Arrays.copyOf(before, before.length + m.ranges().length);
-    System.arraycopy(m.ranges(), 0, all, before.length, m.ranges().length);
-    theirChanges.put(m.disk(), all);
+    parts.add(m.ranges());
   }
 
   /**

@@ -980,8 +980,7 @@ final class ReplicaRelationship {
         removeTestLeftovers(directory);
         return;
       }
-      VmId id = VmId.of(UUID.nameUUIDFromBytes((vm + "/test").getBytes(StandardCharsets.UTF_8)));
-      test = copy(point, "test", id, record.vmName() + " - Test", true);
+      test = copy(point, "test", testId(), record.vmName() + " - Test", true);
     } catch (IOException | RuntimeException e) {
       engine.log("cannot restore the test failover of " + vm + "; it is removed", e);
       removeTestLeftovers(directory);
@@ -1027,9 +1026,13 @@ final class ReplicaRelationship {
       throw new WrongStateException(vm, state, Set.of(), "a test failover of virtual machine " + vm + " is"
           + " already running as '" + test.name + "'; stop it before starting another");
     }
-    VmId id = VmId.of(UUID.nameUUIDFromBytes((vm + "/test").getBytes(StandardCharsets.UTF_8)));
-    test = copy(point, "test", id, record.vmName() + " - Test");
+    test = copy(point, "test", testId(), record.vmName() + " - Test");
     return test.machine();
+  }
+
+  /** The test failover copy's id: the same for every test of this machine, also after a restart. */
+  private VmId testId() {
+    return VmId.of(UUID.nameUUIDFromBytes((vm + "/test").getBytes(StandardCharsets.UTF_8)));
   }
 
   /** The running test failover's machine, if any. */
