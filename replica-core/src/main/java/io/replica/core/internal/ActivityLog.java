@@ -44,6 +44,15 @@ final class ActivityLog {
     state.write(name, b.toString().getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * Takes {@code extents} of {@code disk} as hot without writing: they are what the durable log
+   * already says, read back at a restart. The next {@link #update} of any disk writes them again,
+   * so they must be known here, not only to the disk's tracker.
+   */
+  synchronized void restored(DiskId disk, long[] extents) {
+    hot.put(disk, extents);
+  }
+
   /** The hot extents a previous run left, by disk. */
   static Map<DiskId, long[]> load(StateStore state, String name) throws IOException {
     Map<DiskId, long[]> out = new LinkedHashMap<>();

@@ -37,6 +37,8 @@ final class DiskTracker {
   private BlockSet.@Nullable Cursor cursor;
   private long lookahead = -1;
   private boolean released;
+  /** A broken behaviour for the simulation's own tests: frozen blocks are overwritten unpreserved. */
+  private volatile boolean copyBeforeWriteSkipped;
   /** Extents known hot in the activity log; null without one. */
   private final @Nullable ActivityLog activity;
   private final BlockSet hotExtents;
@@ -77,7 +79,7 @@ final class DiskTracker {
         open.addRange(first, last + 1);
       }
       BlockSet f = frozen;
-      if (f != null && !Mutation.on(Mutation.COPY_BEFORE_WRITE_SKIPPED)) {
+      if (f != null && !copyBeforeWriteSkipped) {
         for (long b = first; b <= last; b++) {
           if (f.contains(b) && !done.contains(b)) {
             done.add(b);
@@ -104,9 +106,21 @@ final class DiskTracker {
     }
   }
 
-  /** After an acknowledgement: only extents that still hold unacknowledged changes stay hot. */
-  synchronized void cool() throws IOException {
-    if (activity == null || released) {
+  /**
+   * After an acknowledgement: only extents that still hold unacknowledged changes stay hot. The disk
+   * is flushed first: what the replica acknowledged may still sit in a write cache that a crash of
+   * this host loses, and an extent that cooled would then never be sent again.
+   */
+  void cool() throws IOException {
+    if (activity == null) {
+      return;
+    }
+    disk.flush();
+    coolFlushed();
+  }
+
+  private synchronized void coolFlushed() throws IOException {
+    if (released) {
       return;
     }
     BlockSet still = new BlockSet(blockCount / ActivityLog.EXTENT_BLOCKS + 1);
@@ -129,6 +143,9 @@ final class DiskTracker {
         open.addRange(from, to);
         hotExtents.add(e);
       }
+    }
+    if (activity != null) {
+      activity.restored(id, extents(hotExtents));
     }
   }
 
@@ -313,4 +330,14 @@ final class DiskTracker {
 
   /** Blocks read for a cycle: {@code blocks} blocks from {@code firstBlock}, at {@code offsetBytes}. */
   record Chunk(long firstBlock, long blocks, long offsetBytes, byte[] data) {}
+
+  void skipCopyBeforeWrite() {
+    copyBeforeWriteSkipped = true;
+  }
+
+
+  boolean tracksCrashes() {
+    return activity != null;
+  }
+
 }

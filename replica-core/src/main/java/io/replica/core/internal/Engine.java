@@ -101,6 +101,9 @@ public final class Engine implements ReplicationManager {
   private volatile ReplicaServerSettings serverSettings = ReplicaServerSettings.disabled();
   private boolean closed;
 
+  /** The broken behaviours injected into this engine; empty but in the simulation's own tests. */
+  private volatile Set<Mutation> mutations = Set.of();
+
   public Engine(String hostName, String listenHost, Clock clock, Scheduler scheduler,
       Transport transport, StorageProvider storage, long preserveMemoryBytes,
       java.nio.file.Path spillDirectory, ConsistencyProvider consistency, @Nullable VirtualMachineHost machines,
@@ -306,6 +309,9 @@ public final class Engine implements ReplicationManager {
       ActivityLog activity = primaryState == null ? null : new ActivityLog(primaryState, PrimaryRecord.activityName(id));
       VmTracker tracker = new VmTracker(id, settings.trackingBlockSizeBytes(), disks, preserveMemoryBytes,
           spillDirectory, activity);
+      if (mutated(Mutation.COPY_BEFORE_WRITE_SKIPPED)) {
+        tracker.skipCopyBeforeWrite();
+      }
       ConnectOptions options = new ConnectOptions(settings.authenticationType(), settings.compressionEnabled());
       PeerLink link = linkTo(PeerLink.endpointOf(settings), options);
       CompletableFuture<Void> done = new CompletableFuture<>();
@@ -921,6 +927,9 @@ public final class Engine implements ReplicationManager {
     Map<DiskId, VirtualDisk> tracked = new LinkedHashMap<>(r.disks());
     VmTracker tracker = new VmTracker(r.vm, settings.trackingBlockSizeBytes(), tracked, preserveMemoryBytes,
         spillDirectory);
+    if (mutated(Mutation.COPY_BEFORE_WRITE_SKIPPED)) {
+      tracker.skipCopyBeforeWrite();
+    }
     PeerLink link = linkTo(PeerLink.endpointOf(settings), new ConnectOptions(settings.authenticationType(), false));
     CompletableFuture<Void> done = new CompletableFuture<>();
     PrimaryRelationship p = new PrimaryRelationship(this, vm, settings, tracker, link, done);
@@ -1243,4 +1252,20 @@ public final class Engine implements ReplicationManager {
   public String toString() {
     return "ReplicationManager[" + hostName + "]";
   }
+
+  /**
+   * Makes this engine, and only this one, behave in the broken way {@code mutation} names, from the
+   * next relationship it starts on. For the simulation's own tests, which prove that the simulation
+   * catches each broken behaviour; the package is exported to the testkit alone.
+   */
+  public void inject(Mutation mutation) {
+    Set<Mutation> next = EnumSet.of(java.util.Objects.requireNonNull(mutation, "mutation"));
+    next.addAll(mutations);
+    mutations = Set.copyOf(next);
+  }
+
+  boolean mutated(Mutation mutation) {
+    return mutations.contains(mutation);
+  }
+
 }

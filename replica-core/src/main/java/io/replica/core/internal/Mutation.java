@@ -1,11 +1,9 @@
 package io.replica.core.internal;
 
-import org.jspecify.annotations.Nullable;
-
 /**
- * Deliberately broken behaviours. The simulation's own tests switch one on to prove that the
- * simulation catches it and names the invariant it breaks; nothing else may. Exported only to the
- * testkit.
+ * Deliberately broken behaviours. The simulation's own tests inject one into the engines of a run
+ * ({@link Engine#inject}) to prove that the simulation catches it and names the invariant it
+ * breaks. There is no global switch: an engine nobody injected into behaves correctly.
  */
 public enum Mutation {
   /** The replica acknowledges a cycle before its journal is durable. */
@@ -15,16 +13,7 @@ public enum Mutation {
   /** Guest writes to frozen blocks do not preserve the old content. */
   COPY_BEFORE_WRITE_SKIPPED,
   /** A duplicate of a cycle's end applies the cycle a second time. */
-  DUPLICATE_APPLIED_TWICE;
-
-  private static volatile @Nullable Mutation active;
-
-  /** Switches {@code mutation} on (null switches every mutation off). */
-  public static void activate(@Nullable Mutation mutation) {
-    active = mutation;
-  }
-
-  static boolean on(Mutation mutation) {
-    return active == mutation;
-  }
+  DUPLICATE_APPLIED_TWICE,
+  /** An unplanned failover gives the disks of the latest point, whichever point was chosen. */
+  FAILOVER_PAST_CHOSEN_POINT
 }

@@ -124,7 +124,11 @@ final class PrimaryRelationship {
       return;
     }
     if (resumed) {
+      // It goes on by itself: a lost request or answer is asked again on a fresh connection.
       resumeDelayed("no answer within " + ANSWER_TIMEOUT.toSeconds() + " s");
+      link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
+          + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
+      engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
       return;
     }
     engine.dropPrimary(this);
@@ -199,6 +203,12 @@ final class PrimaryRelationship {
     if (m.status() != Message.EnableStatus.ACCEPTED) {
       String text = "replica server " + link.endpoint + " refused virtual machine " + vm.id()
           + " ('" + vm.name() + "'): " + m.reason();
+      if (enabling != null && resumed && m.status() == Message.EnableStatus.REFUSED) {
+        // A host that resumed keeps its tracking whatever the replica says now (it may have failed
+        // over there, and replicate back to this host next): dropping it would cost a full copy.
+        resumeDelayed("it refused the machine: " + m.reason());
+        return;
+      }
       if (enabling != null) {
         CompletableFuture<Void> f = enabling;
         engine.dropPrimary(this);
@@ -572,6 +582,11 @@ final class PrimaryRelationship {
         || settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXISTING_COPY);
     long blocks;
     try {
+      if (initial && tracker.tracksCrashes()) {
+        // Writes from before tracking began are in no hot extent: make them durable before they are
+        // sent, or a crash of this host could lose what the replica already holds.
+        tracker.flush();
+      }
       blocks = tracker.cut(resync ? narrowResync ? VmTracker.CutScope.CHANGES : VmTracker.CutScope.EVERY_BLOCK
           : initial ? VmTracker.CutScope.ALLOCATED : VmTracker.CutScope.CHANGES);
     } catch (IOException e) {

@@ -74,6 +74,12 @@ final class ReplicaRelationship {
   /** Committed cycles not applied yet, oldest first; they wait while a recovery point view is open. */
   private final ArrayDeque<Long> pending = new ArrayDeque<>();
   private final AtomicInteger openViews = new AtomicInteger();
+  /**
+   * The cycle whose apply began writing the replica disks and did not finish, -1 for none: until it
+   * finishes the disks hold part of it, so the latest point is not offered (its journal completes
+   * the apply at the next start).
+   */
+  private volatile long partlyApplied = -1;
   private final UndoHistory history;
   private final BlockHashes hashes = new BlockHashes();
   private @Nullable Connection primaryConnection;
@@ -313,7 +319,7 @@ final class ReplicaRelationship {
   private void onEnd(Connection c, Message.CycleEnd e) throws IOException {
     if (e.cycle() == duplicateCycle || e.cycle() <= lastCommitted) {
       c.send(new Message.CycleAck(vm, e.cycle()));
-      if (Mutation.on(Mutation.DUPLICATE_APPLIED_TWICE) && e.cycle() == lastApplied && lastAppliedCut != null) {
+      if (engine.mutated(Mutation.DUPLICATE_APPLIED_TWICE) && e.cycle() == lastApplied && lastAppliedCut != null) {
         markApplied(e.cycle(), lastAppliedCut, null, 0, 0);
       }
       return;
@@ -345,7 +351,7 @@ final class ReplicaRelationship {
       return;
     }
     JournalRecord.Commit commit = new JournalRecord.Commit(e.messageCount(), e.payloadBytes(), e.contentCrc32c());
-    if (Mutation.on(Mutation.ACK_BEFORE_DURABLE)) {
+    if (engine.mutated(Mutation.ACK_BEFORE_DURABLE)) {
       c.send(new Message.CycleAck(vm, r.cycle));
       r.journal.append(commit);
     } else {
@@ -380,7 +386,7 @@ final class ReplicaRelationship {
   /** Applies the pending cycles in order; a failure keeps the rest for the next start. */
   void applyPending() {
     while (!pending.isEmpty() && openViews.get() == 0) {
-      long cycle = Mutation.on(Mutation.APPLY_OUT_OF_ORDER) ? pending.pollLast() : pending.pollFirst();
+      long cycle = engine.mutated(Mutation.APPLY_OUT_OF_ORDER) ? pending.pollLast() : pending.pollFirst();
       try {
         applyJournal(cycle);
       } catch (IOException | RuntimeException failure) {
@@ -388,7 +394,9 @@ final class ReplicaRelationship {
         pending.addFirst(cycle);
         stats.error();
         toError("cannot apply cycle " + cycle + " to the replica disks: " + Engine.describe(failure)
-            + "; the journal is kept and is applied when the replica server restarts");
+            + "; the journal is kept and is applied when the replica server restarts"
+            + (partlyApplied >= 0 ? "; until then the latest recovery point is not offered, since the disks hold"
+                + " part of cycle " + cycle : ""));
         return;
       }
     }
@@ -499,6 +507,7 @@ final class ReplicaRelationship {
         });
         history.sync();
       }
+      partlyApplied = cycle;
       boolean committed = CycleJournal.read(storage.state(), name, rec -> {
         if (rec instanceof JournalRecord.Begin b) {
           begin[0] = b;
@@ -518,6 +527,7 @@ final class ReplicaRelationship {
         d.flush();
       }
       markApplied(cycle, begin[0].cutTime(), begin[0].point(), counts[1], counts[0]);
+      partlyApplied = -1;
     } finally {
       pointLock.writeLock().unlock();
     }
@@ -601,7 +611,9 @@ final class ReplicaRelationship {
         out.add(new RecoveryPoint(vm, p.cycle, p.cutTime, p.type));
       }
     }
-    out.add(new RecoveryPoint(vm, lastApplied, cut, latestType));
+    if (partlyApplied < 0) {
+      out.add(new RecoveryPoint(vm, lastApplied, cut, latestType));
+    }
     return out;
   }
 
@@ -1112,8 +1124,10 @@ final class ReplicaRelationship {
     }
   }
 
-  private VirtualMachine failNow(RecoveryPoint point) throws IOException {
+  private VirtualMachine failNow(RecoveryPoint chosen) throws IOException {
     abandon();
+    List<RecoveryPoint> kept = recoveryPoints();
+    RecoveryPoint point = engine.mutated(Mutation.FAILOVER_PAST_CHOSEN_POINT) ? kept.get(kept.size() - 1) : chosen;
     failover = copy(point, "failover", vm, record.vmName());
     previousState = state;
     setState(ReplicationState.FAILOVER_WAITING_COMPLETION, "failed over to the point of cycle " + point.cycle());

@@ -176,4 +176,23 @@ final class VmTracker implements ChangeTracker {
   void release() {
     disks.values().forEach(DiskTracker::release);
   }
+
+  /** See {@link Mutation#COPY_BEFORE_WRITE_SKIPPED}. */
+  void skipCopyBeforeWrite() {
+    disks.values().forEach(DiskTracker::skipCopyBeforeWrite);
+  }
+
+
+  /** Whether an activity log lets tracking survive a crash of this host. */
+  boolean tracksCrashes() {
+    return disks.values().stream().anyMatch(DiskTracker::tracksCrashes);
+  }
+
+  /** Makes every write to the replicated disks so far durable. */
+  void flush() throws IOException {
+    for (DiskTracker t : disks.values()) {
+      t.disk.flush();
+    }
+  }
+
 }

@@ -91,6 +91,29 @@ class PersistentTrackingTest {
     }
   }
 
+  @Test
+  void writesTheReplicaAcknowledgedSurviveAPowerLossOfThePrimaryOrAreSentAgain() throws Exception {
+    try (TwoHosts hosts = TwoHosts.withPersistentPrimary()) {
+      VirtualMachine vm = hosts.newVm("cache", DISK, DISK);
+      byte[] early = new byte[4096];
+      java.util.Arrays.fill(early, (byte) 7);
+      vm.disks().get(0).disk().write(0, ByteBuffer.wrap(early)); // before tracking, and not flushed
+      hosts.replicate(vm, TwoHosts.settings().replicationFrequency(CYCLE).build());
+      Random r = new Random(23);
+      write(hosts, vm, r, 20, 0); // the guest never flushes
+      hosts.scheduler.advance(CYCLE);
+      hosts.scheduler.advance(CYCLE); // acknowledged: the extents may cool
+      write(hosts, vm, r, 5, 8L << 20);
+
+      hosts.crashAndRestartPrimary(new Random(29));
+      List<byte[]> afterCrash = hosts.primaryContent(vm);
+      hosts.await(hosts.primary.enableReplication(vm, TwoHosts.settings().replicationFrequency(CYCLE).build()));
+      hosts.scheduler.advance(CYCLE);
+      hosts.scheduler.advance(CYCLE);
+      hosts.assertReplicaEquals(afterCrash, vm, "the replica holds what the primary holds after its power loss");
+    }
+  }
+
   private static void write(TwoHosts hosts, VirtualMachine vm, Random r, int count, long base) throws Exception {
     for (int i = 0; i < count; i++) {
       byte[] data = new byte[4096];

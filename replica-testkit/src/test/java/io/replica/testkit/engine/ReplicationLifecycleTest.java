@@ -149,6 +149,39 @@ class ReplicationLifecycleTest {
   }
 
   @Test
+  void aCycleWhoseApplyFailedPartWayOffersNoPointUntilItsJournalCompletesIt() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("pos", DISK, DISK);
+      hosts.replicate(vm, TwoHosts.settings().build());
+      long before = hosts.replica.recoveryPoints(vm.id()).get(0).cycle();
+      Random r = new Random(11);
+      for (int i = 0; i < 8; i++) {
+        hosts.write(vm, 0, i * 4096L, random(r, 4096));
+        hosts.write(vm, 1, i * 4096L, random(r, 4096));
+      }
+      List<byte[]> atCut = hosts.primaryContent(vm);
+      // Disk 0's blocks apply, then disk 1 fails: the disks hold part of the cycle.
+      var store = hosts.replicaStorage.location(TwoHosts.LOCATION).disks();
+      var replicaDisk = store.open(vm.id() + "/disks/" + vm.disks().get(1).id(), false);
+      replicaDisk.failNextWrites(1, "injected: no space left on the replica's volume");
+      hosts.scheduler.advance(CYCLE);
+      replicaDisk.close();
+      assertEquals(ReplicationState.ERROR, hosts.replica.state(vm.id()));
+      assertEquals(List.of(), hosts.replica.recoveryPoints(vm.id()),
+          "the point of cycle " + before + " is no longer what the disks hold, so it is not offered");
+      assertThrows(NotFoundException.class, () -> hosts.replica.openRecoveryPoint(
+          new io.replica.api.RecoveryPoint(vm.id(), before, java.time.Instant.EPOCH,
+              io.replica.api.RecoveryPointType.STANDARD)));
+      assertTrue(hosts.replica.health(vm.id()).reasons().toString().contains("part of cycle"),
+          hosts.replica.health(vm.id()).toString());
+
+      hosts.crashAndRestartReplica();
+      assertEquals(ReplicationState.REPLICATING, hosts.replica.state(vm.id()));
+      hosts.assertReplicaEquals(atCut, vm, "once the journal completed the apply");
+    }
+  }
+
+  @Test
   void aReplicaCrashBeforeTheCommitDiscardsThePartialCycle() throws Exception {
     try (TwoHosts hosts = new TwoHosts(8 * 1024)) {
       VirtualMachine vm = hosts.newVm("crm", DISK);

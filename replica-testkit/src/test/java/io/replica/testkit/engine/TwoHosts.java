@@ -131,6 +131,14 @@ final class TwoHosts implements AutoCloseable {
     primary = startPrimary();
   }
 
+  /** The primary host loses power: its disks lose what was not flushed, then it restarts. */
+  void crashAndRestartPrimary(java.util.Random torn) {
+    for (InMemoryVirtualDisk d : primaryDisks) {
+      d.simulateCrash(torn);
+    }
+    restartPrimary();
+  }
+
   ReplicationManager startReplica(ReplicaServerSettings settings) {
     ReplicationManager m = ReplicaEngine.builder().hostName(REPLICA).clock(clock).scheduler(scheduler)
         .transport(network.transport(REPLICA)).storage(replicaStorage).build();
