@@ -278,6 +278,25 @@ public final class NetworkFaults {
   }
 
   /**
+   * Ends the counted faults armed on the link from {@code fromHost} to {@code toHost} that have not
+   * been used up: the rest of each {@link #dropNext}, {@link #duplicateNext}, {@link #reorderNext}
+   * and {@link #corruptNext}. A burst of loss on a real link ends after a while, whether or not
+   * anything was sent during it; rules of {@link #dropMatching}, delays and partitions stay.
+   *
+   * @throws NullPointerException if a host is null
+   * @throws IllegalArgumentException if a host is blank
+   */
+  public void disarm(String fromHost, String toHost) {
+    HostLink link = link(fromHost, toHost);
+    synchronized (network.lock) {
+      dropRules.removeIf(rule -> link.equals(rule.link) && rule.remaining != Long.MAX_VALUE);
+      duplicates.remove(link);
+      reorders.remove(link);
+      corruptions.remove(link);
+    }
+  }
+
+  /**
    * Removes every fault: delays, drop rules, armed duplicates and corruptions, and partitions.
    * Messages already delayed keep their delay; connections already reset stay closed.
    */

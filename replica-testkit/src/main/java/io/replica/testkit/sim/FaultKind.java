@@ -18,7 +18,10 @@ public enum FaultKind {
   PARTITION,
   /** The replica host crashes (unflushed writes lost or torn at sector granularity) and restarts later. */
   CRASH_REPLICA,
-  /** The primary host crashes, forgets its tracking state, and replicates again after a restart. */
+  /**
+   * The primary host crashes (its disks and state lose what was not flushed, torn at sector
+   * granularity) and restarts, resuming from its activity log.
+   */
   CRASH_PRIMARY,
   /** The replica's storage is full for a while. */
   DISK_FULL,
@@ -27,5 +30,10 @@ public enum FaultKind {
   /** An operator holds the replica's latest recovery point open for a while. */
   OPEN_VIEW,
   /** An operator suspends replication for a while, then resumes it. */
-  SUSPEND
+  SUSPEND,
+  /**
+   * An operator starts a test failover of one of the replica's recovery points while replication
+   * goes on, writes to the test copy, and stops it a while later.
+   */
+  TEST_FAILOVER
 }

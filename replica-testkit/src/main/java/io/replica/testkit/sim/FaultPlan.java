@@ -63,6 +63,7 @@ public final class FaultPlan {
       case DISK_FULL:
       case SLOW_DISK:
       case CRASH_REPLICA:
+      case TEST_FAILOVER:
         return 40;
       default:
         return 1;

@@ -13,5 +13,21 @@ public enum Invariant {
   /** Statistics agree with the events: successes, misses, the last acknowledged cycle. */
   STATISTICS_CONSISTENT,
   /** Once the faults stop, the replica catches up with the primary. */
-  CONVERGES
+  CONVERGES,
+  /**
+   * While both hosts run and the link between them is up, cycles keep being applied despite lost,
+   * duplicated, reordered, corrupted or delayed messages: a starved handshake or a stalled cycle is
+   * a failure, not a quiet run.
+   */
+  KEEPS_REPLICATING,
+  /**
+   * A test failover, a failover and its commit give exactly the disks of the chosen recovery point,
+   * and an unplanned failover loses at most what followed the last cycle the primary saw
+   * acknowledged.
+   */
+  FAILOVER_AT_CHOSEN_POINT,
+  /** A planned failover loses nothing: the new primary starts from the old one's last writes. */
+  PLANNED_FAILOVER_LOSES_NOTHING,
+  /** After a failover, replication in reverse brings the old primary to the new primary's disks. */
+  REVERSE_CONVERGES
 }

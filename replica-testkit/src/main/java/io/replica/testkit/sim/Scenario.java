@@ -19,7 +19,15 @@ public enum Scenario {
       FaultKind.OPEN_VIEW, 2, FaultKind.DROP, 1, FaultKind.DUPLICATE, 1)),
   /** Connections break and the hosts are partitioned, then heal. */
   RECONNECTS(weights(FaultKind.DISCONNECT, 4, FaultKind.PARTITION, 3, FaultKind.DELAY, 1, FaultKind.DROP, 1,
-      FaultKind.REORDER, 1));
+      FaultKind.REORDER, 1)),
+  /**
+   * Test failovers of recovery points while cycles apply under lost, duplicated and delayed
+   * messages, broken connections and crashes; the run then ends with a planned failover and
+   * reverse replication, or with the loss of the primary site, an unplanned failover to a chosen
+   * point (sometimes cancelled first), its commit and reverse replication to the returned primary.
+   */
+  FAILOVER(weights(FaultKind.TEST_FAILOVER, 4, FaultKind.DROP, 2, FaultKind.DUPLICATE, 2, FaultKind.DELAY, 1,
+      FaultKind.DISCONNECT, 2, FaultKind.CRASH_REPLICA, 1, FaultKind.CRASH_PRIMARY, 1, FaultKind.OPEN_VIEW, 1));
 
   private final Map<FaultKind, Integer> weights;
 

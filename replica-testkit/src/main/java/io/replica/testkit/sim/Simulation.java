@@ -16,6 +16,8 @@ import io.replica.api.VmDisk;
 import io.replica.api.VmId;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.ReplicaEngine;
+import io.replica.core.internal.Engine;
+import io.replica.core.internal.Mutation;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.StorageProvider;
 import io.replica.spi.storage.VirtualDisk;
@@ -23,6 +25,7 @@ import io.replica.testkit.gen.GuestWrite;
 import io.replica.testkit.gen.Workload;
 import io.replica.testkit.gen.WorkloadGenerator;
 import io.replica.testkit.memory.InMemoryNetwork;
+import io.replica.testkit.memory.InMemoryStateStore;
 import io.replica.testkit.memory.InMemoryStorageProvider;
 import io.replica.testkit.memory.InMemoryVirtualDisk;
 import io.replica.testkit.time.ManualClock;
@@ -44,7 +47,9 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 
@@ -71,20 +76,34 @@ public final class Simulation {
   private static final String LOCATION = "replicas";
   private static final Duration FREQUENCY = Duration.ofSeconds(5);
   private static final int LAST_EVENTS = 40;
+  /** The most engine tasks one step runs: a step is a slice of the hosts' work, not one message. */
+  private static final int TASKS_PER_STEP_MAX = 24;
+  /** How long a burst of counted network faults (drop, duplicate, reorder, corrupt) lasts. */
+  private static final Duration FAULT_BURST = Duration.ofSeconds(10);
+  /**
+   * How long after the last fault that can cost a message, a connection or a host the replica may
+   * go without applying a cycle while the link is up before the run counts as starved: enough for
+   * a lost message's 60 s timeout, a reconnect and a cycle on a slow replica disk.
+   */
+  private static final Duration STARVED_AFTER = Duration.ofMinutes(5);
 
   private final long seed;
   private final Scenario scenario;
   private final int steps;
   private final long diskBytes;
-  private final StorageProvider replicaStorage;
+  private final Supplier<? extends StorageProvider> replicaStorage;
   private final Function<DiskSpec, VirtualDisk> primaryDisks;
+  private final @Nullable Mutation mutation;
+  private final @Nullable Consumer<String> traceLines;
 
   private Simulation(Builder b) {
+    this.traceLines = b.trace;
+    this.mutation = b.mutation;
     this.seed = b.seed;
     this.scenario = b.scenario;
     this.steps = b.steps;
     this.diskBytes = b.diskBytes;
-    this.replicaStorage = b.replicaStorage != null ? b.replicaStorage : new InMemoryStorageProvider();
+    this.replicaStorage = b.replicaStorage != null ? b.replicaStorage : InMemoryStorageProvider::new;
     this.primaryDisks = b.primaryDisks != null ? b.primaryDisks : InMemoryVirtualDisk::create;
   }
 
@@ -104,8 +123,10 @@ public final class Simulation {
     private Scenario scenario = Scenario.STEADY;
     private int steps = DEFAULT_STEPS;
     private long diskBytes = 256 * 1024;
-    private @Nullable StorageProvider replicaStorage;
+    private @Nullable Supplier<? extends StorageProvider> replicaStorage;
     private @Nullable Function<DiskSpec, VirtualDisk> primaryDisks;
+    private @Nullable Mutation mutation;
+    private @Nullable Consumer<String> trace;
 
     private Builder(long seed) {
       this.seed = seed;
@@ -136,11 +157,12 @@ public final class Simulation {
     }
 
     /**
-     * The replica server's storage; the testkit's in-memory storage by default. With an
+     * Makes the replica server's storage, once per {@link Simulation#run()} so that every run starts
+     * from empty storage; the testkit's in-memory storage by default. With an
      * {@link InMemoryStorageProvider}, a replica crash loses or tears unflushed writes; with any
      * other provider a crash only restarts the engine on it.
      */
-    public Builder replicaStorage(StorageProvider storage) {
+    public Builder replicaStorage(Supplier<? extends StorageProvider> storage) {
       this.replicaStorage = Objects.requireNonNull(storage, "storage");
       return this;
     }
@@ -148,6 +170,22 @@ public final class Simulation {
     /** Makes the primary machine's disks; in-memory disks by default. */
     public Builder primaryDisks(Function<DiskSpec, VirtualDisk> factory) {
       this.primaryDisks = Objects.requireNonNull(factory, "factory");
+      return this;
+    }
+
+    /**
+     * Receives every line of the run's trace as it happens, each prefixed with the simulated time:
+     * what the hosts reported, the faults, the cuts. The report of a failure keeps only the last
+     * lines; this sees them all.
+     */
+    public Builder trace(Consumer<String> lines) {
+      this.trace = Objects.requireNonNull(lines, "lines");
+      return this;
+    }
+
+    /** Breaks both hosts' engines in the way {@code mutation} names: for the simulation's own tests. */
+    Builder mutation(Mutation mutation) {
+      this.mutation = Objects.requireNonNull(mutation, "mutation");
       return this;
     }
 
@@ -170,10 +208,16 @@ public final class Simulation {
 
   /** The state of one run. */
   private final class Run {
+    final StorageProvider replicaStorage = Objects.requireNonNull(Simulation.this.replicaStorage.get(),
+        "the replica storage supplier returned null");
     final SplittableRandom random = new SplittableRandom(seed);
     final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
     final ManualScheduler scheduler = new ManualScheduler(clock);
     final InMemoryNetwork network = new InMemoryNetwork(scheduler, 16 * 1024);
+    /** The primary host's state (tracking, activity log): it outlives the primary's crashes. */
+    final InMemoryStateStore primaryState = new InMemoryStateStore();
+    /** Where the primary host keeps a replica once replication is reversed to it. */
+    final InMemoryStorageProvider primaryHostStorage = new InMemoryStorageProvider();
     final FaultPlan plan = FaultPlan.generate(seed, scenario, steps, 12);
     final Map<FaultKind, Integer> injected = new EnumMap<>(FaultKind.class);
     final ArrayDeque<String> lastEvents = new ArrayDeque<>();
@@ -184,14 +228,20 @@ public final class Simulation {
     final VirtualMachine vm;
     final List<VirtualDisk> disks = new ArrayList<>();
     final WorkloadGenerator workload;
-    final ReplicationSettings settings = ReplicationSettings.builder(REPLICA)
-        .authenticationType(AuthenticationType.CERTIFICATE).replicationFrequency(FREQUENCY).build();
+    final ReplicationSettings settings;
     final ReplicaServerSettings serverSettings = ReplicaServerSettings.builder()
         .allowedAuthenticationTypes(java.util.Set.of(AuthenticationType.CERTIFICATE))
         .allowAnyAuthenticatedServer(LOCATION).build();
 
     @Nullable ReplicationManager primary;
     @Nullable ReplicationManager replica;
+    /** Whether the machine runs on the primary host; an operator shuts it down for a planned failover. */
+    volatile io.replica.spi.host.PowerState power = io.replica.spi.host.PowerState.RUNNING;
+    /** Once the run's final failover began, roles change: events are recorded, not checked. */
+    boolean finalAct;
+    final java.util.Set<Long> pointsSeen = new java.util.HashSet<>();
+    int testFailoverUntil = -1;
+    @Nullable RecoveryPoint testPoint;
     int primaryEpoch;
     @Nullable CompletableFuture<Void> enabling;
     @Nullable ChangeTracker tracker;
@@ -199,6 +249,7 @@ public final class Simulation {
     /** Snapshots of cuts whose cycle number has not been announced yet. */
     final ArrayDeque<long[]> unnamedCuts = new ArrayDeque<>();
     final Map<Long, long[]> cuts = new HashMap<>();
+
     long maxAcked = -1;
     /** The cycle a restarted replica must hold once it can apply, -1 for none. */
     long mustHold = -1;
@@ -209,6 +260,14 @@ public final class Simulation {
     long successes;
     long missed;
 
+    /** When the counted faults armed toward the replica, and toward the primary, end. */
+    @Nullable Instant burstTowardReplicaUntil;
+    @Nullable Instant burstTowardPrimaryUntil;
+    /** Cycles the replica applied before the faults stopped. */
+    long appliedUnderFaults;
+    long failovers;
+    /** Since when the hosts could have made progress without a cycle applied. */
+    Instant progressSince = clock.instant();
     int replicaDownUntil = -1;
     int diskFullUntil = -1;
     int suspendedUntil = -1;
@@ -234,6 +293,14 @@ public final class Simulation {
       Workload[] kinds = Workload.values();
       workload = WorkloadGenerator.builder(seed).disks(specs).workload(kinds[(int) Math.floorMod(seed, kinds.length)])
           .writeSizeUpTo(16 * 1024).build();
+      // Half the runs keep additional recovery points (undo logs), every run of FAILOVER does.
+      int additional = scenario == Scenario.FAILOVER || Math.floorMod(seed >> 1, 2) == 1
+          ? 1 + (int) Math.floorMod(seed >> 2, 3) : 0;
+      settings = ReplicationSettings.builder(REPLICA).authenticationType(AuthenticationType.CERTIFICATE)
+          .replicationFrequency(FREQUENCY)
+          .recoveryHistory(additional == 0 ? io.replica.api.RecoveryHistory.latestOnly()
+              : new io.replica.api.RecoveryHistory(additional, Duration.ofMinutes(1), 0))
+          .build();
     }
 
     SimulationResult execute() {
@@ -261,7 +328,8 @@ public final class Simulation {
       } finally {
         closeQuietly();
       }
-      return new SimulationResult(seed, scenario, step, injected, applied, violation,
+      return new SimulationResult(seed, scenario, step, injected, applied, appliedUnderFaults, pointsSeen.size(), failovers,
+          violation,
           new ArrayList<>(lastEvents), trace);
     }
 
@@ -271,10 +339,42 @@ public final class Simulation {
       int epoch = primaryEpoch;
       ReplicationManager m = ReplicaEngine.builder().hostName(REPLICA).clock(clock).scheduler(replicaScheduler)
           .transport(network.transport(REPLICA)).storage(replicaStorage).build();
+      mutate(m);
       m.addListener(e -> events.add(new HostEvent(false, 0, e)));
       replica = m;
       m.setReplicaServerSettings(serverSettings);
       record("replica started (epoch " + epoch + ")");
+    }
+
+    /** The primary host's hypervisor: it runs the one machine, and reports whether it is on. */
+    final class MachineHost implements io.replica.spi.host.VirtualMachineHost {
+      @Override
+      public io.replica.spi.host.PowerState powerState(VmId id) {
+        return power;
+      }
+
+      @Override
+      public CompletableFuture<Void> start(VmId id) {
+        power = io.replica.spi.host.PowerState.RUNNING;
+        return CompletableFuture.completedFuture(null);
+      }
+
+      @Override
+      public CompletableFuture<Void> stop(VmId id) {
+        power = io.replica.spi.host.PowerState.OFF;
+        return CompletableFuture.completedFuture(null);
+      }
+
+      @Override
+      public Optional<VirtualMachine> machine(VmId id) {
+        return id.equals(vm.id()) ? Optional.of(vm) : Optional.empty();
+      }
+    }
+
+    void mutate(ReplicationManager m) {
+      if (mutation != null) {
+        ((Engine) m).inject(mutation);
+      }
     }
 
     void startPrimary() {
@@ -282,11 +382,13 @@ public final class Simulation {
       int epoch = primaryEpoch;
       ReplicationManager m = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
           .transport(network.transport(PRIMARY)).spillDirectory(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")))
-          .build();
+          .primaryState(primaryState).virtualMachineHost(new MachineHost()).storage(primaryHostStorage).build();
+      mutate(m);
       m.addListener(e -> events.add(new HostEvent(true, epoch, e)));
       primary = m;
       tracker = null;
       unnamedCuts.clear();
+      cuts.clear(); // a new primary numbers its cycles anew
       initialDone = false;
       successes = 0;
       missed = 0;
@@ -294,21 +396,43 @@ public final class Simulation {
       record("primary started (epoch " + epoch + ")");
     }
 
+    /** The primary's tracker of the machine, while it has one (also while it resumes), else null. */
+    @Nullable ChangeTracker trackerOf(ReplicationManager p) {
+      try {
+        return p.changeTracker(vm.id());
+      } catch (io.replica.api.NotFoundException notTracked) {
+        return null;
+      }
+    }
+
     /** Completes a pending enable: starts initial replication, or retries a failed enable. */
     void advanceEnabling() throws IOException {
+      ReplicationManager p = primary;
+      ChangeTracker current = p == null ? null : trackerOf(p);
+      if (current != tracker && current != null) {
+        // Tracking starts with the relationship; an enable that failed took its tracker along.
+        tracker = current;
+        generation = current.openGeneration();
+        unnamedCuts.clear();
+      }
       CompletableFuture<Void> f = enabling;
-      if (f == null || !f.isDone() || primary == null) {
+      if (f == null || !f.isDone() || p == null) {
         return;
       }
       enabling = null;
       if (f.isCompletedExceptionally()) {
-        record("enable failed; retrying");
-        enabling = primary.enableReplication(vm, settings);
-        return;
+        if (trackerOf(primary) == null) {
+          record("enable failed (" + failure(f) + "); retrying");
+          enabling = primary.enableReplication(vm, settings);
+          return;
+        }
+        // Resumed from the state store: it tracks, and reaches the replica by itself.
+        record("enable resumed; the replica is not reachable yet");
       }
-      tracker = primary.changeTracker(vm.id());
-      generation = tracker.openGeneration();
-      primary.startInitialReplication(vm.id());
+      if (primary.virtualMachines().contains(vm.id())
+          && primary.state(vm.id()) == ReplicationState.READY_FOR_INITIAL_REPLICATION) {
+        primary.startInitialReplication(vm.id());
+      }
       noticeCut();
     }
 
@@ -331,6 +455,11 @@ public final class Simulation {
     void restartReplica() throws IOException {
       mustHold = Math.max(mustHold, maxAcked);
       startReplica();
+      ReplicationManager r = Objects.requireNonNull(replica);
+      if (r.virtualMachines().contains(vm.id()) && r.testFailover(vm.id()).isPresent() && testFailoverUntil < 0) {
+        record("a test failover was restored at the restart");
+        testFailoverUntil = step + 1; // the operator stops it
+      }
       processEvents();
       checkDurability();
       checkReplicaContent();
@@ -359,6 +488,15 @@ public final class Simulation {
       Objects.requireNonNull(primary).close();
       scheduler.runUntilIdle();
       processEventsQuietly();
+      // The host loses what the guest and the engine had not flushed, torn at sector granularity.
+      java.util.Random torn = new java.util.Random(random.nextLong());
+      for (VirtualDisk d : disks) {
+        if (d instanceof InMemoryVirtualDisk memory) {
+          memory.simulateCrash(torn);
+        }
+      }
+      primaryState.simulateCrash(torn);
+      primaryHostStorage.simulateCrash(torn);
       record("primary crashed");
       startPrimary();
     }
@@ -367,15 +505,35 @@ public final class Simulation {
 
     void act() throws IOException {
       if (random.nextInt(100) < 35) {
+        ReplicationManager p = primary;
+        ChangeTracker t = p == null ? null : trackerOf(p);
+        boolean tracked = t != null;
+        if (!tracked && primaryState.list("").stream().anyMatch(n -> n.contains(vm.id().toString()))) {
+          // A machine that was replicated runs again only once its host tracks it again.
+          record("guest waits for tracking");
+          return;
+        }
+        boolean flush = random.nextInt(100) < 25;
         for (GuestWrite w : workload.next(1 + random.nextInt(3))) {
-          VirtualDisk d = tracker != null ? tracker.trackedDisk(vm.disks().get(w.diskIndex()).id())
+          VirtualDisk d = tracked ? t.trackedDisk(vm.disks().get(w.diskIndex()).id())
               : disks.get(w.diskIndex());
           d.write(w.offsetBytes(), ByteBuffer.wrap(w.data()));
+          if (flush) {
+            d.flush();
+          }
         }
-        record("guest wrote");
-      } else if (!scheduler.runNext()) {
-        clock.advance(Duration.ofSeconds(1));
-        record("idle");
+        record(flush ? "guest wrote and flushed" : "guest wrote");
+      } else {
+        int tasks = 1 + random.nextInt(TASKS_PER_STEP_MAX);
+        for (int i = 0; i < tasks; i++) {
+          if (!scheduler.runNext()) {
+            clock.advance(Duration.ofSeconds(1));
+            record("idle");
+            break;
+          }
+          endBursts();
+          afterStep();
+        }
       }
     }
 
@@ -384,6 +542,38 @@ public final class Simulation {
       noticeCut();
       processEvents();
       checkDurability();
+      checkProgress();
+    }
+
+    /**
+     * Counts how long the hosts could have replicated without applying a cycle: only while both
+     * run, the link is not partitioned, the replica has space, no view of a point is open and the
+     * operator has not suspended replication. Lost, duplicated, reordered, corrupted and delayed messages and a slow replica
+     * disk do not excuse a stall.
+     */
+    void checkProgress() {
+      if (finalAct) {
+        return;
+      }
+      // An open view of the latest point holds back applying by design; the journal keeps the cycles.
+      boolean hindered = replica == null || partitionUntil >= 0 || diskFullUntil >= 0 || suspendedUntil >= 0
+          || view != null;
+      Instant now = clock.instant();
+      if (hindered) {
+        progressSince = now;
+      } else if (Duration.between(progressSince, now).compareTo(STARVED_AFTER) > 0) {
+        throw violation(Invariant.KEEPS_REPLICATING, "no cycle applied for " + Duration.between(progressSince, now)
+            .toSeconds() + " s while both hosts ran and the link was up (primary "
+            + describePrimary() + ")");
+      }
+    }
+
+    String describePrimary() {
+      ReplicationManager p = primary;
+      if (p == null || !p.virtualMachines().contains(vm.id())) {
+        return "not replicating" + (enabling != null ? ", enable pending" : "");
+      }
+      return p.state(vm.id()) + ", health " + p.health(vm.id()).state();
     }
 
     /** A cut happened in the last step: the disks now are the disks at the cut. */
@@ -396,6 +586,7 @@ public final class Simulation {
         }
         generation = t.openGeneration();
         unnamedCuts.add(crcs(disks));
+        record("cut: generation " + generation + " opened, " + unnamedCuts.size() + " unnamed");
       }
     }
 
@@ -403,7 +594,9 @@ public final class Simulation {
       for (int i = 0; i < events.size(); i++) {
         HostEvent e = events.get(i);
         record(e.toString());
-        onEvent(e);
+        if (!finalAct) {
+          onEvent(e);
+        }
       }
       events.clear();
     }
@@ -445,6 +638,10 @@ public final class Simulation {
         }
         lastApplied = cycle;
         applied++;
+        if (step < steps) {
+          appliedUnderFaults++;
+        }
+        progressSince = clock.instant();
         checkReplicaContent();
       }
     }
@@ -460,11 +657,17 @@ public final class Simulation {
         return;
       }
       RecoveryPoint latest = points.get(points.size() - 1);
+      if (r.state(vm.id()) == ReplicationState.ERROR) {
+        return; // its disks may hold part of a cycle: the latest point is not offered until it applies
+      }
       if (latest.cycle() < latestPoint) {
         throw violation(Invariant.RECOVERY_POINTS_STABLE, "the latest recovery point went back from cycle "
             + latestPoint + " to cycle " + latest.cycle());
       }
       latestPoint = latest.cycle();
+      for (int i = 0; i < points.size() - 1; i++) {
+        pointsSeen.add(points.get(i).cycle());
+      }
       long[] expected = cuts.get(latest.cycle());
       if (expected == null) {
         return; // cut by a primary whose announcement was lost in its crash
@@ -497,15 +700,19 @@ public final class Simulation {
       switch (f.kind()) {
         case DROP:
           network.faults().dropNext(from, to, f.amount());
+          armBurst(f.towardReplica());
           break;
         case DUPLICATE:
           network.faults().duplicateNext(from, to, f.amount());
+          armBurst(f.towardReplica());
           break;
         case REORDER:
           network.faults().reorderNext(from, to, f.amount());
+          armBurst(f.towardReplica());
           break;
         case CORRUPT:
-          network.faults().corruptNext(PRIMARY, REPLICA, f.amount());
+          network.faults().corruptNext(from, to, f.amount());
+          armBurst(f.towardReplica());
           break;
         case DELAY:
           network.faults().delay(from, to, Duration.ofMillis(100L * f.amount()));
@@ -547,8 +754,14 @@ public final class Simulation {
         case SUSPEND:
           applied = suspend(f.amount());
           break;
+        case TEST_FAILOVER:
+          applied = startTestFailover(f.amount());
+          break;
         default:
           throw new IllegalStateException("unknown fault " + f.kind());
+      }
+      if (applied && f.kind() != FaultKind.DELAY && f.kind() != FaultKind.OPEN_VIEW && f.kind() != FaultKind.SLOW_DISK) {
+        progressSince = clock.instant(); // each may cost a message, a connection or a host: one recovery
       }
       if (applied) {
         injected.merge(f.kind(), 1, Integer::sum);
@@ -600,7 +813,125 @@ public final class Simulation {
       return true;
     }
 
+    void armBurst(boolean towardReplica) {
+      if (towardReplica) {
+        burstTowardReplicaUntil = clock.instant().plus(FAULT_BURST);
+      } else {
+        burstTowardPrimaryUntil = clock.instant().plus(FAULT_BURST);
+      }
+    }
+
+    /** Ends the bursts of counted network faults whose time is up. */
+    void endBursts() {
+      Instant now = clock.instant();
+      if (burstTowardReplicaUntil != null && !now.isBefore(burstTowardReplicaUntil)) {
+        network.faults().disarm(PRIMARY, REPLICA);
+        burstTowardReplicaUntil = null;
+      }
+      if (burstTowardPrimaryUntil != null && !now.isBefore(burstTowardPrimaryUntil)) {
+        network.faults().disarm(REPLICA, PRIMARY);
+        burstTowardPrimaryUntil = null;
+      }
+    }
+
+    /** Starts a test failover of a random kept point; its copy must be exactly that point. */
+    boolean startTestFailover(int forSteps) throws IOException {
+      ReplicationManager r = replica;
+      if (testFailoverUntil >= 0 || r == null || !r.virtualMachines().contains(vm.id())
+          || r.state(vm.id()) != ReplicationState.REPLICATING || r.testFailover(vm.id()).isPresent()) {
+        return false;
+      }
+      List<RecoveryPoint> points = r.recoveryPoints(vm.id());
+      if (points.isEmpty()) {
+        return false;
+      }
+      RecoveryPoint point = points.get(random.nextInt(points.size()));
+      CompletableFuture<VirtualMachine> started = r.startTestFailover(vm.id(), point);
+      scheduler.runUntilIdle();
+      if (!started.isDone() || started.isCompletedExceptionally()) {
+        record("test failover of cycle " + point.cycle() + " not started: " + failure(started));
+        return false;
+      }
+      VirtualMachine test = started.join();
+      checkCopy(test, point, "the test failover's copy");
+      // The operator boots it: writes go to the copy, never to the replica.
+      VirtualDisk d = test.disks().get(random.nextInt(test.disks().size())).disk();
+      byte[] ones = new byte[4096];
+      Arrays.fill(ones, (byte) 0x5a);
+      d.write(4096L * random.nextInt((int) (d.sizeBytes() / 4096)), ByteBuffer.wrap(ones));
+      testPoint = point;
+      testFailoverUntil = step + forSteps;
+      failovers++;
+      record("test failover of cycle " + point.cycle() + " started");
+      return true;
+    }
+
+    void stopTestFailover() throws IOException {
+      testFailoverUntil = -1;
+      RecoveryPoint point = testPoint;
+      testPoint = null;
+      ReplicationManager r = replica;
+      if (r == null || !r.virtualMachines().contains(vm.id()) || r.testFailover(vm.id()).isEmpty()) {
+        record("no test failover to stop");
+        return;
+      }
+      CompletableFuture<Void> stopped = r.stopTestFailover(vm.id());
+      scheduler.runUntilIdle();
+      record("test failover stopped" + (stopped.isCompletedExceptionally() ? ": " + failure(stopped) : ""));
+      if (point != null && r.recoveryPoints(vm.id()).contains(point)) {
+        try (RecoveryPointView v = r.openRecoveryPoint(point)) {
+          checkCopyDisks(viewDisks(v), point, "the point after its test failover");
+        }
+      }
+    }
+
+    /** The disks of {@code copy} hold exactly the primary's disks at the cut of {@code point}. */
+    void checkCopy(VirtualMachine copy, RecoveryPoint point, String what) throws IOException {
+      List<VirtualDisk> out = new ArrayList<>();
+      for (VmDisk d : vm.disks()) {
+        VirtualDisk found = null;
+        for (VmDisk c : copy.disks()) {
+          if (c.id().equals(d.id()) || copy.disks().size() == vm.disks().size() && copy.disks().indexOf(c) == vm.disks().indexOf(d)) {
+            found = c.disk();
+            break;
+          }
+        }
+        out.add(Objects.requireNonNull(found, "disk of the copy"));
+      }
+      checkCopyDisks(out, point, what);
+    }
+
+    void checkCopyDisks(List<VirtualDisk> copy, RecoveryPoint point, String what) throws IOException {
+      long[] expected = cuts.get(point.cycle());
+      if (expected == null) {
+        return; // cut by a primary whose announcement was lost in its crash
+      }
+      long[] actual = crcs(copy);
+      if (!Arrays.equals(expected, actual)) {
+        throw violation(Invariant.FAILOVER_AT_CHOSEN_POINT, what + " of cycle " + point.cycle()
+            + " differs from the primary at that cut (disk CRCs " + Arrays.toString(actual) + ", expected "
+            + Arrays.toString(expected) + ")");
+      }
+    }
+
+    String failure(CompletableFuture<?> f) {
+      if (!f.isDone()) {
+        return "not done";
+      }
+      try {
+        f.join();
+        return "done";
+      } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+        Throwable c = e.getCause() != null ? e.getCause() : e;
+        return c.getClass().getSimpleName() + ": " + c.getMessage();
+      }
+    }
+
     void endTimedFaults() throws IOException {
+      endBursts();
+      if (testFailoverUntil >= 0 && step >= testFailoverUntil) {
+        stopTestFailover();
+      }
       if (replica == null && step >= replicaDownUntil) {
         restartReplica();
       }
@@ -636,8 +967,7 @@ public final class Simulation {
         closeView();
         r.close();
         replica = null;
-        scheduler.runUntilIdle();
-        processEvents();
+        advanceStepByStep(Duration.ZERO); // the primary may cut meanwhile
         restartReplica();
       }
     }
@@ -671,10 +1001,12 @@ public final class Simulation {
       if (replica == null) {
         restartReplica();
       }
+      if (testFailoverUntil >= 0) {
+        stopTestFailover();
+      }
       noticeCut();
       for (int i = 0; i < 200 && !converged(); i++) {
-        scheduler.advance(Duration.ofSeconds(1));
-        afterStep();
+        advanceStepByStep(Duration.ofSeconds(1));
       }
       if (!converged()) {
         ReplicationManager p = Objects.requireNonNull(primary);
@@ -683,6 +1015,7 @@ public final class Simulation {
                 ? p.state(vm.id()) + " with " + p.changeTracker(vm.id()).pendingBytes() + " bytes pending"
                 : "not replicating"));
       }
+      advanceStepByStep(Duration.ZERO); // events still on their way count too
       ReplicationManager r = Objects.requireNonNull(replica);
       List<RecoveryPoint> points = r.recoveryPoints(vm.id());
       try (RecoveryPointView v = r.openRecoveryPoint(points.get(points.size() - 1))) {
@@ -692,6 +1025,203 @@ public final class Simulation {
         }
       }
       checkStatistics();
+      if (scenario == Scenario.FAILOVER) {
+        finalFailover();
+      }
+    }
+
+    // ---- the final failover of the FAILOVER scenario
+
+    void finalFailover() throws IOException {
+      finalAct = true;
+      ReplicationManager r = Objects.requireNonNull(replica);
+      ReplicationManager p = Objects.requireNonNull(primary);
+      // The old primary takes replication back into a location of its own.
+      p.setReplicaServerSettings(ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(java.util.Set.of(AuthenticationType.CERTIFICATE))
+          .allowAnyAuthenticatedServer("returned").build());
+      if (random.nextBoolean()) {
+        plannedFailover(p, r);
+      } else {
+        unplannedFailover(r);
+      }
+    }
+
+    void plannedFailover(ReplicationManager p, ReplicationManager r) throws IOException {
+      // The guest wrote last; then the operator shuts the machine down and fails over.
+      for (GuestWrite w : workload.next(3)) {
+        p.changeTracker(vm.id()).trackedDisk(vm.disks().get(w.diskIndex()).id())
+            .write(w.offsetBytes(), ByteBuffer.wrap(w.data()));
+      }
+      power = io.replica.spi.host.PowerState.OFF;
+      long[] atShutdown = crcs(disks);
+      CompletableFuture<Void> done = p.plannedFailover(vm.id());
+      record("planned failover started");
+      for (int i = 0; i < 300 && !(done.isDone() && r.mode(vm.id()) == ReplicationMode.PRIMARY
+          && r.state(vm.id()) == ReplicationState.REPLICATING); i++) {
+        advanceStepByStep(Duration.ofSeconds(1));
+      }
+      if (!done.isDone() || done.isCompletedExceptionally() || r.mode(vm.id()) != ReplicationMode.PRIMARY) {
+        throw violation(Invariant.PLANNED_FAILOVER_LOSES_NOTHING, "the planned failover did not complete within 300 s: "
+            + failure(done) + "; the replica is " + r.mode(vm.id()) + " " + r.state(vm.id()));
+      }
+      failovers++;
+      List<VirtualDisk> newPrimary = trackedDisks(r);
+      long[] actual = crcs(newPrimary);
+      if (!Arrays.equals(atShutdown, actual)) {
+        throw violation(Invariant.PLANNED_FAILOVER_LOSES_NOTHING, "after the planned failover the new primary's"
+            + " disks (CRCs " + Arrays.toString(actual) + ") differ from the old primary's at shutdown ("
+            + Arrays.toString(atShutdown) + ")");
+      }
+      record("planned failover done: nothing lost");
+      reverseConverges(r, p);
+    }
+
+    void unplannedFailover(ReplicationManager r) throws IOException {
+      // The primary site is lost.
+      network.faults().crash(PRIMARY);
+      Objects.requireNonNull(primary).close();
+      primary = null;
+      record("primary site lost");
+      advanceStepByStep(Duration.ofSeconds(30)); // what is journaled applies
+      List<RecoveryPoint> points = r.recoveryPoints(vm.id());
+      if (points.isEmpty() || points.get(points.size() - 1).cycle() < maxAcked) {
+        throw violation(Invariant.FAILOVER_AT_CHOSEN_POINT, "the primary saw cycle " + maxAcked
+            + " acknowledged, but the replica offers " + points);
+      }
+      RecoveryPoint point = points.get(random.nextInt(points.size()));
+      VirtualMachine failed = failover(r, point);
+      checkCopy(failed, point, "the failed-over machine");
+      if (random.nextBoolean()) {
+        CompletableFuture<Void> cancelled = r.cancelFailover(vm.id());
+        advanceStepByStep(Duration.ofSeconds(1));
+        if (cancelled.isCompletedExceptionally() || !r.recoveryPoints(vm.id()).equals(points)) {
+          throw violation(Invariant.RECOVERY_POINTS_STABLE, "cancelling the failover to cycle " + point.cycle()
+              + " (" + failure(cancelled) + ") left points " + r.recoveryPoints(vm.id()) + " instead of " + points);
+        }
+        record("failover to cycle " + point.cycle() + " cancelled");
+        point = points.get(random.nextInt(points.size()));
+        failed = failover(r, point);
+        checkCopy(failed, point, "the failed-over machine, after a cancelled failover");
+      }
+      // The machine runs: the guest writes before the operator commits.
+      VirtualDisk d = failed.disks().get(0).disk();
+      byte[] data = new byte[4096];
+      random.nextBytes(data);
+      d.write(0, ByteBuffer.wrap(data));
+      long[] beforeCommit = crcs(failed.disks().stream().map(VmDisk::disk).toList());
+      CompletableFuture<VirtualMachine> committed = r.commitFailover(vm.id());
+      advanceStepByStep(Duration.ofSeconds(1));
+      if (!committed.isDone() || committed.isCompletedExceptionally()) {
+        throw violation(Invariant.FAILOVER_AT_CHOSEN_POINT, "committing the failover to cycle " + point.cycle()
+            + " failed: " + failure(committed));
+      }
+      long[] afterCommit = crcs(committed.join().disks().stream().map(VmDisk::disk).toList());
+      if (!Arrays.equals(beforeCommit, afterCommit)) {
+        throw violation(Invariant.FAILOVER_AT_CHOSEN_POINT, "the commit of the failover to cycle " + point.cycle()
+            + " changed the disks the machine runs on");
+      }
+      failovers++;
+      record("failover to cycle " + point.cycle() + " committed");
+      // The old primary's host comes back (having lost what it had not flushed) and takes replication back.
+      java.util.Random torn = new java.util.Random(random.nextLong());
+      for (VirtualDisk disk : disks) {
+        if (disk instanceof InMemoryVirtualDisk memory) {
+          memory.simulateCrash(torn);
+        }
+      }
+      primaryState.simulateCrash(torn);
+      primaryHostStorage.simulateCrash(torn);
+      primaryEpoch++;
+      int epoch = primaryEpoch;
+      ReplicationManager old = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
+          .transport(network.transport(PRIMARY)).spillDirectory(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")))
+          .primaryState(primaryState).virtualMachineHost(new MachineHost()).storage(primaryHostStorage).build();
+      old.addListener(e -> events.add(new HostEvent(true, epoch, e)));
+      primary = old;
+      power = io.replica.spi.host.PowerState.OFF;
+      old.setReplicaServerSettings(ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(java.util.Set.of(AuthenticationType.CERTIFICATE))
+          .allowAnyAuthenticatedServer("returned").build());
+      // The returned host resumes what its state store holds: the machine it was primary for.
+      CompletableFuture<Void> resumed = old.enableReplication(vm, settings);
+      advanceStepByStep(Duration.ofSeconds(1));
+      record("the returned primary resumed: " + failure(resumed));
+      CompletableFuture<Void> reversed = r.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
+          .authenticationType(AuthenticationType.CERTIFICATE).replicationFrequency(FREQUENCY).build());
+      for (int i = 0; i < 300 && !reversed.isDone(); i++) {
+        advanceStepByStep(Duration.ofSeconds(1));
+      }
+      if (!reversed.isDone() || reversed.isCompletedExceptionally()) {
+        throw violation(Invariant.REVERSE_CONVERGES, "reverse replication to the returned primary did not start"
+            + " within 300 s: " + failure(reversed));
+      }
+      record("reverse replication started");
+      reverseConverges(r, old);
+    }
+
+    VirtualMachine failover(ReplicationManager r, RecoveryPoint point) throws IOException {
+      CompletableFuture<VirtualMachine> f = r.failover(vm.id(), point, false);
+      for (int i = 0; i < 120 && !f.isDone(); i++) {
+        advanceStepByStep(Duration.ofSeconds(1));
+      }
+      if (!f.isDone() || f.isCompletedExceptionally()) {
+        throw violation(Invariant.FAILOVER_AT_CHOSEN_POINT, "the failover to cycle " + point.cycle()
+            + " with the primary site lost did not complete: " + failure(f));
+      }
+      record("failed over to cycle " + point.cycle());
+      return f.join();
+    }
+
+    /** The new primary's machine writes on; the old primary, now its replica, must catch up. */
+    void reverseConverges(ReplicationManager newPrimary, ReplicationManager oldPrimary) throws IOException {
+      List<VirtualDisk> running = trackedDisks(newPrimary);
+      for (int i = 0; i < 3; i++) {
+        byte[] data = new byte[4096];
+        random.nextBytes(data);
+        VirtualDisk d = running.get(random.nextInt(running.size()));
+        d.write(4096L * random.nextInt((int) (d.sizeBytes() / 4096)), ByteBuffer.wrap(data));
+      }
+      long[] expected = crcs(running);
+      for (int i = 0; i < 300; i++) {
+        advanceStepByStep(Duration.ofSeconds(1));
+        if (newPrimary.changeTracker(vm.id()).pendingBytes() == 0 && oldPrimary.virtualMachines().contains(vm.id())
+            && !oldPrimary.recoveryPoints(vm.id()).isEmpty()) {
+          List<RecoveryPoint> points = oldPrimary.recoveryPoints(vm.id());
+          try (RecoveryPointView v = oldPrimary.openRecoveryPoint(points.get(points.size() - 1))) {
+            if (Arrays.equals(expected, crcs(viewDisks(v)))) {
+              record("reverse replication caught up");
+              return;
+            }
+          }
+        }
+      }
+      throw violation(Invariant.REVERSE_CONVERGES, "300 s after the failover the old primary's replica of the"
+          + " machine is not the new primary's disks (new primary " + newPrimary.state(vm.id()) + ", old primary "
+          + (oldPrimary.virtualMachines().contains(vm.id()) ? oldPrimary.mode(vm.id()) + " " + oldPrimary.state(vm.id())
+              : "without the machine") + ")");
+    }
+
+    List<VirtualDisk> trackedDisks(ReplicationManager m) {
+      List<VirtualDisk> out = new ArrayList<>();
+      for (VmDisk d : vm.disks()) {
+        out.add(m.changeTracker(vm.id()).trackedDisk(d.id()));
+      }
+      return out;
+    }
+
+    /**
+     * Moves the clock forward by {@code duration} one task at a time, so that every cut is seen
+     * with the disks as they were at that cut.
+     */
+    void advanceStepByStep(Duration duration) throws IOException {
+      Instant target = clock.instant().plus(duration);
+      while (scheduler.nextDueTime().filter(due -> !due.isAfter(target)).isPresent()) {
+        scheduler.runNext();
+        afterStep();
+      }
+      clock.advance(Duration.between(clock.instant(), target));
+      afterStep();
     }
 
     boolean converged() {
@@ -730,6 +1260,9 @@ public final class Simulation {
         trace = (trace ^ (b & 0xff)) * 0x100000001b3L;
       }
       lastEvents.add(entry);
+      if (traceLines != null) {
+        traceLines.accept(clock.instant() + " " + entry);
+      }
       if (lastEvents.size() > LAST_EVENTS) {
         lastEvents.poll();
       }
@@ -770,9 +1303,12 @@ public final class Simulation {
     }
   }
 
+  /** One read buffer per thread: runs of different seeds may go on in parallel. */
+  private static final ThreadLocal<ByteBuffer> CRC_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocate(64 * 1024));
+
   static long[] crcs(List<VirtualDisk> disks) throws IOException {
     long[] out = new long[disks.size()];
-    ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+    ByteBuffer buf = CRC_BUFFER.get();
     for (int i = 0; i < disks.size(); i++) {
       VirtualDisk d = disks.get(i);
       CRC32C crc = new CRC32C();

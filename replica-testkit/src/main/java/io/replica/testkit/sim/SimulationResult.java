@@ -12,12 +12,16 @@ import java.util.Optional;
  * @param steps the steps it took
  * @param faults how many faults of each kind it injected
  * @param cyclesApplied cycles the replica applied
+ * @param cyclesAppliedUnderFaults cycles the replica applied before the faults stopped
+ * @param recoveryPointsTaken additional recovery points the replica took
+ * @param failovers failovers the run did (test, planned and unplanned)
  * @param violation the first invariant that failed, if any
  * @param lastEvents the last events before the end or the violation, oldest first
  * @param traceHash a hash of everything that happened, equal for every replay of the seed
  */
 public record SimulationResult(long seed, Scenario scenario, int steps, Map<FaultKind, Integer> faults,
-    long cyclesApplied, Optional<Violation> violation, List<String> lastEvents, long traceHash) {
+    long cyclesApplied, long cyclesAppliedUnderFaults, long recoveryPointsTaken, long failovers,
+    Optional<Violation> violation, List<String> lastEvents, long traceHash) {
 
   public SimulationResult {
     faults = Map.copyOf(faults);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -22,6 +24,22 @@ class SimulationRegressionTest {
       "790 | CRASHES      | events of a closed replica arrived after those of its successor",
       "1101 | STEADY      | a late first copy from a replaced connection displaced the current one",
       "1078 | CRASHES     | a first copy written in place and abandoned left its blocks behind",
+      "5006612 | CRASHES   | the cuts of a crashed primary were taken for those of its successor",
+      "5000384 | STEADY    | two cuts while draining were seen as one",
+      "1064 | CRASHES     | a cycle whose apply failed part-way left the older point offered over mixed disks",
+      "1099 | CRASHES     | a cycle whose apply failed part-way left the older point offered over mixed disks",
+      "1063 | CRASHES     | statistics were compared before the primary's last events arrived",
+      "1016 | STEADY      | lost messages piled up faster than timeouts recovered from them",
+      "9100022 | STEADY    | an open view of the latest point, which holds back applying, was taken for a stall",
+      "9200335 | CRASHES   | a cut while the replica server restarted after its disk was freed went unseen",
+      "1117 | CRASHES     | a power loss of the primary lost acknowledged writes whose extents had cooled unflushed",
+      "1147 | CRASHES     | a power loss of the primary lost writes from before tracking that the first copy had sent",
+      "42   | CRASHES     | a restarted primary's activity log forgot the extents it had restored on its next update",
+      "60   | CRASHES     | a restarted primary's activity log forgot the extents it had restored on its next update",
+      "115  | CRASHES     | a primary resuming from its state was enabled again instead of left to go on by itself",
+      "7700001 | FAILOVER  | a resumed primary refused by its failed-over replica was dropped, so it could not replicate back",
+      "7700024 | FAILOVER  | a resumed primary whose enable answer was lost never asked again",
+      "7700036 | FAILOVER  | a test failover restored at a replica restart held back the planned failover",
   })
   void seedsThatFoundBugsPass(long seed, Scenario scenario, String bug) {
     SimulationResult r = Simulation.builder(seed).scenario(scenario).build().run();
@@ -42,6 +60,38 @@ class SimulationRegressionTest {
   }
 
   @Test
+  void runningTheSameSimulationTwiceGivesTheIdenticalTrace() {
+    for (Scenario scenario : Scenario.values()) {
+      Simulation simulation = Simulation.builder(4242).scenario(scenario).build();
+      SimulationResult first = simulation.run();
+      SimulationResult second = simulation.run();
+      assertEquals(first.traceHash(), second.traceHash(), scenario + ": the second run starts from empty storage too");
+      assertEquals(first.cyclesApplied(), second.cyclesApplied());
+      assertTrue(first.passed(), first::report);
+    }
+  }
+
+  @Test
+  void aTraceSeesEveryLineOfTheRun() {
+    List<String> lines = new ArrayList<>();
+    SimulationResult r = Simulation.builder(7).scenario(Scenario.STEADY).trace(lines::add).build().run();
+    assertTrue(lines.size() > r.lastEvents().size(), "the trace has more than the report's last lines");
+    assertTrue(lines.get(lines.size() - 1).endsWith(r.lastEvents().get(r.lastEvents().size() - 1)));
+  }
+
+  @Test
+  void aDefaultRunKeepsReplicatingWhileFaultsAreActive() {
+    for (Scenario scenario : Scenario.values()) {
+      List<Long> applied = new ArrayList<>();
+      for (long seed = 100; seed < 120; seed++) {
+        applied.add(Simulation.builder(seed).scenario(scenario).build().run().cyclesAppliedUnderFaults());
+      }
+      applied.sort(null);
+      assertTrue(applied.get(applied.size() / 2) >= 10, scenario + ": cycles applied under faults per run " + applied);
+    }
+  }
+
+  @Test
   void aFaultPlanIsAFunctionOfItsSeed() {
     FaultPlan a = FaultPlan.generate(77, Scenario.CRASHES, 300, 12);
     FaultPlan b = FaultPlan.generate(77, Scenario.CRASHES, 300, 12);
@@ -52,17 +102,15 @@ class SimulationRegressionTest {
 
   @Test
   void aFailedRunReportsTheSeedTheReplayCommandAndTheLastEvents() {
-    io.replica.core.internal.Mutation.activate(io.replica.core.internal.Mutation.COPY_BEFORE_WRITE_SKIPPED);
-    try {
-      SimulationResult r = Simulation.builder(0).scenario(Scenario.PAUSE_RESUME).build().run();
+    {
+      SimulationResult r = Simulation.builder(0).scenario(Scenario.PAUSE_RESUME)
+          .mutation(io.replica.core.internal.Mutation.COPY_BEFORE_WRITE_SKIPPED).build().run();
       assertTrue(!r.passed());
       String report = r.report();
       assertTrue(report.startsWith("seed 0 (PAUSE_RESUME): REPLICA_EQUALS_ACKED_CUT violated"), report);
       assertTrue(report.contains("replay: ./replica simulate --seeds 1 --from 0 --scenario pause_resume"), report);
       assertTrue(report.contains("last events:"), report);
       assertTrue(r.lastEvents().size() > 10);
-    } finally {
-      io.replica.core.internal.Mutation.activate(null);
     }
   }
 }
