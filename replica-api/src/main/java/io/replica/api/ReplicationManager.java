@@ -30,7 +30,10 @@ public interface ReplicationManager extends AutoCloseable {
    * {@link ReplicationState#READY_FOR_INITIAL_REPLICATION}.
    *
    * <p>Fails with {@link IllegalArgumentException} if a replicated disk is unknown, the boot disk
-   * is left out, or the tracking block size does not fit a disk's sectors; with
+   * is left out, the tracking block size does not fit a disk's sectors, or the replica server is
+   * this host (as Hyper-V, a host never replicates to itself; a replica server that finds the
+   * connecting primary authenticated as its own name refuses too, with a {@link ReplicaException});
+   * with
    * {@link WrongStateException} if the machine already replicates; with
    * {@link UnsupportedOperationException} for a setting the engine or transport does not
    * implement; with {@link NotAuthorizedException} if the replica refuses.

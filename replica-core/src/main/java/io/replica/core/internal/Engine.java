@@ -298,6 +298,10 @@ public final class Engine implements ReplicationManager {
             + " on " + hostName + " as " + mode + " in state " + state + "; remove replication before"
             + " enabling it again");
       }
+      if (isThisHost(settings.replicaServer())) {
+        throw new IllegalArgumentException("cannot replicate '" + vm.name() + "' to '"
+            + settings.replicaServer() + "': that is this host (choose another replica server)");
+      }
       checkSupported(vm, settings);
       Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
       for (VmDisk d : PrimaryRelationship.replicatedDisks(vm, settings)) {
@@ -740,6 +744,12 @@ public final class Engine implements ReplicationManager {
     if (!settings.enabled()) {
       return refuse(vm, Message.EnableStatus.REFUSED, "replication to " + hostName + " is not enabled");
     }
+    if (isThisHost(peer)) {
+      // A name that only reached this host through an alias still authenticates as this host.
+      LOG.warn("replica server {} refused virtual machine {}: the primary is this host", hostName, vm);
+      return refuse(vm, Message.EnableStatus.REFUSED, "primary '" + peer + "' is this host, "
+          + hostName + "; a machine cannot replicate to its own host (choose another replica server)");
+    }
     Optional<AuthorizationEntry> entry = settings.authorize(peer);
     if (entry.isEmpty()) {
       LOG.warn("replica server {} rejected primary '{}' for virtual machine {}: not in the authorization list",
@@ -954,6 +964,20 @@ public final class Engine implements ReplicationManager {
       }
     });
     return done;
+  }
+
+  /**
+   * Whether {@code name} names this host: host names compare without case and without a final dot,
+   * as DNS does. Hyper-V refuses replication to the primary's own host, and so do we: the replica
+   * would share the primary's storage and take its name.
+   */
+  boolean isThisHost(String name) {
+    return normalHost(name).equals(normalHost(hostName));
+  }
+
+  private static String normalHost(String name) {
+    String n = name.strip().toLowerCase(java.util.Locale.ROOT);
+    return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
   }
 
   private static Message.EnableResponse refuse(VmId vm, Message.EnableStatus status, String reason) {
