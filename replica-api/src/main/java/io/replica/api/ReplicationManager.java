@@ -88,13 +88,27 @@ public interface ReplicationManager extends AutoCloseable {
 
   /**
    * Removes the relationship on this host: on the primary tracking stops and its state is freed;
-   * on the replica the relationship's state and journal go, the replica disks stay.
+   * on the replica the relationship's state and journal go, the replica disks stay. This also
+   * clears a replica whose state could not be read at start.
    */
   CompletableFuture<Void> removeReplication(VmId vm);
 
   // ---- replica role
 
-  /** Makes this host a replica server (or stops it being one) with these settings. */
+  /**
+   * Makes this host a replica server (or stops it being one) with these settings, and loads the
+   * replica machines kept in the storage locations they name, as after a restart.
+   *
+   * <p>A machine whose state cannot be read (a corrupt {@code replica.json}, an unreadable undo log
+   * or journal) does not stop the others: it is listed with {@link ReplicationState#ERROR} and
+   * {@link HealthState#CRITICAL} health whose reason names the machine and the file and says what
+   * to do, its other calls fail with {@link WrongStateException} giving that reason, and every other
+   * machine loads and replicates. Restore the file and call this again, or
+   * {@link #removeReplication(VmId)} it. Entries under a machine's {@code undo/} folder that the
+   * engine did not make are left alone with a warning.
+   *
+   * @throws ReplicaException if a port cannot be bound or a storage location cannot be opened
+   */
   void setReplicaServerSettings(ReplicaServerSettings settings);
 
   /** The current replica server settings; {@link ReplicaServerSettings#disabled()} by default. */
