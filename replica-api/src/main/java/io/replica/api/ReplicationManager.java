@@ -102,8 +102,8 @@ public interface ReplicationManager extends AutoCloseable {
    * <p>A machine whose state cannot be read (a corrupt {@code replica.json}, an unreadable undo log
    * or journal) does not stop the others: it is listed with {@link ReplicationState#ERROR} and
    * {@link HealthState#CRITICAL} health whose reason names the machine and the file and says what
-   * to do, its other calls fail with {@link WrongStateException} giving that reason, and every other
-   * machine loads and replicates. Restore the file and call this again, or
+   * to do, its other calls fail with {@link WrongStateException} giving that reason, and every
+   * other machine loads and replicates. Restore the file and call this again, or
    * {@link #removeReplication(VmId)} it. Entries under a machine's {@code undo/} folder that the
    * engine did not make are left alone with a warning.
    *
