@@ -641,9 +641,13 @@ public abstract class DiskStoreContract<S extends DiskStore> {
     for (int i = 0; i < names.size(); i++) {
       String name = names.get(i);
       String where = "for '" + name + "' " + describe(SPEC) + " after a crash";
+      // Writable first (a store may finish its crash recovery there), both open at once so that
+      // only the crash is between the writes and what is checked, not a close.
+      List<VirtualDisk> handles = new ArrayList<>();
       for (boolean readOnly : new boolean[] {false, true}) {
         String mode = (readOnly ? "read-only, " : "writable, ") + where;
         VirtualDisk disk = open(name, readOnly);
+        handles.add(disk);
         byte[] content = readAll(disk);
         byte[] expected = flushed[i].clone();
         if (i == 1) {
@@ -656,6 +660,8 @@ public abstract class DiskStoreContract<S extends DiskStore> {
                 + " was written, " + mode,
             0, expected, content);
         assertAllocationCoversData("D2.19", disk, mode);
+      }
+      for (VirtualDisk disk : handles) {
         opened.close(disk);
       }
     }
