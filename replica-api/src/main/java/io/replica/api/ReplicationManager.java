@@ -30,7 +30,10 @@ public interface ReplicationManager extends AutoCloseable {
    * {@link ReplicationState#READY_FOR_INITIAL_REPLICATION}.
    *
    * <p>Fails with {@link IllegalArgumentException} if a replicated disk is unknown, the boot disk
-   * is left out, or the tracking block size does not fit a disk's sectors; with
+   * is left out, the tracking block size does not fit a disk's sectors, or the replica server is
+   * this host (as Hyper-V, a host never replicates to itself; a replica server that finds the
+   * connecting primary authenticated as its own name refuses too, with a {@link ReplicaException});
+   * with
    * {@link WrongStateException} if the machine already replicates; with
    * {@link UnsupportedOperationException} for a setting the engine or transport does not
    * implement; with {@link NotAuthorizedException} if the replica refuses.
@@ -85,13 +88,27 @@ public interface ReplicationManager extends AutoCloseable {
 
   /**
    * Removes the relationship on this host: on the primary tracking stops and its state is freed;
-   * on the replica the relationship's state and journal go, the replica disks stay.
+   * on the replica the relationship's state and journal go, the replica disks stay. This also
+   * clears a replica whose state could not be read at start.
    */
   CompletableFuture<Void> removeReplication(VmId vm);
 
   // ---- replica role
 
-  /** Makes this host a replica server (or stops it being one) with these settings. */
+  /**
+   * Makes this host a replica server (or stops it being one) with these settings, and loads the
+   * replica machines kept in the storage locations they name, as after a restart.
+   *
+   * <p>A machine whose state cannot be read (a corrupt {@code replica.json}, an unreadable undo log
+   * or journal) does not stop the others: it is listed with {@link ReplicationState#ERROR} and
+   * {@link HealthState#CRITICAL} health whose reason names the machine and the file and says what
+   * to do, its other calls fail with {@link WrongStateException} giving that reason, and every
+   * other machine loads and replicates. Restore the file and call this again, or
+   * {@link #removeReplication(VmId)} it. Entries under a machine's {@code undo/} folder that the
+   * engine did not make are left alone with a warning.
+   *
+   * @throws ReplicaException if a port cannot be bound or a storage location cannot be opened
+   */
   void setReplicaServerSettings(ReplicaServerSettings settings);
 
   /** The current replica server settings; {@link ReplicaServerSettings#disabled()} by default. */

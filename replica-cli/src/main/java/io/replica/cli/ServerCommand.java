@@ -94,6 +94,16 @@ final class ServerCommand implements Callable<Integer> {
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   /** Parses {@code HOST:PORT} or {@code [V6]:PORT}. */
+  /** Whether two host names are the same host: without case and without a final dot, as DNS. */
+  static boolean sameHost(String a, String b) {
+    return normalHost(a).equals(normalHost(b));
+  }
+
+  private static String normalHost(String name) {
+    String n = name.strip().toLowerCase(java.util.Locale.ROOT);
+    return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+  }
+
   static Endpoint parseEndpoint(String text) {
     int colon = text.lastIndexOf(':');
     if (colon <= 0 || colon == text.length() - 1) {
@@ -253,10 +263,17 @@ final class ServerCommand implements Callable<Integer> {
           out.println(decision.describe());
           out.flush();
         })
-        .authorizer(identity -> serverSettings.authorize(identity).isPresent()
-            ? Optional.empty()
-            : Optional.of("replica server " + serverName + " rejected primary '" + identity
-                + "': not in the authorization list (add an entry with a matching pattern)"));
+        .authorizer(identity -> {
+          if (sameHost(identity, serverName)) {
+            return Optional.of("replica server " + serverName + " rejected primary '" + identity
+                + "': that is this host (a machine cannot replicate to its own host; choose"
+                + " another replica server)");
+          }
+          return serverSettings.authorize(identity).isPresent()
+              ? Optional.empty()
+              : Optional.of("replica server " + serverName + " rejected primary '" + identity
+                  + "': not in the authorization list (add an entry with a matching pattern)");
+        });
     if (kerberos) {
       try {
         tb.kerberos(KerberosSettings.fromKeytab(keytab, principal));

@@ -28,8 +28,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code replica test-connection HOST:PORT}: connects to a replica server as this host would
- * replicate, and says in one line whether it authenticated and was admitted, or why not. Exit 0
- * when admitted, 1 when refused or unreachable, 2 on a usage error.
+ * replicate, and says in one line whether it authenticated and was admitted, or why not. A server
+ * that authenticates as this very host fails the test: a machine cannot replicate to its own host.
+ * Exit 0 when admitted, 1 when refused, unreachable or this host, 2 on a usage error.
  */
 @Command(name = "test-connection", mixinStandardHelpOptions = true,
     description = "Check that this host authenticates to a replica server and is authorized.")
@@ -118,9 +119,16 @@ final class TestConnectionCommand implements Callable<Integer> {
           : AuthenticationType.CERTIFICATE;
       Connection c = transport.connect(remote, new ConnectOptions(type, false), new Quiet())
           .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      out.println("ok: '" + me + "' authenticated to replica server " + remote + " ('"
-          + c.peerIdentity() + "') and was admitted");
+      String server = c.peerIdentity();
       c.close();
+      if (ServerCommand.sameHost(server, me)) {
+        // Hyper-V refuses it too: the replica would be the primary's own host.
+        out.println("failed: cannot replicate to replica server " + remote + " ('" + server
+            + "'): that is this host, '" + me + "' (choose another replica server)");
+        return 1;
+      }
+      out.println("ok: '" + me + "' authenticated to replica server " + remote + " ('"
+          + server + "') and was admitted");
       return 0;
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();

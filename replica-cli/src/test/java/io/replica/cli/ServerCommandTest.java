@@ -3,6 +3,14 @@ package io.replica.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.replica.api.AuthenticationType;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Endpoint;
+import io.replica.spi.transport.Message;
+import io.replica.spi.transport.MessageHandler;
+import io.replica.spi.transport.Transport;
+import io.replica.transport.netty.NettyTransport;
+import io.replica.transport.netty.TlsSettings;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
@@ -12,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -125,6 +134,43 @@ class ServerCommandTest {
     try (Stream<Path> written = Files.walk(dir.resolve("storage"))) {
       assertTrue(written.noneMatch(f -> f.toString().endsWith(".vhdx")),
           "a refused primary wrote nothing");
+    }
+  }
+
+  @Test
+  void testConnectionToThisHostFailsWithTheReason() throws Exception {
+    startServer();
+    // The server's own certificate, through the alias "localhost": the server refuses it.
+    CertCommandTest.Run itself = probe("replica.test");
+    assertEquals(1, itself.code(), itself.out() + itself.err());
+    assertEquals("rejected: replica server replica.test rejected primary 'replica.test': that is"
+        + " this host (a machine cannot replicate to its own host; choose another replica server)",
+        itself.out().strip());
+  }
+
+  /** A replica server that does not check (another product, an older version) is caught too. */
+  @Test
+  void testConnectionToThisHostFailsEvenWhereTheServerAdmitsIt() throws Exception {
+    NettyTransport server = NettyTransport.builder().hostName("replica.test").workerThreads(1)
+        .tls(TlsSettings.fromPemFiles(dir.resolve("replica.test.pem"),
+            dir.resolve("replica.test.key"), dir.resolve("ca.pem")))
+        .build();
+    try (Transport.Listener listener = server.listen(new Endpoint("127.0.0.1", port),
+        AuthenticationType.CERTIFICATE, c -> new MessageHandler() {
+          @Override
+          public void onMessage(Connection connection, Message message) {}
+
+          @Override
+          public void onClosed(Connection connection, @Nullable Throwable cause) {}
+        })) {
+      CertCommandTest.Run itself = probe("replica.test");
+      assertEquals(1, itself.code(), itself.out() + itself.err());
+      assertEquals("failed: cannot replicate to replica server localhost:" + port
+          + " ('replica.test'): that is this host, 'replica.test' (choose another replica server)",
+          itself.out().strip());
+      assertEquals(0, probe("primary.test").code(), "another host passes the same server");
+    } finally {
+      server.close();
     }
   }
 

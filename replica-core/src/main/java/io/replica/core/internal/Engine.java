@@ -3,6 +3,7 @@ package io.replica.core.internal;
 import io.replica.api.AuthenticationType;
 import io.replica.api.AuthorizationEntry;
 import io.replica.api.ChangeTracker;
+import io.replica.api.CorruptDataException;
 import io.replica.api.DiskId;
 import io.replica.api.InitialReplicationMethod;
 import io.replica.api.NotFoundException;
@@ -95,6 +96,8 @@ public final class Engine implements ReplicationManager {
   /** Primaries whose replica has not accepted yet. */
   private final Map<VmId, PrimaryRelationship> enabling = new HashMap<>();
   private final Map<VmId, ReplicaRelationship> replicas = new ConcurrentHashMap<>();
+  /** Replica machines whose state could not be read at start; the others load without them. */
+  private final Map<VmId, UnreadableReplica> unreadable = new ConcurrentHashMap<>();
   private final List<PeerLink> links = new ArrayList<>();
   /** Listeners by authentication type and port. */
   private final Map<String, Transport.Listener> listening = new LinkedHashMap<>();
@@ -300,6 +303,10 @@ public final class Engine implements ReplicationManager {
         throw new WrongStateException(id, state, Set.of(), "virtual machine " + id + " ('" + vm.name() + "') already replicates"
             + " on " + hostName + " as " + mode + " in state " + state + "; remove replication before"
             + " enabling it again");
+      }
+      if (isThisHost(settings.replicaServer())) {
+        throw new IllegalArgumentException("cannot replicate '" + vm.name() + "' to '"
+            + settings.replicaServer() + "': that is this host (choose another replica server)");
       }
       checkSupported(vm, settings);
       Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
@@ -548,12 +555,15 @@ public final class Engine implements ReplicationManager {
         return CompletableFuture.completedFuture(null);
       }
       ReplicaRelationship r = replicas.remove(vm);
-      if (r == null) {
+      UnreadableReplica u = r == null ? unreadable.remove(vm) : null;
+      if (r == null && u == null) {
         throw new NotFoundException("virtual machine " + vm + " does not replicate on " + hostName);
       }
-      r.close();
+      if (r != null) {
+        r.close();
+      }
       try {
-        StorageLocation loc = storage.open(r.location);
+        StorageLocation loc = storage.open(r != null ? r.location : u.location());
         for (String name : loc.state().list(CycleJournal.directory(vm))) {
           loc.state().delete(name);
         }
@@ -605,9 +615,17 @@ public final class Engine implements ReplicationManager {
             listening.put(key, transport.listen(new Endpoint(listenHost, settings.port(t)), t, this::accept));
           }
         }
-        Map<VmId, ReplicaRelationship> found = settings.enabled() ? loadReplicas(settings) : Map.of();
+        Map<VmId, UnreadableReplica> failed = new LinkedHashMap<>();
+        Map<VmId, ReplicaRelationship> found = settings.enabled() ? loadReplicas(settings, failed) : Map.of();
         serverSettings = settings;
         found.forEach(replicas::putIfAbsent);
+        found.keySet().forEach(unreadable::remove);
+        failed.forEach((vm, u) -> {
+          if (unreadable.put(vm, u) == null) {
+            emit(new ReplicationEvent.HealthChanged(vm, clock.instant(), io.replica.api.HealthState.NORMAL,
+                u.health()));
+          }
+        });
         return null;
       } catch (IOException e) {
         throw new ReplicaException("cannot apply the replica server settings on " + hostName + ": "
@@ -616,8 +634,15 @@ public final class Engine implements ReplicationManager {
     });
   }
 
-  /** Finds the replica machines kept in the storage locations the settings name, and recovers them. */
-  private Map<VmId, ReplicaRelationship> loadReplicas(ReplicaServerSettings settings) throws IOException {
+  /**
+   * Finds the replica machines kept in the storage locations the settings name, and recovers them.
+   * A machine whose state cannot be read goes to {@code failed} and the others load all the same:
+   * one bad file must not stop a host's every replica.
+   *
+   * @throws IOException only if a storage location itself cannot be opened or listed
+   */
+  private Map<VmId, ReplicaRelationship> loadReplicas(ReplicaServerSettings settings,
+      Map<VmId, UnreadableReplica> failed) throws IOException {
     Set<String> locations = new TreeSet<>();
     settings.defaultStorageLocation().ifPresent(locations::add);
     settings.authorizationEntries().forEach(e -> locations.add(e.storageLocation()));
@@ -628,32 +653,78 @@ public final class Engine implements ReplicationManager {
         if (!name.endsWith("/replica.json") || name.indexOf('/') != name.lastIndexOf('/')) {
           continue;
         }
-        VmId vm = VmId.parse(name.substring(0, name.indexOf('/')));
-        if (replicas.containsKey(vm) || found.containsKey(vm)) {
+        VmId vm;
+        try {
+          vm = VmId.parse(name.substring(0, name.indexOf('/')));
+        } catch (IllegalArgumentException notAMachine) {
+          LOG.warn("storage location '{}' holds {}, whose folder is not a virtual machine id; ignored",
+              location, name);
           continue;
         }
-        ReplicaRecord record = ReplicaRecord.fromJson(name, loc.state().read(name).orElseThrow());
-        Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
-        if (record.attachedDisks()) {
-          String missing = attachedDisks(vm, record, disks);
-          if (missing != null) {
-            LOG.warn("replica {} keeps the disks this host ran it on as primary, and they cannot be found: {};"
-                + " let the VirtualMachineHost return the machine, or set its replication up again", vm, missing);
-            continue;
-          }
-        } else {
-          for (ReplicaRecord.Disk d : record.disks()) {
-            DiskId id = DiskId.parse(d.id());
-            disks.put(id, loc.disks().open(ReplicaRelationship.diskName(vm, id), false));
-          }
+        if (replicas.containsKey(vm) || found.containsKey(vm) || failed.containsKey(vm)) {
+          continue;
         }
-        ReplicaRelationship r = new ReplicaRelationship(this, location, loc, record, disks);
-        recoverJournals(r, loc);
-        r.restoreTestFailover();
-        found.put(vm, r);
+        ReplicaRecord record;
+        try {
+          record = ReplicaRecord.fromJson(name, loc.state().read(name).orElseThrow());
+          VmId named = VmId.parse(record.vm());
+          if (!named.equals(vm)) {
+            throw new CorruptDataException(name + " describes virtual machine " + named + ", not " + vm);
+          }
+        } catch (IOException | RuntimeException e) {
+          failed.put(vm, unreadable(vm, location, name, e));
+          continue;
+        }
+        Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
+        ReplicaRelationship r = null;
+        try {
+          if (record.attachedDisks()) {
+            String missing = attachedDisks(vm, record, disks);
+            if (missing != null) {
+              LOG.warn("replica {} keeps the disks this host ran it on as primary, and they cannot be found: {};"
+                  + " let the VirtualMachineHost return the machine, or set its replication up again", vm, missing);
+              continue;
+            }
+          } else {
+            for (ReplicaRecord.Disk d : record.disks()) {
+              DiskId id = DiskId.parse(d.id());
+              disks.put(id, loc.disks().open(ReplicaRelationship.diskName(vm, id), false));
+            }
+          }
+          r = new ReplicaRelationship(this, location, loc, record, disks);
+          recoverJournals(r, loc);
+          r.restoreTestFailover();
+          found.put(vm, r);
+        } catch (IOException | RuntimeException e) {
+          failed.put(vm, unreadable(vm, location, vm + "/", e));
+          release(r, record, disks);
+        }
       }
     }
     return found;
+  }
+
+  private UnreadableReplica unreadable(VmId vm, String location, String file, Exception e) {
+    String reason = UnreadableReplica.reason(vm, location, file, hostName, describe(e));
+    LOG.error("{}", reason, e);
+    return new UnreadableReplica(vm, location, reason);
+  }
+
+  /** Closes what a replica that failed to load had opened, so that a later attempt can open it. */
+  private static void release(@Nullable ReplicaRelationship r, ReplicaRecord record, Map<DiskId, VirtualDisk> disks) {
+    if (r != null) {
+      r.close();
+    }
+    if (record.attachedDisks()) {
+      return; // the embedder's disks
+    }
+    for (VirtualDisk d : disks.values()) {
+      try {
+        d.close();
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("cannot close a disk of a replica that failed to load", e);
+      }
+    }
   }
 
   /**
@@ -725,6 +796,14 @@ public final class Engine implements ReplicationManager {
       return;
     }
     ReplicaRelationship r = replicas.get(m.vm());
+    UnreadableReplica broken = r == null ? unreadable.get(m.vm()) : null;
+    if (broken != null) {
+      // Its primary learns why nothing is taken; the operator repairs the replica host.
+      if (m instanceof Message.CycleBegin b) {
+        c.send(new Message.CycleRejected(m.vm(), b.cycle(), broken.reason(), false));
+      }
+      return;
+    }
     Optional<AuthorizationEntry> entry = serverSettings.authorize(peer);
     if (r == null || entry.isEmpty() || !entry.get().trustGroup().equals(r.record().trustGroup())
         || !entry.get().storageLocation().equals(r.location)) {
@@ -746,6 +825,12 @@ public final class Engine implements ReplicationManager {
     if (!settings.enabled()) {
       return refuse(vm, Message.EnableStatus.REFUSED, "replication to " + hostName + " is not enabled");
     }
+    if (isThisHost(peer)) {
+      // A name that only reached this host through an alias still authenticates as this host.
+      LOG.warn("replica server {} refused virtual machine {}: the primary is this host", hostName, vm);
+      return refuse(vm, Message.EnableStatus.REFUSED, "primary '" + peer + "' is this host, "
+          + hostName + "; a machine cannot replicate to its own host (choose another replica server)");
+    }
     Optional<AuthorizationEntry> entry = settings.authorize(peer);
     if (entry.isEmpty()) {
       LOG.warn("replica server {} rejected primary '{}' for virtual machine {}: not in the authorization list",
@@ -757,6 +842,10 @@ public final class Engine implements ReplicationManager {
     String error = checkRequest(req);
     if (error != null) {
       return refuse(vm, Message.EnableStatus.REFUSED, error);
+    }
+    UnreadableReplica broken = replicas.containsKey(vm) ? null : unreadable.get(vm);
+    if (broken != null) {
+      return refuse(vm, Message.EnableStatus.REFUSED, broken.reason());
     }
     if (req.reverseOfCycle() != -1) {
       return acceptReverse(c, entry.get(), req);
@@ -965,6 +1054,20 @@ public final class Engine implements ReplicationManager {
     return done;
   }
 
+  /**
+   * Whether {@code name} names this host: host names compare without case and without a final dot,
+   * as DNS does. Hyper-V refuses replication to the primary's own host, and so do we: the replica
+   * would share the primary's storage and take its name.
+   */
+  boolean isThisHost(String name) {
+    return normalHost(name).equals(normalHost(hostName));
+  }
+
+  private static String normalHost(String name) {
+    String n = name.strip().toLowerCase(java.util.Locale.ROOT);
+    return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+  }
+
   private static Message.EnableResponse refuse(VmId vm, Message.EnableStatus status, String reason) {
     return new Message.EnableResponse(vm, status, reason, -1);
   }
@@ -1055,6 +1158,10 @@ public final class Engine implements ReplicationManager {
 
   private ReplicaRelationship requireReplica(VmId vm) {
     ReplicaRelationship r = replicas.get(vm);
+    UnreadableReplica u = unreadable.get(vm);
+    if (r == null && u != null) {
+      throw new WrongStateException(vm, ReplicationState.ERROR, Set.of(), u.reason());
+    }
     if (r == null) {
       throw new NotFoundException("virtual machine " + vm + " has no replica on " + hostName);
     }
@@ -1153,6 +1260,7 @@ public final class Engine implements ReplicationManager {
   public Set<VmId> virtualMachines() {
     Set<VmId> all = new TreeSet<>(primaries.keySet());
     all.addAll(replicas.keySet());
+    all.addAll(unreadable.keySet());
     return all;
   }
 
@@ -1166,6 +1274,9 @@ public final class Engine implements ReplicationManager {
         return ReplicationMode.TEST_REPLICA;
       }
     }
+    if (unreadable.containsKey(vm)) {
+      return ReplicationMode.REPLICA;
+    }
     requireReplica(vm);
     return ReplicationMode.REPLICA;
   }
@@ -1174,6 +1285,9 @@ public final class Engine implements ReplicationManager {
   public ReplicationState state(VmId vm) {
     return locked(() -> {
       PrimaryRelationship p = primary(vm);
+      if (p == null && !replicas.containsKey(vm) && unreadable.containsKey(vm)) {
+        return ReplicationState.ERROR;
+      }
       return p != null ? p.state() : requireReplica(vm).state();
     });
   }
@@ -1182,6 +1296,10 @@ public final class Engine implements ReplicationManager {
   public ReplicationHealth health(VmId vm) {
     return locked(() -> {
       PrimaryRelationship p = primaries.get(vm);
+      UnreadableReplica u = unreadable.get(vm);
+      if (p == null && !replicas.containsKey(vm) && u != null) {
+        return u.health();
+      }
       return p != null ? p.health() : requireReplica(vm).health();
     });
   }

@@ -26,6 +26,7 @@ import org.jspecify.annotations.Nullable;
  * view reads hold the point lock for reading.
  */
 final class UndoHistory {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UndoHistory.class);
   /** One point and its undo logs. */
   static final class Point {
     final long cycle;
@@ -77,27 +78,57 @@ final class UndoHistory {
     return null;
   }
 
-  /** Reloads the points a replica kept: their logs are read back and a torn tail cut off. */
+  /**
+   * Reloads the points a replica kept: their logs are read back and a torn tail cut off. Logs of
+   * points no longer kept go; an entry under {@code undo/} that is not {@code <cycle>/<file>} was
+   * not made by the engine and stays where it is, with a warning. On failure every log opened so
+   * far is closed again, so that a later attempt can open them.
+   */
   void load(List<ReplicaRecord.PointRecord> kept) throws IOException {
-    for (ReplicaRecord.PointRecord r : kept) {
-      Point p = new Point(r.cycle(), Instant.parse(r.cutTime()), RecoveryPointType.valueOf(r.type()));
-      for (DiskId disk : disks.keySet()) {
-        String name = logName(p.cycle, disk);
-        if (state.list(name).contains(name)) {
-          AppendLog log = state.openLog(name);
-          p.logs.put(disk, log);
-          p.index.put(disk, readIndex(name, log));
+    try {
+      for (ReplicaRecord.PointRecord r : kept) {
+        Point p = new Point(r.cycle(), Instant.parse(r.cutTime()), RecoveryPointType.valueOf(r.type()));
+        points.add(p);
+        for (DiskId disk : disks.keySet()) {
+          String name = logName(p.cycle, disk);
+          if (state.list(name).contains(name)) {
+            AppendLog log = state.openLog(name);
+            p.logs.put(disk, log);
+            p.index.put(disk, readIndex(name, log));
+          }
         }
       }
-      points.add(p);
-    }
-    // Logs of points that are no longer kept (pruned before a crash) go.
-    for (String name : state.list(directory(vm))) {
-      String rest = name.substring(directory(vm).length());
-      long cycle = Long.parseLong(rest.substring(0, rest.indexOf('/')));
-      if (find(cycle) == null) {
-        state.delete(name);
+      // Logs of points that are no longer kept (pruned before a crash) go.
+      for (String name : state.list(directory(vm))) {
+        long cycle = cycleOf(name.substring(directory(vm).length()));
+        if (cycle < 0) {
+          LOG.warn("replica {}: {} is not an undo log of this engine; left alone", vm, name);
+        } else if (find(cycle) == null) {
+          state.delete(name);
+        }
       }
+    } catch (IOException | RuntimeException e) {
+      close();
+      points.clear();
+      throw e;
+    }
+  }
+
+  /** The cycle of an undo log named {@code <cycle>/<file>} under the directory, or -1. */
+  private static long cycleOf(String rest) {
+    int slash = rest.indexOf('/');
+    if (slash <= 0 || slash != rest.lastIndexOf('/') || slash == rest.length() - 1) {
+      return -1;
+    }
+    for (int i = 0; i < slash; i++) {
+      if (rest.charAt(i) < '0' || rest.charAt(i) > '9') {
+        return -1;
+      }
+    }
+    try {
+      return Long.parseLong(rest, 0, slash, 10);
+    } catch (NumberFormatException tooLong) {
+      return -1;
     }
   }
 

@@ -1,7 +1,9 @@
 package io.replica.testkit.contract;
 
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.Closeable;
@@ -12,6 +14,7 @@ import java.util.BitSet;
 import java.util.Deque;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Collectors;
 
 /** Helpers shared by the kits: byte patterns, whole-range I/O, byte comparison with offsets. */
 final class ContractSupport {
@@ -125,6 +128,56 @@ final class ContractSupport {
         fail(message + ": byte offset " + i + " reads " + hex(bytes[i]) + ", expected 0x00");
       }
     }
+  }
+
+  /**
+   * Checks that {@code disk.allocatedRanges()} is ascending, disjoint and inside the disk, and that
+   * every byte the disk reads as non-zero lies inside it; failure messages start with {@code rule}.
+   * The engine copies only these ranges in an initial replication, so a byte outside them that is
+   * not zero would be missing on the replica without any error.
+   */
+  static void assertAllocationCoversData(String rule, VirtualDisk disk, String where)
+      throws IOException {
+    List<ByteRange> ranges = disk.allocatedRanges();
+    assertNotNull(ranges, rule + ": allocatedRanges() must not return null " + where);
+    long size = disk.sizeBytes();
+    long end = 0;
+    ByteRange previous = null;
+    for (ByteRange range : ranges) {
+      assertNotNull(range, rule + ": allocatedRanges() must not hold null " + where);
+      if (range.offsetBytes() < end) {
+        fail(rule + ": allocatedRanges() must be ascending and disjoint, but " + format(range)
+            + " follows " + format(previous) + " " + where);
+      }
+      if (range.endBytes() > size) {
+        fail(rule + ": allocatedRanges() must lie inside the disk, but " + format(range)
+            + " ends past " + size + " " + where);
+      }
+      end = range.endBytes();
+      previous = range;
+    }
+    byte[] all = readAll(disk);
+    String message = rule + ": every byte outside allocatedRanges() " + format(ranges)
+        + " must read as zero " + where;
+    int from = 0;
+    for (ByteRange range : ranges) {
+      assertZeros(message, all, from, (int) range.offsetBytes());
+      from = (int) range.endBytes();
+    }
+    assertZeros(message, all, from, all.length);
+  }
+
+  static String format(ByteRange range) {
+    return "[" + range.offsetBytes() + ", " + range.endBytes() + ")";
+  }
+
+  static String format(List<ByteRange> ranges) {
+    if (ranges.isEmpty()) {
+      return "(none)";
+    }
+    String shown = ranges.stream().limit(8).map(ContractSupport::format)
+        .collect(Collectors.joining(" "));
+    return ranges.size() > 8 ? shown + " ... (" + ranges.size() + " ranges)" : shown;
   }
 
   static String hex(byte b) {

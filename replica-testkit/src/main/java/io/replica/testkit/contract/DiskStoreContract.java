@@ -2,6 +2,7 @@ package io.replica.testkit.contract;
 
 import static io.replica.testkit.contract.ContractSupport.INVALID_NAMES;
 import static io.replica.testkit.contract.ContractSupport.MIB;
+import static io.replica.testkit.contract.ContractSupport.assertAllocationCoversData;
 import static io.replica.testkit.contract.ContractSupport.assertSameBytes;
 import static io.replica.testkit.contract.ContractSupport.assertZeros;
 import static io.replica.testkit.contract.ContractSupport.describe;
@@ -27,17 +28,20 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.ReadOnlyFileSystemException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * The conformance kit for {@link DiskStore}: checks rules D2.1 to D2.17 of {@code
+ * The conformance kit for {@link DiskStore}: checks rules D2.1 to D2.20 of {@code
  * docs/spi-rules.md}, so that the engine can keep replica disks, failover children and their
  * merges in any store alike.
  *
@@ -54,8 +58,9 @@ import org.junit.jupiter.api.function.Executable;
  * <p>The store is created lazily, on the first use inside each test, so it may depend on state
  * that the subclass prepares in its own {@code BeforeEach} methods. After each test the kit closes
  * every disk handle it opened, then the store. A store without differencing disks says so through
- * {@link #supportsDifferencingDisks()}; D2.12 to D2.17 then show as skipped and D2.11 checks that
- * it refuses children cleanly. Test methods are final.
+ * {@link #supportsDifferencingDisks()}; D2.12 to D2.17 and D2.20 then show as skipped and D2.11
+ * checks that it refuses children cleanly. A store whose medium can be crashed in a test overrides
+ * {@link #crash}; otherwise D2.19 shows as skipped. Test methods are final.
  *
  * <p>The disks a store hands out are {@link VirtualDisk}s and should also pass {@link
  * VirtualDiskContract}: implement its {@code createDisk} with {@code store.create(...)} and its
@@ -70,7 +75,8 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   private static final DiskSpec SPEC_4K = new DiskSpec(4L * MIB + 5 * 4096, 4096, 4096, false);
 
   private final ContractSupport.Opened opened = new ContractSupport.Opened();
-  private S store;
+  /** The store under test on top; below it, stores abandoned by a crash, closed after the test. */
+  private final Deque<S> stores = new ArrayDeque<>();
 
   /** For subclasses; the kit keeps no state between tests. */
   protected DiskStoreContract() {}
@@ -87,7 +93,7 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   /**
    * Whether the store implements {@link DiskStore#createChild} and {@link
    * DiskStore#mergeIntoParent}. Override it to return {@code false} only if it really does not:
-   * D2.12 to D2.17 are then skipped with that reason, and D2.11 checks that both calls throw
+   * D2.12 to D2.17 and D2.20 are then skipped with that reason, and D2.11 checks that both calls throw
    * {@link UnsupportedOperationException} and change nothing.
    *
    * @return true (the default) if the store has differencing disks
@@ -97,19 +103,52 @@ public abstract class DiskStoreContract<S extends DiskStore> {
   }
 
   /**
-   * Closes every handle the test left open, newest first, then the store, so that tests never leak
-   * handles or media into each other.
+   * Simulates a crash of the host under {@code store}, for rule D2.19, and returns the store as the
+   * host sees it after restarting: the same object or a new store on the crashed medium. What was
+   * flushed must survive; what was written and not flushed may survive, be lost, or survive in
+   * part, sector by sector. Override it if the medium can be crashed in a test (the in-memory store
+   * can, and a store of files can be restarted on a copy of its folder taken while its handles are
+   * still open); by default D2.19 shows as skipped.
+   *
+   * <p>The kit calls it with disk handles open and writes not flushed, and afterwards uses those
+   * handles only to close them. It closes the returned store, and {@code store} too if it differs,
+   * after the test.
+   *
+   * @param store the store under test, with handles open
+   * @return the store after the restart, or empty if the kit cannot crash this store
+   * @throws IOException if the medium fails; the test fails with it
+   */
+  protected Optional<S> crash(S store) throws IOException {
+    return Optional.empty();
+  }
+
+  /**
+   * Closes every handle the test left open, newest first, then the store (and any store a crash
+   * left behind), so that tests never leak handles or media into each other.
    *
    * @throws Exception the first failure to close, with later ones suppressed
    */
   @AfterEach
   public final void closeOpenedDisksAndStore() throws Exception {
+    Exception first = null;
     try {
       opened.closeAll();
-    } finally {
-      if (store != null) {
-        store.close();
+    } catch (Exception e) {
+      first = e;
+    }
+    while (!stores.isEmpty()) {
+      try {
+        stores.pop().close();
+      } catch (Exception e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
       }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 
@@ -534,12 +573,144 @@ public abstract class DiskStoreContract<S extends DiskStore> {
         store().exists("parent"), "D2.17: a parent whose child was deleted must be deletable");
   }
 
-  /** The store under test, created on first use in each test. */
-  private S store() throws IOException {
-    if (store == null) {
-      store = Objects.requireNonNull(createStore(), "createStore returned null");
+  /**
+   * D2.18: a disk opened again after writes, a flush and a close reports an allocation that holds
+   * every byte it reads as non-zero.
+   */
+  @Test
+  public final void required_D2_18_reopenedDiskReportsItsAllocation() throws IOException {
+    for (DiskSpec spec : List.of(SPEC, SPEC_4K)) {
+      String name = "vm-1/disks/a-" + spec.logicalSectorSizeBytes();
+      String where = "for '" + name + "' " + describe(spec);
+      VirtualDisk disk = create(name, spec);
+      writeSpread(disk, 60);
+      disk.flush();
+      opened.close(disk);
+      for (boolean readOnly : new boolean[] {false, true}) {
+        VirtualDisk reopened = open(name, readOnly);
+        assertAllocationCoversData(
+            "D2.18", reopened, "after reopening " + (readOnly ? "read-only " : "writable ") + where);
+        opened.close(reopened);
+      }
+      VirtualDisk again = open(name, false);
+      write(again, 2L * MIB + 8L * spec.logicalSectorSizeBytes(), pattern(65, 4096));
+      again.flush();
+      opened.close(again);
+      VirtualDisk last = open(name, true);
+      assertAllocationCoversData(
+          "D2.18", last, "after a second session of writes and a reopen " + where);
+      opened.close(last);
     }
-    return store;
+  }
+
+  /**
+   * D2.19: after a crash, a disk reads what was flushed before it, and its allocation holds every
+   * byte it reads as non-zero, whatever became of the writes that were not flushed.
+   */
+  @Test
+  public final void optional_D2_19_allocationSurvivesACrash() throws IOException {
+    S before = store();
+    int size = (int) SPEC.sizeBytes();
+    int s = SPEC.logicalSectorSizeBytes();
+    List<String> names = List.of("vm-1/disks/c-flushed", "vm-1/disks/c-mixed");
+    byte[][] flushed = new byte[names.size()][];
+    for (int i = 0; i < names.size(); i++) {
+      VirtualDisk disk = create(names.get(i), SPEC);
+      byte[] model = new byte[size];
+      int[][] writes = {{0, 8 * s}, {MIB - 4 * s, 8 * s}, {3 * MIB, 64 * 1024}, {size - s, s}};
+      for (int[] w : writes) {
+        byte[] data = pattern(70 + i * 10L + w[0], w[1]);
+        write(disk, w[0], data);
+        System.arraycopy(data, 0, model, w[0], w[1]);
+      }
+      disk.flush();
+      flushed[i] = model;
+      if (i == 1) {
+        // Not flushed: into a new block, and into a block the flushed writes allocated.
+        write(disk, 2L * MIB, pattern(90, 64 * 1024));
+        write(disk, 3L * MIB + 64 * 1024, pattern(91, 8 * s));
+      }
+    }
+    Optional<S> next = crash(before);
+    assumeTrue(
+        next != null && next.isPresent(),
+        "D2.19 not checked: override crash(store) to crash the store's medium and restart it");
+    if (next.get() != before) {
+      stores.push(next.get());
+    }
+    for (int i = 0; i < names.size(); i++) {
+      String name = names.get(i);
+      String where = "for '" + name + "' " + describe(SPEC) + " after a crash";
+      // Writable first (a store may finish its crash recovery there), both open at once so that
+      // only the crash is between the writes and what is checked, not a close.
+      List<VirtualDisk> handles = new ArrayList<>();
+      for (boolean readOnly : new boolean[] {false, true}) {
+        String mode = (readOnly ? "read-only, " : "writable, ") + where;
+        VirtualDisk disk = open(name, readOnly);
+        handles.add(disk);
+        byte[] content = readAll(disk);
+        byte[] expected = flushed[i].clone();
+        if (i == 1) {
+          // Unflushed writes may be there or not, in whole or by sector: take what is read.
+          System.arraycopy(content, 2 * MIB, expected, 2 * MIB, 64 * 1024);
+          System.arraycopy(content, 3 * MIB + 64 * 1024, expected, 3 * MIB + 64 * 1024, 8 * s);
+        }
+        assertSameBytes(
+            "D2.19: a disk must read what was flushed before a crash, and zeros where nothing"
+                + " was written, " + mode,
+            0, expected, content);
+        assertAllocationCoversData("D2.19", disk, mode);
+      }
+      for (VirtualDisk disk : handles) {
+        opened.close(disk);
+      }
+    }
+  }
+
+  /**
+   * D2.20: a child's allocation holds every byte that reads as non-zero through it, its parent's
+   * included: when it is created, after its own writes, and after it is opened again.
+   */
+  @Test
+  public final void optional_D2_20_childAllocationCoversItsParentsData() throws IOException {
+    assumeDifferencing("D2.20");
+    for (DiskSpec spec : List.of(SPEC, SPEC_4K)) {
+      String parentName = "vm-1/disks/ap-" + spec.logicalSectorSizeBytes();
+      String childName = "vm-1/failover/ac-" + spec.logicalSectorSizeBytes();
+      String where = "of the child '" + childName + "' " + describe(spec);
+      parentWithData(parentName, spec);
+      VirtualDisk child = createChild(childName, parentName);
+      assertAllocationCoversData("D2.20", child, "right after createChild " + where);
+      writeToChild(child);
+      assertAllocationCoversData("D2.20", child, "after writes to the child " + where);
+      child.flush();
+      opened.close(child);
+      for (boolean readOnly : new boolean[] {false, true}) {
+        VirtualDisk reopened = open(childName, readOnly);
+        assertAllocationCoversData(
+            "D2.20", reopened,
+            "after reopening " + (readOnly ? "read-only " : "writable ") + where);
+        opened.close(reopened);
+      }
+    }
+  }
+
+  /** Writes at the start, across 1 MiB, in a 64 KiB block, and in the last sector. */
+  private static void writeSpread(VirtualDisk disk, long seed) throws IOException {
+    int s = disk.logicalSectorSizeBytes();
+    long size = disk.sizeBytes();
+    write(disk, 0, pattern(seed, 4 * s));
+    write(disk, MIB - 2L * s, pattern(seed + 1, 4 * s));
+    write(disk, 3L * MIB, pattern(seed + 2, 64 * 1024));
+    write(disk, size - s, pattern(seed + 3, s));
+  }
+
+  /** The store under test, created on first use in each test; after a crash, the restarted one. */
+  private S store() throws IOException {
+    if (stores.isEmpty()) {
+      stores.push(Objects.requireNonNull(createStore(), "createStore returned null"));
+    }
+    return stores.peek();
   }
 
   private VirtualDisk create(String name, DiskSpec spec) throws IOException {

@@ -2,6 +2,7 @@ package io.replica.testkit.contract;
 
 import static io.replica.testkit.contract.ContractSupport.KIB;
 import static io.replica.testkit.contract.ContractSupport.MIB;
+import static io.replica.testkit.contract.ContractSupport.assertAllocationCoversData;
 import static io.replica.testkit.contract.ContractSupport.assertSameBytes;
 import static io.replica.testkit.contract.ContractSupport.assertWrittenBytes;
 import static io.replica.testkit.contract.ContractSupport.assertZeros;
@@ -13,13 +14,11 @@ import static io.replica.testkit.contract.ContractSupport.write;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
@@ -40,13 +39,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The conformance kit for {@link VirtualDisk}: checks rules D1.1 to D1.12 of {@code
+ * The conformance kit for {@link VirtualDisk}: checks rules D1.1 to D1.13 of {@code
  * docs/spi-rules.md}, so that the engine can treat every disk format alike.
  *
  * <p>Extend it in your test tree and implement {@link #createDisk(DiskSpec)}:
@@ -63,7 +61,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * rule id. The kit runs the rules on a 512-byte and a 4096-byte sector geometry whose sizes are not
  * a multiple of 1 MiB, and closes every disk it created after each test. Test methods are final:
  * the only way to leave a rule unchecked is to leave the {@link #openReadOnly} hook unimplemented,
- * which shows D1.5 as skipped.
+ * which shows D1.5 and D1.13 as skipped.
  *
  * @param <D> the disk implementation under test
  */
@@ -88,10 +86,10 @@ public abstract class VirtualDiskContract<D extends VirtualDisk> {
   protected abstract D createDisk(DiskSpec spec) throws IOException;
 
   /**
-   * Opens a second, read-only handle of {@code disk}, for rule D1.5. Override it if the
+   * Opens a second, read-only handle of {@code disk}, for rules D1.5 and D1.13. Override it if the
    * implementation has read-only handles (disks from a {@code DiskStore} do: return {@code
-   * store.open(name, true)}); by default D1.5 shows as skipped. The kit calls it after writing and
-   * flushing {@code disk}, and closes the returned handle after the test.
+   * store.open(name, true)}); by default D1.5 and D1.13 show as skipped. The kit calls it after
+   * writing and flushing {@code disk}, and closes the returned handle after the test.
    *
    * @param disk a disk made by {@link #createDisk(DiskSpec)}, still open
    * @return a read-only handle of the same bytes, or empty if there is no such thing
@@ -579,6 +577,33 @@ public abstract class VirtualDiskContract<D extends VirtualDisk> {
     }
   }
 
+  /**
+   * D1.13: a handle opened after writes and a flush reports an allocation that holds every byte it
+   * reads as non-zero, not only the handle that wrote (which D1.7 checks).
+   */
+  @Test
+  public final void optional_D1_13_anotherHandleReportsTheAllocation() throws IOException {
+    for (DiskSpec spec : geometries()) {
+      D disk = newDisk(spec);
+      int s = spec.logicalSectorSizeBytes();
+      long size = spec.sizeBytes();
+      String where = describe(spec);
+      write(disk, 0, pattern(19, 4 * s));
+      write(disk, MIB - 2L * s, pattern(20, 4 * s));
+      write(disk, 3L * MIB, pattern(21, BLOCK));
+      write(disk, size - s, pattern(22, s));
+      disk.flush();
+      Optional<VirtualDisk> handle = openReadOnly(disk);
+      assumeTrue(
+          handle != null && handle.isPresent(),
+          "D1.13 not checked: override openReadOnly(disk) to return a read-only handle of the"
+              + " same disk");
+      VirtualDisk other = opened.add(handle.get());
+      assertAllocationCoversData(
+          "D1.13", other, "through a handle opened after the writes and a flush " + where);
+    }
+  }
+
   private static List<DiskSpec> geometries() {
     return List.of(
         new DiskSpec(4L * MIB + 5 * 512, 512, 4096, false),
@@ -623,42 +648,6 @@ public abstract class VirtualDiskContract<D extends VirtualDisk> {
 
   private static void checkAllocatedRanges(VirtualDisk disk, DiskSpec spec, String when)
       throws IOException {
-    String where = when + " " + describe(spec);
-    List<ByteRange> ranges = disk.allocatedRanges();
-    assertNotNull(ranges, "D1.7: allocatedRanges() must not return null " + where);
-    long end = 0;
-    ByteRange previous = null;
-    for (ByteRange range : ranges) {
-      assertNotNull(range, "D1.7: allocatedRanges() must not hold null " + where);
-      if (range.offsetBytes() < end) {
-        fail("D1.7: allocatedRanges() must be ascending and disjoint, but " + format(range)
-            + " follows " + format(previous) + " " + where);
-      }
-      if (range.endBytes() > spec.sizeBytes()) {
-        fail("D1.7: allocatedRanges() must lie inside the disk, but " + format(range)
-            + " ends past " + spec.sizeBytes() + " " + where);
-      }
-      end = range.endBytes();
-      previous = range;
-    }
-    byte[] all = readAll(disk);
-    String message = "D1.7: every byte outside allocatedRanges() " + format(ranges)
-        + " must read as zero " + where;
-    int from = 0;
-    for (ByteRange range : ranges) {
-      assertZeros(message, all, from, (int) range.offsetBytes());
-      from = (int) range.endBytes();
-    }
-    assertZeros(message, all, from, all.length);
-  }
-
-  private static String format(ByteRange range) {
-    return "[" + range.offsetBytes() + ", " + range.endBytes() + ")";
-  }
-
-  private static String format(List<ByteRange> ranges) {
-    String shown = ranges.stream().limit(8).map(VirtualDiskContract::format)
-        .collect(Collectors.joining(" "));
-    return ranges.size() > 8 ? shown + " ... (" + ranges.size() + " ranges)" : shown;
+    assertAllocationCoversData("D1.7", disk, when + " " + describe(spec));
   }
 }

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class DiskStoreContractTest {
 
   private static final Set<String> CHILD_RULES =
-      Set.of("D2.12", "D2.13", "D2.14", "D2.15", "D2.16", "D2.17");
+      Set.of("D2.12", "D2.13", "D2.14", "D2.15", "D2.16", "D2.17", "D2.20");
 
   @Test
   void correctStorePassesEveryRule() {
@@ -137,6 +138,37 @@ class DiskStoreContractTest {
     KitRun.of(DeletedChildLocksParent.class).assertFailedOnly(Set.of("D2.17"), Set.of("D2.11"));
   }
 
+  @Test
+  void withoutCrashHookD2_19IsSkippedWithItsReason() {
+    KitRun run = KitRun.of(WithoutCrashHook.class).assertFailedOnly(Set.of(), Set.of("D2.11", "D2.19"));
+    assertTrue(run.skipped.get("D2.19").contains("override crash(store)"), run.skipped::toString);
+  }
+
+  /** Forgetting allocation on reopen also shows after the restart that follows a crash. */
+  @Test
+  void allocationForgottenOnReopenFailsD2_18AndD2_19() {
+    KitRun.of(ReopenForgetsAllocation.class)
+        .assertFailedOnly(Set.of("D2.18", "D2.19"), Set.of("D2.11"));
+  }
+
+  @Test
+  void allocationLostByACleanCloseFailsD2_18() {
+    KitRun.of(CloseWritesAnEmptyAllocation.class)
+        .assertFailedOnly(Set.of("D2.18"), Set.of("D2.11"));
+  }
+
+  @Test
+  void allocationMadeDurableOnlyAtCloseFailsD2_19() {
+    KitRun.of(AllocationDurableOnlyAtClose.class)
+        .assertFailedOnly(Set.of("D2.19"), Set.of("D2.11"));
+  }
+
+  @Test
+  void childAllocationThatIgnoresTheParentFailsD2_20() {
+    KitRun.of(ChildAllocationIgnoresParent.class)
+        .assertFailedOnly(Set.of("D2.20"), Set.of("D2.11"));
+  }
+
   /** Runs the kit on a {@link RefDiskStore} seen through {@link #wrap}. */
   @ExtendWith(SelfTestOnly.class)
   abstract static class Kit extends DiskStoreContract<DiskStore> {
@@ -145,12 +177,200 @@ class DiskStoreContractTest {
       return wrap(new RefDiskStore());
     }
 
+    @Override
+    protected Optional<DiskStore> crash(DiskStore store) {
+      if (store instanceof ForwardingDiskStore forwarding) {
+        forwarding.crash();
+      } else {
+        ((RefDiskStore) store).crash();
+      }
+      return Optional.of(store);
+    }
+
     DiskStore wrap(RefDiskStore store) {
       return store;
     }
   }
 
   static final class Reference extends Kit {}
+
+  static final class WithoutCrashHook extends Kit {
+    @Override
+    protected Optional<DiskStore> crash(DiskStore store) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Keeps allocation only in the memory of each handle, so a disk opened again reports nothing
+   * allocated and reads its data all the same. Children are left alone (D2.20 is another test).
+   */
+  static final class ReopenForgetsAllocation extends Kit {
+    @Override
+    DiskStore wrap(RefDiskStore store) {
+      Set<String> children = new HashSet<>();
+      return new ForwardingDiskStore(store) {
+        @Override
+        public VirtualDisk create(String name, DiskSpec spec) throws IOException {
+          return ChunkAllocation.reporting(delegate.create(name, spec), new ChunkAllocation());
+        }
+
+        @Override
+        public VirtualDisk open(String name, boolean readOnly) throws IOException {
+          VirtualDisk disk = delegate.open(name, readOnly);
+          return children.contains(name)
+              ? disk
+              : ChunkAllocation.reporting(disk, new ChunkAllocation());
+        }
+
+        @Override
+        public VirtualDisk createChild(String childName, String parentName) throws IOException {
+          children.add(childName);
+          return delegate.createChild(childName, parentName);
+        }
+      };
+    }
+  }
+
+  /**
+   * Writes its allocation map out on flush, but the clean close of a writable handle writes it
+   * again from an empty cache: after a crash the allocation is right, after a normal reopen it is
+   * gone. Children are left alone.
+   */
+  static final class CloseWritesAnEmptyAllocation extends Kit {
+    @Override
+    DiskStore wrap(RefDiskStore store) {
+      Map<String, ChunkAllocation> durable = new HashMap<>();
+      return new ForwardingDiskStore(store) {
+        @Override
+        public VirtualDisk create(String name, DiskSpec spec) throws IOException {
+          VirtualDisk disk = delegate.create(name, spec);
+          durable.put(name, new ChunkAllocation());
+          return handle(name, disk);
+        }
+
+        @Override
+        public VirtualDisk open(String name, boolean readOnly) throws IOException {
+          VirtualDisk disk = delegate.open(name, readOnly);
+          return durable.containsKey(name) ? handle(name, disk) : disk;
+        }
+
+        @Override
+        public void delete(String name) throws IOException {
+          delegate.delete(name);
+          durable.remove(name);
+        }
+
+        private VirtualDisk handle(String name, VirtualDisk disk) {
+          ChunkAllocation live = durable.get(name).copy();
+          return new ForwardingDisk(ChunkAllocation.reporting(disk, live)) {
+            @Override
+            public void flush() throws IOException {
+              super.flush();
+              durable.put(name, live.copy());
+            }
+
+            @Override
+            public void close() throws IOException {
+              super.close();
+              if (!isReadOnly()) {
+                durable.put(name, new ChunkAllocation());
+              }
+            }
+          };
+        }
+      };
+    }
+  }
+
+  /**
+   * Writes its allocation map out only when a handle closes (a write-back BAT that flush forgets),
+   * so a crash takes back the allocation of flushed data. Children are left alone.
+   */
+  static final class AllocationDurableOnlyAtClose extends Kit {
+    @Override
+    DiskStore wrap(RefDiskStore store) {
+      Map<String, ChunkAllocation> live = new HashMap<>();
+      Map<String, ChunkAllocation> durable = new HashMap<>();
+      return new ForwardingDiskStore(store) {
+        @Override
+        public VirtualDisk create(String name, DiskSpec spec) throws IOException {
+          VirtualDisk disk = delegate.create(name, spec);
+          live.put(name, new ChunkAllocation());
+          durable.put(name, new ChunkAllocation());
+          return handle(name, disk);
+        }
+
+        @Override
+        public VirtualDisk open(String name, boolean readOnly) throws IOException {
+          VirtualDisk disk = delegate.open(name, readOnly);
+          return live.containsKey(name) ? handle(name, disk) : disk;
+        }
+
+        @Override
+        public void delete(String name) throws IOException {
+          delegate.delete(name);
+          live.remove(name);
+          durable.remove(name);
+        }
+
+        @Override
+        void crash() {
+          super.crash();
+          durable.forEach((name, allocation) -> live.put(name, allocation.copy()));
+        }
+
+        private VirtualDisk handle(String name, VirtualDisk disk) {
+          return new ForwardingDisk(ChunkAllocation.reporting(disk, live.get(name))) {
+            @Override
+            public void close() throws IOException {
+              super.close();
+              ChunkAllocation current = live.get(name);
+              if (current != null) {
+                durable.put(name, current.copy());
+              }
+            }
+          };
+        }
+      };
+    }
+  }
+
+  /** A child reports only the blocks it holds itself, as if its parent were empty. */
+  static final class ChildAllocationIgnoresParent extends Kit {
+    @Override
+    DiskStore wrap(RefDiskStore store) {
+      Map<String, ChunkAllocation> own = new HashMap<>();
+      return new ForwardingDiskStore(store) {
+        @Override
+        public VirtualDisk createChild(String childName, String parentName) throws IOException {
+          VirtualDisk child = delegate.createChild(childName, parentName);
+          ChunkAllocation allocation = new ChunkAllocation();
+          own.put(childName, allocation);
+          return ChunkAllocation.reporting(child, allocation);
+        }
+
+        @Override
+        public VirtualDisk open(String name, boolean readOnly) throws IOException {
+          VirtualDisk disk = delegate.open(name, readOnly);
+          ChunkAllocation allocation = own.get(name);
+          return allocation == null ? disk : ChunkAllocation.reporting(disk, allocation);
+        }
+
+        @Override
+        public void delete(String name) throws IOException {
+          delegate.delete(name);
+          own.remove(name);
+        }
+
+        @Override
+        public void mergeIntoParent(String childName) throws IOException {
+          delegate.mergeIntoParent(childName);
+          own.remove(childName);
+        }
+      };
+    }
+  }
 
   /** Correct: it has no differencing disks and says so. */
   static final class WithoutDifferencing extends Kit {

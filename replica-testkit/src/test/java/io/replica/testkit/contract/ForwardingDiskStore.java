@@ -54,4 +54,9 @@ class ForwardingDiskStore implements DiskStore {
   public void close() throws IOException {
     delegate.close();
   }
+
+  /** A crash of the medium under the store (see {@link RefDiskStore#crash()}). */
+  void crash() {
+    delegate.crash();
+  }
 }

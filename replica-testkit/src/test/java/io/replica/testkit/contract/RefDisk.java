@@ -24,10 +24,18 @@ final class RefDisk implements VirtualDisk {
   static final class Backing {
     final byte[] bytes;
     final int sectorBytes;
+    /** The bytes as of the last flush: what a crash leaves. */
+    private final byte[] durable;
 
     Backing(byte[] bytes, int sectorBytes) {
       this.bytes = bytes;
       this.sectorBytes = sectorBytes;
+      this.durable = bytes.clone();
+    }
+
+    /** Loses every write and trim since the last flush, as a crash of the medium would. */
+    synchronized void crash() {
+      System.arraycopy(durable, 0, bytes, 0, bytes.length);
     }
 
     Backing(DiskSpec spec) {
@@ -96,6 +104,7 @@ final class RefDisk implements VirtualDisk {
   public void flush() throws IOException {
     synchronized (backing) {
       checkOpen();
+      System.arraycopy(backing.bytes, 0, backing.durable, 0, backing.bytes.length);
     }
   }
 

@@ -105,6 +105,13 @@ final class RefDiskStore implements DiskStore {
   @Override
   public void close() {}
 
+  /** A crash of the medium: every disk loses what was not flushed; names and parents survive. */
+  synchronized void crash() {
+    for (Entry entry : disks.values()) {
+      entry.backing.crash();
+    }
+  }
+
   synchronized boolean isOpen(String name) throws NoSuchFileException {
     return entry(name).handles > 0;
   }

@@ -38,9 +38,12 @@ class VirtualDiskContractTest {
   }
 
   @Test
-  void withoutReadOnlyHookD1_5IsSkippedWithItsReason() {
-    KitRun run = KitRun.of(WithoutReadOnlyHandles.class).assertFailedOnly(Set.of(), Set.of("D1.5"));
+  void withoutReadOnlyHookD1_5AndD1_13AreSkippedWithTheirReason() {
+    KitRun run =
+        KitRun.of(WithoutReadOnlyHandles.class)
+            .assertFailedOnly(Set.of(), Set.of("D1.5", "D1.13"));
     assertTrue(run.skipped.get("D1.5").contains("override openReadOnly"), run.skipped::toString);
+    assertTrue(run.skipped.get("D1.13").contains("override openReadOnly"), run.skipped::toString);
   }
 
   /** A bug this basic breaks every rule that reads back anywhere but at offset 0. */
@@ -118,7 +121,14 @@ class VirtualDiskContractTest {
 
   @Test
   void flushThatDropsTheWriteCacheFailsD1_11() {
-    KitRun.of(FlushDropsWriteCache.class).assertFailedOnly(Set.of("D1.11"), Set.of("D1.5"));
+    KitRun.of(FlushDropsWriteCache.class)
+        .assertFailedOnly(Set.of("D1.11"), Set.of("D1.5", "D1.13"));
+  }
+
+  @Test
+  void allocationKnownOnlyToTheWritingHandleFailsD1_13() {
+    KitRun.of(AllocationKnownOnlyToTheWritingHandle.class)
+        .assertFailedOnly(Set.of("D1.13"), Set.of());
   }
 
   @Test
@@ -502,6 +512,23 @@ class VirtualDiskContractTest {
     @Override
     protected Optional<VirtualDisk> openReadOnly(VirtualDisk disk) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * Derives its allocation from what each handle wrote, not from the disk's own metadata: the
+   * writing handle is right, a handle opened later reports nothing allocated.
+   */
+  static final class AllocationKnownOnlyToTheWritingHandle extends Kit {
+    @Override
+    VirtualDisk wrap(RefDisk disk) {
+      return ChunkAllocation.reporting(disk, new ChunkAllocation());
+    }
+
+    @Override
+    protected Optional<VirtualDisk> openReadOnly(VirtualDisk disk) {
+      return Optional.of(
+          ChunkAllocation.reporting(reference(disk).readOnlyView(), new ChunkAllocation()));
     }
   }
 

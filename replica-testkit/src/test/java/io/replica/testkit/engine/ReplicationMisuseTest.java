@@ -188,4 +188,53 @@ class ReplicationMisuseTest {
       hosts.assertReplicaEquals(before, vm, "a gap writes nothing");
     }
   }
+
+  @Test
+  void replicatingToThisHostIsRefusedWithTheReason() {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("web01", DISK);
+      for (String self : List.of(TwoHosts.PRIMARY, "HV1.Contoso.COM.")) {
+        Throwable e = failure(hosts, hosts.primary.enableReplication(vm,
+            ReplicationSettings.builder(self).replicationFrequency(Duration.ofSeconds(30)).build()));
+        assertTrue(e instanceof IllegalArgumentException, e.toString());
+        assertEquals("cannot replicate 'web01' to '" + self + "': that is this host (choose another"
+            + " replica server)", e.getMessage());
+      }
+      assertTrue(hosts.primary.virtualMachines().isEmpty());
+      assertEquals(0, hosts.network.openConnectionCount());
+    }
+  }
+
+  /** A name that reaches this host by another way still authenticates as this host. */
+  @Test
+  void aReplicaServerRefusesAPrimaryThatAuthenticatesAsItself() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("web01", DISK);
+      List<Message> answers = new ArrayList<>();
+      var itself = hosts.network.transport(TwoHosts.REPLICA);
+      Connection c = hosts.await(itself.connect(new Endpoint(TwoHosts.REPLICA, 80),
+          new ConnectOptions(AuthenticationType.KERBEROS, false), new MessageHandler() {
+            @Override
+            public void onMessage(Connection connection, Message message) {
+              answers.add(message);
+            }
+
+            @Override
+            public void onClosed(Connection connection, @Nullable Throwable cause) {}
+          }));
+      c.send(new Message.EnableRequest(vm.id(), "web01", TwoHosts.REPLICA,
+          List.of(new Message.DiskDescriptor(vm.disks().get(0).id(), DISK, 512)),
+          4096, 0, -1, false));
+      hosts.scheduler.runUntilIdle();
+      assertEquals(1, answers.size(), answers.toString());
+      Message.EnableResponse answer = (Message.EnableResponse) answers.get(0);
+      assertEquals(Message.EnableStatus.REFUSED, answer.status());
+      assertEquals("primary '" + TwoHosts.REPLICA + "' is this host, " + TwoHosts.REPLICA
+          + "; a machine cannot replicate to its own host (choose another replica server)",
+          answer.reason());
+      assertTrue(hosts.replica.virtualMachines().isEmpty());
+      assertTrue(hosts.replicaStorage.location(TwoHosts.LOCATION).disks().list().isEmpty(),
+          "a refused primary creates no disk");
+    }
+  }
 }
