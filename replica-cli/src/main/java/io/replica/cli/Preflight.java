@@ -52,6 +52,17 @@ final class Preflight {
     return e.getMessage() != null ? e.getMessage() : e.toString();
   }
 
+  /** An input file that is a folder or missing, named with the option that gave it. */
+  static Optional<String> fileProblem(String option, Path file) {
+    if (Files.isDirectory(file)) {
+      return Optional.of(option + " '" + file + "' is a folder, not a file; name the file in it");
+    }
+    if (!Files.exists(file)) {
+      return Optional.of(option + " '" + file + "': there is no such file");
+    }
+    return Optional.empty();
+  }
+
   /**
    * A key and certificate chain that cannot work now: the key is not the certificate's, or a
    * certificate of the chain is expired or not valid yet.

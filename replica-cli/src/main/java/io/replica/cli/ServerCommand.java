@@ -165,7 +165,12 @@ final class ServerCommand implements Callable<Integer> {
       }
     }
     if (kerberosPort == null && p.getProperty("kerberos-port") != null) {
-      kerberosPort = Integer.parseInt(p.getProperty("kerberos-port").trim());
+      String port = p.getProperty("kerberos-port").trim();
+      try {
+        kerberosPort = Integer.parseInt(port);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("kerberos-port '" + port + "' is not a port number");
+      }
     }
     if (keytab == null && p.getProperty("keytab") != null) {
       keytab = base.resolve(p.getProperty("keytab"));
@@ -186,6 +191,12 @@ final class ServerCommand implements Callable<Integer> {
    * certificate's, every certificate valid now, at least one trusted certificate.
    */
   private Optional<String> tlsProblem() {
+    Optional<String> missing = Preflight.fileProblem("--cert", cert)
+        .or(() -> Preflight.fileProblem("--key", key))
+        .or(() -> Preflight.fileProblem("--trust", trust));
+    if (missing.isPresent()) {
+      return missing;
+    }
     TlsCredentials credentials;
     try {
       credentials = TlsCredentials.readPem(cert, key);
@@ -204,8 +215,13 @@ final class ServerCommand implements Callable<Integer> {
     if (config != null) {
       try {
         fromConfig(err);
-      } catch (IOException | NumberFormatException e) {
-        err.println("cannot read config " + config + ": " + e.getMessage());
+      } catch (IOException e) {
+        err.println("replica server: cannot read --config: " + Preflight.describe(e));
+        return 2;
+      } catch (IllegalArgumentException e) {
+        // A malformed Unicode escape, or a kerberos-port that is not a number.
+        err.println("replica server: --config " + config + " is not a valid properties file: "
+            + e.getMessage() + " (write one key=value per line)");
         return 2;
       }
     }

@@ -186,28 +186,14 @@ class ServerCommandTest {
         + " does not belong to the certificate in " + p("replica.test.pem")), line);
   }
 
-  /** A self-signed certificate made by the JDK's keytool, valid from {@code start} for days. */
-  private void keytoolCertificate(String name, String start, int days) throws Exception {
-    Path store = dir.resolve(name + ".p12");
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool")
-        .toString(), "-genkeypair", "-keystore", store.toString(), "-storetype", "pkcs12",
-        "-storepass", "secret", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1",
-        "-dname", "CN=" + name, "-ext", "san=dns:" + name, "-startdate", start, "-validity",
-        Integer.toString(days)).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes());
-    assertEquals(0, p.waitFor(), output);
-    io.replica.transport.netty.TlsCredentials.readPkcs12(store, "secret".toCharArray())
-        .writePem(dir.resolve(name + ".pem"), dir.resolve(name + ".key"));
-  }
-
   @Test
   void anExpiredCertificateOrOneNotValidYetIsRefusedAtStart() throws Exception {
-    keytoolCertificate("expired.test", "-30d", 10);
+    CertCommandTest.keytool(dir, "expired.test", "-30d", 10, false);
     String line = refused(serverArgs("--cert", p("expired.test.pem"), "--key",
         p("expired.test.key")));
     assertTrue(line.contains("'CN=expired.test' in " + p("expired.test.pem") + " expired on"),
         line);
-    keytoolCertificate("future.test", "+30d", 10);
+    CertCommandTest.keytool(dir, "future.test", "+30d", 10, false);
     line = refused(serverArgs("--cert", p("future.test.pem"), "--key", p("future.test.key")));
     assertTrue(line.contains("'CN=future.test' in " + p("future.test.pem")
         + " is not valid before"), line);
@@ -247,6 +233,17 @@ class ServerCommandTest {
     assertTrue(line.contains("--listen host 'nosuch.invalid' does not resolve"), line);
     line = refused(serverArgs("--host", "nosuch.invalid"));
     assertTrue(line.contains("--host 'nosuch.invalid' does not resolve"), line);
+  }
+
+  @Test
+  void aMalformedConfigFileIsOneLine() throws Exception {
+    Files.writeString(dir.resolve("bad.properties"), "listen=127.0.0.1:\\uZZZZ\n");
+    String line = refused("server", "--config", p("bad.properties"));
+    assertTrue(line.contains("--config " + p("bad.properties") + " is not a valid properties"
+        + " file"), line);
+    Files.writeString(dir.resolve("port.properties"), "kerberos-port=eighty\n");
+    line = refused("server", "--config", p("port.properties"));
+    assertTrue(line.contains("kerberos-port 'eighty' is not a port number"), line);
   }
 
   @Test
