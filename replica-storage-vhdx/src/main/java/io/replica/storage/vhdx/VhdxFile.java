@@ -313,6 +313,13 @@ final class VhdxFile implements Closeable {
           "the BAT region is " + batRegion.length() + " bytes but the geometry needs "
               + needed);
     }
+    if (batRegion.fileOffset() > io.length() - needed) {
+      // Past the end the BAT would read as zeros: a disk of unallocated blocks.
+      throw new CorruptDiskException(
+          path, "region table", RegionTable.OFFSET_1,
+          "the BAT at " + batRegion.fileOffset() + " needs " + needed + " bytes but the file"
+              + " ends at " + io.length() + "; the file was probably truncated");
+    }
     this.regions = table;
     this.meta = m;
     this.bat = new Bat(io, batRegion.fileOffset(), batRegion.length(), CACHED_BAT_PAGES);

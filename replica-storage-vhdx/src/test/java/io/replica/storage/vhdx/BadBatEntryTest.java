@@ -153,6 +153,29 @@ class BadBatEntryTest {
   }
 
   @Test
+  void aBatPastTheEndOfTheFileIsRefused() throws Exception {
+    Path file = sample();
+    byte[] table;
+    try (VhdxDisk d = VhdxDisk.open(file, true)) {
+      RegionTable regions = d.file().regions();
+      RegionTable.Entry bat = regions.find(RegionTable.BAT);
+      long past = (fileLength + 16L * MIB) & ~(MIB - 1L);
+      table = regions.with(new RegionTable.Entry(RegionTable.BAT, past, bat.length(),
+          bat.required())).encode();
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(table), RegionTable.OFFSET_1);
+      ch.write(ByteBuffer.wrap(table), RegionTable.OFFSET_2);
+    }
+    CorruptDiskException e =
+        assertThrows(CorruptDiskException.class, () -> VhdxDisk.open(file, true).close());
+    assertTrue(e.getMessage().contains("the file ends at " + fileLength), e.getMessage());
+    List<String> problems = VhdxCheck.check(file);
+    assertEquals(1, problems.size(), problems::toString);
+    assertTrue(problems.get(0).startsWith("region table at offset"), problems::toString);
+  }
+
+  @Test
   void qemuFilesHaveNoReservedBits() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(Tools.available("qemu-img"));
     for (String options : new String[] {"subformat=dynamic", "subformat=fixed",
