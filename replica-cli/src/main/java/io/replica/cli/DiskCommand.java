@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -107,6 +108,22 @@ final class DiskCommand implements Callable<Integer> {
       return new String(b.array(), StandardCharsets.ISO_8859_1)
           .equals("vhdxfile");
     }
+  }
+
+  /**
+   * Why {@code p} cannot be read as a disk file, in the words of {@code replica disk COMMAND}, or
+   * null if it is a file: a folder is named as such, since "no such file" would send the operator
+   * looking for something that is there.
+   */
+  static String notAFile(String command, Path p) {
+    if (Files.isDirectory(p)) {
+      return "disk " + command + ": '" + p + "' is a folder, not a disk file (name a .vhdx, .avhdx"
+          + " or raw file)";
+    }
+    if (!Files.isRegularFile(p)) {
+      return "disk " + command + ": '" + p + "': no such file";
+    }
+    return null;
   }
 
   static Image open(Path p) throws IOException {
@@ -265,6 +282,11 @@ final class DiskCommand implements Callable<Integer> {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
+      String notAFile = notAFile("info", file);
+      if (notAFile != null) {
+        spec.commandLine().getErr().println(notAFile);
+        return 2;
+      }
       try {
         long fileSize = Files.size(file);
         if (!holdsVhdx(file)) {
@@ -340,8 +362,9 @@ final class DiskCommand implements Callable<Integer> {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      if (!Files.isRegularFile(file)) {
-        spec.commandLine().getErr().println("disk check: '" + file + "': no such file");
+      String notAFile = notAFile("check", file);
+      if (notAFile != null) {
+        spec.commandLine().getErr().println(notAFile);
         return 2;
       }
       try {
@@ -381,6 +404,9 @@ final class DiskCommand implements Callable<Integer> {
         description = "Block size of a VHDX target (default: the source's, else 32M).")
     Long blockSize;
 
+    @Option(names = "--force", description = "Overwrite TARGET if it exists (a file or a device).")
+    boolean force;
+
     @Override
     public Integer call() {
       PrintWriter err = spec.commandLine().getErr();
@@ -393,13 +419,24 @@ final class DiskCommand implements Callable<Integer> {
         err.println("disk convert: --to must be raw or vhdx, not '" + to + "'");
         return 2;
       }
-      if (!Files.isRegularFile(source)) {
-        err.println("disk convert: '" + source + "': no such file");
+      String notAFile = notAFile("convert", source);
+      if (notAFile != null) {
+        err.println(notAFile);
+        return 2;
+      }
+      if (Files.isDirectory(target)) {
+        err.println("disk convert: TARGET '" + target + "' is a folder; name a file in it, e.g. '"
+            + target.resolve(source.getFileName()) + "'");
         return 2;
       }
       try {
         if (Files.exists(target) && Files.isSameFile(source, target)) {
           err.println("disk convert: SOURCE and TARGET are the same file");
+          return 2;
+        }
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !force) {
+          err.println("disk convert: TARGET '" + target + "' exists; pass --force to overwrite it"
+              + " (its content is lost), or name a new file");
           return 2;
         }
         convert(toVhdx);
@@ -729,8 +766,9 @@ final class DiskCommand implements Callable<Integer> {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       for (Path p : List.of(a, b)) {
-        if (!Files.isRegularFile(p)) {
-          spec.commandLine().getErr().println("disk compare: '" + p + "': no such file");
+        String notAFile = notAFile("compare", p);
+        if (notAFile != null) {
+          spec.commandLine().getErr().println(notAFile);
           return 2;
         }
       }

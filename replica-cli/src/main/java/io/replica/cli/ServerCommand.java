@@ -12,12 +12,14 @@ import io.replica.storage.vhdx.DirectoryStorageProvider;
 import io.replica.transport.netty.Certificates;
 import io.replica.transport.netty.KerberosSettings;
 import io.replica.transport.netty.NettyTransport;
+import io.replica.transport.netty.TlsCredentials;
 import io.replica.transport.netty.TlsSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -173,7 +175,12 @@ final class ServerCommand implements Callable<Integer> {
       }
     }
     if (kerberosPort == null && p.getProperty("kerberos-port") != null) {
-      kerberosPort = Integer.parseInt(p.getProperty("kerberos-port").trim());
+      String port = p.getProperty("kerberos-port").trim();
+      try {
+        kerberosPort = Integer.parseInt(port);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("kerberos-port '" + port + "' is not a port number");
+      }
     }
     if (keytab == null && p.getProperty("keytab") != null) {
       keytab = base.resolve(p.getProperty("keytab"));
@@ -189,6 +196,28 @@ final class ServerCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * The certificate, key and trust files as a server needs them: readable, the key the
+   * certificate's, every certificate valid now, at least one trusted certificate.
+   */
+  private Optional<String> tlsProblem() {
+    Optional<String> missing = Preflight.fileProblem("--cert", cert)
+        .or(() -> Preflight.fileProblem("--key", key))
+        .or(() -> Preflight.fileProblem("--trust", trust));
+    if (missing.isPresent()) {
+      return missing;
+    }
+    TlsCredentials credentials;
+    try {
+      credentials = TlsCredentials.readPem(cert, key);
+      TlsCredentials.readCertificatesPem(trust);
+    } catch (IOException e) {
+      return Optional.of("cannot read the TLS files: " + Preflight.describe(e) + " (--cert "
+          + cert + ", --key " + key + ", --trust " + trust + "; 'replica cert' makes them)");
+    }
+    return Preflight.credentialsProblem(credentials, cert, key, Instant.now());
+  }
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -196,8 +225,13 @@ final class ServerCommand implements Callable<Integer> {
     if (config != null) {
       try {
         fromConfig(err);
-      } catch (IOException | NumberFormatException e) {
-        err.println("cannot read config " + config + ": " + e.getMessage());
+      } catch (IOException e) {
+        err.println("replica server: cannot read --config: " + Preflight.describe(e));
+        return 2;
+      } catch (IllegalArgumentException e) {
+        // A malformed Unicode escape, or a kerberos-port that is not a number.
+        err.println("replica server: --config " + config + " is not a valid properties file: "
+            + e.getMessage() + " (write one key=value per line)");
         return 2;
       }
     }
@@ -222,11 +256,36 @@ final class ServerCommand implements Callable<Integer> {
       err.println(e.getMessage());
       return 2;
     }
+    Optional<String> problem = Preflight.listenProblem("--listen", endpoint.host(),
+        endpoint.port());
+    if (problem.isEmpty() && kerberos) {
+      problem = kerberosPort == endpoint.port()
+          ? Optional.of("--kerberos-port " + kerberosPort + " is the --listen port too; pass"
+              + " another port")
+          : Preflight.listenProblem("--kerberos-port", endpoint.host(), kerberosPort);
+    }
+    if (problem.isEmpty()) {
+      problem = tlsProblem();
+    }
+    if (problem.isEmpty() && host != null) {
+      problem = Preflight.unresolvable("--host", host);
+    }
+    if (problem.isEmpty()) {
+      problem = Preflight.folderProblem("--storage", storage);
+    }
+    for (int i = 0; i < entries.size() && problem.isEmpty(); i++) {
+      problem = Preflight.folderProblem("the folder of --allow '" + allow.get(i) + "',",
+          Path.of(entries.get(i).storageLocation()));
+    }
+    if (problem.isPresent()) {
+      err.println("replica server: " + problem.get());
+      return 1;
+    }
     TlsSettings tls;
     try {
       tls = TlsSettings.fromPemFiles(cert, key, trust);
     } catch (IOException e) {
-      err.println("cannot read the TLS files: " + e.getMessage());
+      err.println("replica server: cannot read the TLS files: " + Preflight.describe(e));
       return 1;
     }
     String name = host;
@@ -238,20 +297,26 @@ final class ServerCommand implements Callable<Integer> {
       }
       name = names.get(0);
     }
-    ReplicaServerSettings.Builder settings = ReplicaServerSettings.builder()
-        .allowedAuthenticationTypes(kerberos
-            ? EnumSet.of(AuthenticationType.CERTIFICATE, AuthenticationType.KERBEROS)
-            : EnumSet.of(AuthenticationType.CERTIFICATE))
-        .certificatePort(endpoint.port());
-    if (kerberos) {
-      settings.kerberosPort(kerberosPort);
+    ReplicaServerSettings serverSettings;
+    try {
+      ReplicaServerSettings.Builder settings = ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(kerberos
+              ? EnumSet.of(AuthenticationType.CERTIFICATE, AuthenticationType.KERBEROS)
+              : EnumSet.of(AuthenticationType.CERTIFICATE))
+          .certificatePort(endpoint.port());
+      if (kerberos) {
+        settings.kerberosPort(kerberosPort);
+      }
+      if (entries.isEmpty()) {
+        settings.allowAnyAuthenticatedServer(storage.toAbsolutePath().normalize().toString());
+      } else {
+        entries.forEach(settings::addAuthorizationEntry);
+      }
+      serverSettings = settings.build();
+    } catch (IllegalArgumentException e) {
+      err.println("replica server: " + e.getMessage());
+      return 2;
     }
-    if (entries.isEmpty()) {
-      settings.allowAnyAuthenticatedServer(storage.toAbsolutePath().normalize().toString());
-    } else {
-      entries.forEach(settings::addAuthorizationEntry);
-    }
-    ReplicaServerSettings serverSettings = settings.build();
     String serverName = name;
     // The transport would log the same line again on standard error.
     String decisionLog = "org.slf4j.simpleLogger.log.io.replica.transport.netty.connections";
@@ -289,7 +354,6 @@ final class ServerCommand implements Callable<Integer> {
       err.println(e.getMessage());
       return 1;
     }
-    Files.createDirectories(storage);
     ScheduledExecutorService executor = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "replica-server");
       t.setDaemon(true);
@@ -308,7 +372,13 @@ final class ServerCommand implements Callable<Integer> {
     }, "replica-server-stop");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
-      engine.setReplicaServerSettings(serverSettings);
+      try {
+        engine.setReplicaServerSettings(serverSettings);
+      } catch (RuntimeException e) {
+        // What the checks above cannot foresee, such as the port taken in the meantime.
+        err.println("replica server: cannot start: " + e.getMessage());
+        return 1;
+      }
       out.println("replica server '" + name + "' listening on " + endpoint + " (certificate)"
           + (kerberos ? " and " + endpoint.host() + ":" + kerberosPort + " (Kerberos)" : "")
           + "; storage " + storage + "; "

@@ -34,6 +34,88 @@ class CertCommandTest {
         String.join(" ", cmd) + ": " + out);
   }
 
+  /**
+   * A self-signed certificate (a CA with {@code ca}) made by the JDK's keytool, valid from
+   * {@code start} (e.g. "-30d") for {@code days}: keytool can date certificates in the past and
+   * the future, which {@code replica cert} rightly cannot. Written as NAME.pem and NAME.key.
+   */
+  static void keytool(Path dir, String name, String start, int days, boolean ca)
+      throws Exception {
+    Path store = dir.resolve(name + ".p12");
+    List<String> cmd = new java.util.ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-genkeypair",
+        "-keystore", store.toString(), "-storetype", "pkcs12", "-storepass", "secret", "-alias",
+        name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + name, "-ext",
+        "san=dns:" + name, "-startdate", start, "-validity", Integer.toString(days)));
+    if (ca) {
+      cmd.addAll(List.of("-ext", "bc:c"));
+    }
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes());
+    assertEquals(0, p.waitFor(), output);
+    TlsCredentials.readPkcs12(store, "secret".toCharArray())
+        .writePem(dir.resolve(name + ".pem"), dir.resolve(name + ".key"));
+  }
+
+  private static void assertOneLine(Run r, int code, String... words) {
+    assertEquals(code, r.code(), r.out() + r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(!r.err().contains("Exception") && !r.err().contains("\tat "), r.err());
+    for (String w : words) {
+      assertTrue(r.err().contains(w), "'" + w + "' missing in " + r.err());
+    }
+  }
+
+  @Test
+  void issueRefusesACaThatCannotSign() throws Exception {
+    String ca = dir.resolve("ca.pem").toString();
+    String caKey = dir.resolve("ca.key").toString();
+    assertEquals(0, run("cert", "new-ca", "--cert", ca, "--key", caKey).code());
+    assertEquals(0, run("cert", "self-signed", "--host", "h.test", "--cert",
+        dir.resolve("h.pem").toString(), "--key", dir.resolve("h.key").toString()).code());
+    String out = dir.resolve("x.pem").toString();
+    String outKey = dir.resolve("x.key").toString();
+    // The CA certificate with another key.
+    assertOneLine(run("cert", "issue", "--host", "x.test", "--ca-cert", ca, "--ca-key",
+        dir.resolve("h.key").toString(), "--cert", out, "--key", outKey), 1,
+        "cert issue: the private key in " + dir.resolve("h.key") + " does not belong to the"
+            + " certificate in " + ca);
+    // A host certificate in place of the CA.
+    assertOneLine(run("cert", "issue", "--host", "x.test", "--ca-cert",
+        dir.resolve("h.pem").toString(), "--ca-key", dir.resolve("h.key").toString(), "--cert",
+        out, "--key", outKey), 1, "is not a CA");
+    // A CA that expired, and one not valid yet.
+    keytool(dir, "old-ca", "-30d", 10, true);
+    assertOneLine(run("cert", "issue", "--host", "x.test", "--ca-cert",
+        dir.resolve("old-ca.pem").toString(), "--ca-key", dir.resolve("old-ca.key").toString(),
+        "--cert", out, "--key", outKey), 1, "'CN=old-ca'", "expired on");
+    keytool(dir, "new-ca", "+30d", 10, true);
+    assertOneLine(run("cert", "issue", "--host", "x.test", "--ca-cert",
+        dir.resolve("new-ca.pem").toString(), "--ca-key", dir.resolve("new-ca.key").toString(),
+        "--cert", out, "--key", outKey), 1, "'CN=new-ca'", "is not valid before");
+    assertTrue(!java.nio.file.Files.exists(dir.resolve("x.pem")), "nothing was issued");
+  }
+
+  @Test
+  void badOutputsValiditiesAndHostNamesAreOneLine() throws Exception {
+    java.nio.file.Path folder = java.nio.file.Files.createDirectories(dir.resolve("out"));
+    String pem = dir.resolve("y.pem").toString();
+    String key = dir.resolve("y.key").toString();
+    assertOneLine(run("cert", "self-signed", "--host", "y.test", "--cert", folder.toString(),
+        "--key", key), 2, "cert self-signed: --cert '" + folder + "' is a folder");
+    assertOneLine(run("cert", "self-signed", "--host", "y.test", "--cert", pem, "--key", key,
+        "--pkcs12", folder.toString(), "--password", "x"), 2, "--pkcs12 '" + folder + "'");
+    assertOneLine(run("cert", "new-ca", "--cert", dir.resolve("no/such/ca.pem").toString(),
+        "--key", key), 2, "does not exist");
+    assertOneLine(run("cert", "self-signed", "--host", "y.test", "--validity", "0h",
+        "--cert", pem, "--key", key), 2, "--validity PT0S is not positive");
+    assertOneLine(run("cert", "self-signed", "--host", "bad host!", "--cert", pem, "--key",
+        key), 2, "--host 'bad host!' is not a DNS name");
+    assertOneLine(run("cert", "issue", "--host", "ok.test", "--host", "no_underscores.test",
+        "--cert", pem, "--key", key), 2, "'no_underscores.test' is not a DNS name");
+    assertTrue(!java.nio.file.Files.exists(dir.resolve("y.pem")), "nothing was written");
+  }
+
   @Test
   void newCaIssueAndSelfSignedWritePemAndPkcs12ThatOpensslAccepts() throws Exception {
     String ca = dir.resolve("ca.pem").toString();

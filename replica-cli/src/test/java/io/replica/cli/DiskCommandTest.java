@@ -133,10 +133,58 @@ class DiskCommandTest {
     }
     Path raw = dir.resolve("old.raw");
     Files.write(raw, pattern(7, 5 * 1024 * 1024));
-    Run r = run("disk", "convert", vhdx.toString(), raw.toString());
+    Run r = run("disk", "convert", "--force", vhdx.toString(), raw.toString());
     assertEquals(0, r.code(), r.err());
     assertTrue(java.util.Arrays.equals(expected, Files.readAllBytes(raw)),
         "the old content must be gone, holes included");
+  }
+
+  @Test
+  void convertOntoAnExistingTargetIsRefusedWithoutForce() throws IOException {
+    Path raw = dir.resolve("src.raw");
+    Files.write(raw, pattern(8, 2 * 1024 * 1024));
+    for (String name : new String[] {"old.vhdx", "old.raw"}) {
+      Path target = dir.resolve(name);
+      if (name.endsWith(".vhdx")) {
+        assertEquals(0, run("disk", "create", target.toString(), "--size", "1M").code());
+      } else {
+        Files.write(target, pattern(9, 4096));
+      }
+      byte[] before = Files.readAllBytes(target);
+      Run r = run("disk", "convert", raw.toString(), target.toString());
+      assertEquals(2, r.code(), r.out() + r.err());
+      assertEquals("disk convert: TARGET '" + target + "' exists; pass --force to overwrite it"
+          + " (its content is lost), or name a new file", r.err().strip());
+      assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(target)),
+          "the existing target must be left alone");
+      Run forced = run("disk", "convert", "--force", raw.toString(), target.toString());
+      assertEquals(0, forced.code(), forced.err());
+      assertEquals(0, run("disk", "compare", raw.toString(), target.toString()).code());
+    }
+  }
+
+  @Test
+  void aFolderIsNamedAsAFolder() throws IOException {
+    Path folder = Files.createDirectories(dir.resolve("a folder.vhdx"));
+    Path disk = dir.resolve("d.vhdx");
+    assertEquals(0, run("disk", "create", disk.toString(), "--size", "1M").code());
+    String expected = "'" + folder + "' is a folder, not a disk file";
+    for (String[] args : new String[][] {{"check", folder.toString()},
+        {"info", folder.toString()}, {"compare", folder.toString(), disk.toString()},
+        {"compare", disk.toString(), folder.toString()},
+        {"convert", folder.toString(), dir.resolve("out.raw").toString()}}) {
+      String[] full = new String[args.length + 1];
+      full[0] = "disk";
+      System.arraycopy(args, 0, full, 1, args.length);
+      Run r = run(full);
+      assertEquals(2, r.code(), java.util.List.of(args) + ": " + r.out() + r.err());
+      assertEquals("disk " + args[0] + ": " + expected + " (name a .vhdx, .avhdx or raw file)",
+          r.err().strip(), java.util.List.of(args).toString());
+    }
+    Run r = run("disk", "convert", disk.toString(), folder.toString());
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertEquals("disk convert: TARGET '" + folder + "' is a folder; name a file in it, e.g. '"
+        + folder.resolve("d.vhdx") + "'", r.err().strip());
   }
 
   @Test

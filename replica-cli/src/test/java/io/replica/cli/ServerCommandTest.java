@@ -183,6 +183,115 @@ class ServerCommandTest {
     assertEquals(0, probe("other.test").code());
   }
 
+  /**
+   * Runs {@code replica server} with a bad configuration and returns its one line: it must exit
+   * at once with a status other than 0 and no stack trace.
+   */
+  private String refused(String... args) throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    AtomicInteger code = new AtomicInteger(-1);
+    Thread t = new Thread(() -> code.set(Main.run(new PrintWriter(out, true),
+        new PrintWriter(err, true), args)), "refused-server");
+    t.start();
+    // A guard against a server that starts anyway, not a timing assertion.
+    t.join(120_000);
+    if (t.isAlive()) {
+      t.interrupt();
+      t.join(30_000);
+      throw new AssertionError("the server started with " + List.of(args) + ": " + out);
+    }
+    assertTrue(code.get() != 0, "exit status 0 for " + List.of(args) + ": " + out + err);
+    String line = err.toString().strip();
+    assertEquals(1, line.lines().count(), "one line expected: " + err);
+    assertTrue(line.startsWith("replica server: "), line);
+    assertTrue(!line.contains("Exception") && !line.contains("null"), line);
+    return line;
+  }
+
+  private String[] serverArgs(String... extra) {
+    List<String> args = new ArrayList<>(List.of("server", "--listen", "127.0.0.1:" + port,
+        "--storage", p("storage"), "--cert", p("replica.test.pem"), "--key",
+        p("replica.test.key"), "--trust", p("ca.pem")));
+    for (int i = 0; i < extra.length; i += 2) {
+      int at = args.indexOf(extra[i]);
+      if (at >= 0) {
+        args.set(at + 1, extra[i + 1]);
+      } else {
+        args.add(extra[i]);
+        args.add(extra[i + 1]);
+      }
+    }
+    return args.toArray(new String[0]);
+  }
+
+  @Test
+  void aKeyThatIsNotTheCertificatesIsRefusedAtStart() throws Exception {
+    String line = refused(serverArgs("--key", p("other.test.key")));
+    assertTrue(line.contains("the private key in " + p("other.test.key")
+        + " does not belong to the certificate in " + p("replica.test.pem")), line);
+  }
+
+  @Test
+  void anExpiredCertificateOrOneNotValidYetIsRefusedAtStart() throws Exception {
+    CertCommandTest.keytool(dir, "expired.test", "-30d", 10, false);
+    String line = refused(serverArgs("--cert", p("expired.test.pem"), "--key",
+        p("expired.test.key")));
+    assertTrue(line.contains("'CN=expired.test' in " + p("expired.test.pem") + " expired on"),
+        line);
+    CertCommandTest.keytool(dir, "future.test", "+30d", 10, false);
+    line = refused(serverArgs("--cert", p("future.test.pem"), "--key", p("future.test.key")));
+    assertTrue(line.contains("'CN=future.test' in " + p("future.test.pem")
+        + " is not valid before"), line);
+  }
+
+  @Test
+  void aPortInUseIsRefusedWithOneLine() throws Exception {
+    try (ServerSocket taken = new ServerSocket(port, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      String line = refused(serverArgs());
+      assertTrue(line.contains("--listen port " + port + " on 127.0.0.1 is already in use"),
+          line);
+    }
+    assertTrue(refused(serverArgs("--listen", "127.0.0.1:0")).contains("out of range"));
+  }
+
+  @Test
+  void storageThatIsAFileOrCannotBeCreatedIsRefused() throws Exception {
+    Files.writeString(dir.resolve("afile"), "not a folder");
+    String line = refused(serverArgs("--storage", p("afile")));
+    assertTrue(line.contains("--storage '" + p("afile") + "' is a file, not a folder"), line);
+    line = refused(serverArgs("--storage", dir.resolve("afile").resolve("sub").toString()));
+    assertTrue(line.contains("cannot be created"), line);
+  }
+
+  @Test
+  void anAllowFolderThatIsAFileIsRefused() throws Exception {
+    Files.createDirectories(dir.resolve("storage"));
+    Files.writeString(dir.resolve("storage").resolve("vms"), "not a folder");
+    String line = refused(serverArgs("--allow", "primary.test=vms"));
+    assertTrue(line.contains("--allow 'primary.test=vms'") && line.contains("is a file"), line);
+  }
+
+  @Test
+  void namesThatDoNotResolveAreRefused() throws Exception {
+    String line = refused(serverArgs("--listen", "nosuch.invalid:" + port));
+    assertTrue(line.contains("--listen host 'nosuch.invalid' does not resolve"), line);
+    line = refused(serverArgs("--host", "nosuch.invalid"));
+    assertTrue(line.contains("--host 'nosuch.invalid' does not resolve"), line);
+  }
+
+  @Test
+  void aMalformedConfigFileIsOneLine() throws Exception {
+    Files.writeString(dir.resolve("bad.properties"), "listen=127.0.0.1:\\uZZZZ\n");
+    String line = refused("server", "--config", p("bad.properties"));
+    assertTrue(line.contains("--config " + p("bad.properties") + " is not a valid properties"
+        + " file"), line);
+    Files.writeString(dir.resolve("port.properties"), "kerberos-port=eighty\n");
+    line = refused("server", "--config", p("port.properties"));
+    assertTrue(line.contains("kerberos-port 'eighty' is not a port number"), line);
+  }
+
   @Test
   void testConnectionToNothingFailsWithOneLine() throws Exception {
     CertCommandTest.Run r = probe("primary.test");

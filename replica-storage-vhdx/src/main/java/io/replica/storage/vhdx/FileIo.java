@@ -19,6 +19,7 @@ final class FileIo {
   final FileChannel channel;
   private final TreeMap<Long, byte[]> overlay = new TreeMap<>();
   private volatile boolean hasOverlay;
+  private volatile long replayedLength;
 
   FileIo(Path path, FileChannel channel) {
     this.path = path;
@@ -27,6 +28,20 @@ final class FileIo {
 
   long size() throws IOException {
     return channel.size();
+  }
+
+  /**
+   * The length the file has once the log is applied: the channel's size, or more after a
+   * read-only replay in memory whose log extends the file (the bytes past the channel's end then
+   * read as zeros or from the overlay, as the replayed file would).
+   */
+  long length() throws IOException {
+    return Math.max(channel.size(), replayedLength);
+  }
+
+  /** Records that the log replayed in memory extends the file to {@code length} bytes. */
+  void replayedTo(long length) {
+    replayedLength = Math.max(replayedLength, length);
   }
 
   byte[] read(long offset, int length) throws IOException {
@@ -86,6 +101,7 @@ final class FileIo {
   synchronized void overlay(long offset, byte[] sector) {
     overlay.put(offset, sector);
     hasOverlay = true;
+    replayedTo(offset + SECTOR);
   }
 
   synchronized int overlaySectors() {
@@ -99,5 +115,8 @@ final class FileIo {
     }
     overlay.clear();
     hasOverlay = false;
+    if (channel.size() < replayedLength) {
+      write(replayedLength - 1, new byte[1]);
+    }
   }
 }

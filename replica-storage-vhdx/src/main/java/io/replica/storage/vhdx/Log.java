@@ -191,6 +191,12 @@ final class Log {
           "the file is " + io.size() + " bytes but the log says " + head.flushedFileOffset
               + " bytes were flushed; the file has been truncated");
     }
+    if (head.lastFileOffset < 0 || head.lastFileOffset > MAX_TARGET) {
+      throw new CorruptDiskException(
+          file, "log entry " + head.sequence, logOffset + head.pos + 56,
+          "the last file offset " + Long.toUnsignedString(head.lastFileOffset)
+              + " lies beyond 4 PiB");
+    }
     for (Entry e : sequence) {
       long descriptorSectors = (e.descriptors + 2L + 127) / 128;
       long dataIndex = 0;

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.List;
 import java.util.Objects;
 
@@ -32,41 +31,47 @@ public final class VhdxCheck {
    */
   public static List<String> check(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    List<String> problems = new ArrayList<>();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      FileIo io = new FileIo(file, ch);
-      long size = io.size();
-      if (size < 320L * Le.KIB || !Le.signature(io.read(0, 8), 0, "vhdxfile")) {
-        problems.add("file type identifier at offset 0: not a VHDX file (no 'vhdxfile' signature"
-            + " or shorter than the header section)");
-        return problems;
+      return check(file, ch);
+    }
+  }
+
+  /** Checks the file {@code file} read through {@code ch}; tests pass an in-memory copy. */
+  static List<String> check(Path file, FileChannel ch) throws IOException {
+    List<String> problems = new ArrayList<>();
+    FileIo io = new FileIo(file, ch);
+    long size = io.size();
+    if (size < 320L * Le.KIB || !Le.signature(io.read(0, 8), 0, "vhdxfile")) {
+      problems.add("file type identifier at offset 0: not a VHDX file (no 'vhdxfile' signature"
+          + " or shorter than the header section)");
+      return problems;
+    }
+    for (int slot = 0; slot < 2; slot++) {
+      try {
+        Header.parse(file, io.read(Header.offsetOf(slot), Header.SIZE), Header.offsetOf(slot),
+            "header " + (slot + 1));
+      } catch (CorruptDiskException e) {
+        problems.add(e.structure() + " at offset " + e.fileOffset() + ": " + reason(e));
       }
-      for (int slot = 0; slot < 2; slot++) {
-        try {
-          Header.parse(file, io.read(Header.offsetOf(slot), Header.SIZE), Header.offsetOf(slot),
-              "header " + (slot + 1));
-        } catch (CorruptDiskException e) {
-          problems.add(e.structure() + " at offset " + e.fileOffset() + ": " + reason(e));
-        }
+    }
+    byte[][] tables = new byte[2][];
+    long[] offsets = {RegionTable.OFFSET_1, RegionTable.OFFSET_2};
+    for (int i = 0; i < 2; i++) {
+      tables[i] = io.read(offsets[i], RegionTable.SIZE);
+      try {
+        RegionTable.parse(file, tables[i], offsets[i], "region table " + (i + 1));
+      } catch (CorruptDiskException e) {
+        problems.add(e.structure() + " at offset " + e.fileOffset() + ": " + reason(e));
       }
-      byte[][] tables = new byte[2][];
-      long[] offsets = {RegionTable.OFFSET_1, RegionTable.OFFSET_2};
-      for (int i = 0; i < 2; i++) {
-        tables[i] = io.read(offsets[i], RegionTable.SIZE);
-        try {
-          RegionTable.parse(file, tables[i], offsets[i], "region table " + (i + 1));
-        } catch (CorruptDiskException e) {
-          problems.add(e.structure() + " at offset " + e.fileOffset() + ": " + reason(e));
-        }
-      }
-      if (problems.isEmpty() && !Arrays.equals(tables[0], tables[1])) {
-        problems.add("region table 2 at offset " + RegionTable.OFFSET_2
-            + ": differs from region table 1");
-      }
+    }
+    if (problems.isEmpty() && !Arrays.equals(tables[0], tables[1])) {
+      problems.add("region table 2 at offset " + RegionTable.OFFSET_2
+          + ": differs from region table 1");
     }
     VhdxFile f;
     try {
-      f = VhdxFile.open(file, false, false);
+      // Without the open's own BAT scan, so that every BAT problem is listed, not the first.
+      f = VhdxFile.openUnscanned(file, ch);
     } catch (CorruptDiskException e) {
       problems.add(e.structure() + " at offset " + e.fileOffset() + ": " + reason(e));
       return problems;
@@ -85,89 +90,19 @@ public final class VhdxCheck {
   }
 
   private static void checkBat(VhdxFile f, List<String> problems) throws IOException {
-    Metadata m = f.metadata();
-    long fileSize = f.io.size();
     RegionTable.Entry batRegion = f.regions().find(RegionTable.BAT);
-    Bat bat = new Bat(f.io, batRegion.fileOffset(), batRegion.length(), 64);
-    long mib = Le.MIB;
-    BitSet used = new BitSet();
-    markUsed(used, 0, mib);
-    Header h = f.header();
-    markUsed(used, h.logOffsetBytes(), h.logLengthBytes());
-    for (RegionTable.Entry e : f.regions().entries()) {
-      markUsed(used, e.fileOffset(), e.length());
-    }
-    int cr = m.chunkRatio();
-    long entries = m.batEntries();
-    int reported = 0;
-    for (long i = 0; i < entries && reported < 100; i++) {
-      long e = bat.get(i);
-      int state = Bat.state(e);
-      long off = Bat.offset(e);
-      boolean bitmap = i % (cr + 1) == cr;
-      String where = "BAT entry " + i + " at offset " + bat.entryOffset(i) + ": ";
-      long length;
-      if (bitmap) {
-        if (state == 0) {
-          continue;
-        }
-        if (state != Bat.SB_PRESENT || !m.hasParent()) {
-          problems.add(where + "sector bitmap state " + state + " is not allowed here");
-          reported++;
-          continue;
-        }
-        length = mib;
-      } else {
-        if (state == Bat.FULLY_PRESENT || state == Bat.PARTIALLY_PRESENT) {
-          if (state == Bat.PARTIALLY_PRESENT && !m.hasParent()) {
-            problems.add(where + "PARTIALLY_PRESENT in a file without a parent");
-            reported++;
-            continue;
+    int[] reported = {0};
+    BatScan.scan(f.io, batRegion.fileOffset(), f.metadata(), f.header(), f.regions(),
+        f.io.length(), (index, problem) -> {
+          if (reported[0] == 100) {
+            problems.add("more BAT problems not listed");
+            return false;
           }
-          length = m.blockSizeBytes();
-        } else if (state <= 3 || state == 5) {
-          continue;
-        } else {
-          problems.add(where + "reserved payload state " + state);
-          reported++;
-          continue;
-        }
-      }
-      if (off < mib) {
-        problems.add(where + "points into the header section (offset " + off + ")");
-        reported++;
-      } else if (off >= fileSize) {
-        problems.add(where + "points at offset " + off + ", after the end of the file ("
-            + fileSize + " bytes); the file was probably truncated");
-        reported++;
-      } else {
-        long first = off / mib;
-        long count = (length + mib - 1) / mib;
-        if (first + count > Integer.MAX_VALUE) {
-          problems.add(where + "points beyond any plausible file size");
-          reported++;
-        } else if (used.nextSetBit((int) first) >= 0
-            && used.nextSetBit((int) first) < first + count) {
-          problems.add(where + "the block at offset " + off
-              + " overlaps the log, a region or another block");
-          reported++;
-        } else {
-          used.set((int) first, (int) (first + count));
-        }
-      }
-    }
-    if (reported >= 100) {
-      problems.add("more BAT problems not listed");
-    }
-  }
-
-  private static void markUsed(BitSet used, long offset, long length) {
-    long mib = Le.MIB;
-    long first = offset / mib;
-    long last = (offset + length + mib - 1) / mib;
-    if (last < Integer.MAX_VALUE) {
-      used.set((int) first, (int) last);
-    }
+          problems.add("BAT entry " + index + " at offset " + (batRegion.fileOffset() + index * 8)
+              + ": " + problem);
+          reported[0]++;
+          return true;
+        });
   }
 
   private static String reason(CorruptDiskException e) {

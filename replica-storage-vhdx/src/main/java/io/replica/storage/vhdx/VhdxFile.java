@@ -40,6 +40,12 @@ final class VhdxFile implements Closeable {
   private static final int DIRTY_PAGES_BEFORE_COMMIT = 1024;
   private static final int OVERLAY_SECTORS_MAX = 16 * 1024;
   private static final int MAX_CHAIN = 32;
+  /**
+   * Opening checks every BAT entry (see {@link BatScan}) when the BAT has at most this many: 16 MiB
+   * read once, which covers 64 TiB at the 32 MiB blocks Hyper-V and qemu choose for large disks.
+   * Larger BATs are checked entry by entry as blocks are read and written.
+   */
+  static final long OPEN_SCAN_ENTRIES_MAX = 2L * 1024 * 1024;
   private static final byte[] ZERO_SECTOR = new byte[Log.SECTOR];
   private static final byte[] ZERO_MIB = new byte[Le.MIB];
 
@@ -55,6 +61,8 @@ final class VhdxFile implements Closeable {
   private volatile Bat bat;
   VhdxFile parent;
   private long nextFree;
+  /** The file's length as last seen; it only grows while the file is open. */
+  private volatile long knownLength;
   private volatile boolean sessionStarted;
   private boolean fileWriteUpdated;
   private UUID sessionLogGuid;
@@ -106,7 +114,7 @@ final class VhdxFile implements Closeable {
       ch = FileChannel.open(path, StandardOpenOption.READ);
     }
     try {
-      VhdxFile f = open(path, ch, writable, chain);
+      VhdxFile f = open(path, ch, writable, chain, true);
       f.channelWritable = writable || channelWritable && ch.isOpen() && canWrite(ch);
       return f;
     } catch (IOException | RuntimeException | Error e) {
@@ -121,17 +129,27 @@ final class VhdxFile implements Closeable {
    */
   static List<Path> parentCandidatesOf(Path path) throws IOException {
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
-        VhdxFile f = open(path, ch, false, null)) {
+        VhdxFile f = open(path, ch, false, null, false)) {
       return f.hasParent() ? f.parentCandidates() : List.of();
     }
   }
 
   /** Opens a file on a given channel; tests pass a channel that fails on purpose. */
   static VhdxFile open(Path path, FileChannel ch, boolean writable) throws IOException {
-    return open(path, ch, writable, new HashSet<>());
+    return open(path, ch, writable, new HashSet<>(), true);
   }
 
-  private static VhdxFile open(Path path, FileChannel ch, boolean writable, Set<Path> chain)
+  /**
+   * Opens a file read-only on a given channel without checking its BAT entries first, for {@link
+   * VhdxCheck}, which lists every bad entry instead of refusing at the first. Reads still refuse
+   * bad entries.
+   */
+  static VhdxFile openUnscanned(Path path, FileChannel ch) throws IOException {
+    return open(path, ch, false, new HashSet<>(), false);
+  }
+
+  private static VhdxFile open(
+      Path path, FileChannel ch, boolean writable, Set<Path> chain, boolean scanBat)
       throws IOException {
     FileIo io = new FileIo(path, ch);
     long fileSize = io.size();
@@ -186,7 +204,7 @@ final class VhdxFile implements Closeable {
     if (!header.logEmpty()) {
       f.replayLog();
     }
-    f.load(chain);
+    f.load(chain, scanBat);
     if (writable && f.parent != null) {
       try {
         f.refreshParentLocator();
@@ -229,7 +247,7 @@ final class VhdxFile implements Closeable {
       io.force();
       writeHeaders(header.fileWriteGuid(), header.dataWriteGuid(), Le.ZERO_GUID);
     } else {
-      log.replay(sequence, new Log.Sink() {
+      long last = log.replay(sequence, new Log.Sink() {
         @Override
         public void sector(long fileOffset, byte[] sector) throws IOException {
           overlay(fileOffset, sector);
@@ -242,6 +260,7 @@ final class VhdxFile implements Closeable {
           }
         }
       });
+      io.replayedTo(last);
     }
   }
 
@@ -255,7 +274,7 @@ final class VhdxFile implements Closeable {
     io.overlay(fileOffset, sector);
   }
 
-  private VhdxFile load(Set<Path> chain) throws IOException {
+  private VhdxFile load(Set<Path> chain, boolean scanBat) throws IOException {
     RegionTable table;
     try {
       table = RegionTable.parse(path, io.read(RegionTable.OFFSET_1, RegionTable.SIZE),
@@ -294,14 +313,29 @@ final class VhdxFile implements Closeable {
           "the BAT region is " + batRegion.length() + " bytes but the geometry needs "
               + needed);
     }
+    if (batRegion.fileOffset() > io.length() - needed) {
+      // Past the end the BAT would read as zeros: a disk of unallocated blocks.
+      throw new CorruptDiskException(
+          path, "region table", RegionTable.OFFSET_1,
+          "the BAT at " + batRegion.fileOffset() + " needs " + needed + " bytes but the file"
+              + " ends at " + io.length() + "; the file was probably truncated");
+    }
     this.regions = table;
     this.meta = m;
     this.bat = new Bat(io, batRegion.fileOffset(), batRegion.length(), CACHED_BAT_PAGES);
-    long end = Math.max(io.size(), logEnd);
+    long end = Math.max(io.length(), logEnd);
     for (RegionTable.Entry e : table.entries()) {
       end = Math.max(end, e.end());
     }
     this.nextFree = roundUp(end, Le.MIB);
+    this.knownLength = io.length();
+    if (scanBat && m.batEntries() <= OPEN_SCAN_ENTRIES_MAX) {
+      BatScan.scan(io, batRegion.fileOffset(), m, header, table, knownLength,
+          (index, problem) -> {
+            throw new CorruptDiskException(path, "BAT entry " + index, bat.entryOffset(index),
+                problem);
+          });
+    }
     if (m.hasParent() && chain != null) {
       this.parent = openParent(chain);
     }
@@ -560,6 +594,12 @@ final class VhdxFile implements Closeable {
   private long entry(long block) throws IOException {
     long index = batIndex(block);
     long e = bat.get(index);
+    if ((e & BatScan.RESERVED_BITS) != 0) {
+      throw new CorruptDiskException(
+          path, "BAT entry " + index, bat.entryOffset(index),
+          "block " + block + " has reserved bits set (entry 0x" + Long.toHexString(e)
+              + "; bits 3 to 19 must be zero)");
+    }
     int state = Bat.state(e);
     switch (state) {
       case Bat.NOT_PRESENT:
@@ -582,11 +622,32 @@ final class VhdxFile implements Closeable {
               "block " + block + " points at file offset " + off
                   + ", inside the header section or beyond 4 PiB");
         }
+        long bs = meta.blockSizeBytes();
+        requireInFile(index, "block " + block, off,
+            Math.min(bs, meta.virtualSizeBytes() - block * bs));
         return e;
       default:
         throw new CorruptDiskException(
             path, "BAT entry " + index, bat.entryOffset(index),
             "block " + block + " has the reserved state " + state);
+    }
+  }
+
+  /**
+   * Refuses a block or sector bitmap whose bytes lie (partly) past the end of the file: reading
+   * them would invent zeros for data that is not there, and writing them would let the file
+   * grow under blocks allocated later.
+   */
+  private void requireInFile(long index, String what, long off, long length) throws IOException {
+    // Subtracting keeps an offset near 2^63 from wrapping around.
+    if (off > knownLength - length) {
+      knownLength = io.length();
+      if (off > knownLength - length) {
+        throw new CorruptDiskException(
+            path, "BAT entry " + index, bat.entryOffset(index),
+            what + " at file offset " + off + " of " + length + " bytes ends past the end of the "
+                + knownLength + "-byte file; the file was probably truncated");
+      }
     }
   }
 
@@ -647,11 +708,14 @@ final class VhdxFile implements Closeable {
     } finally {
       lock.unlock();
     }
-    if (Bat.state(bitmapEntry) != Bat.SB_PRESENT || Bat.offset(bitmapEntry) < Le.MIB) {
+    if (Bat.state(bitmapEntry) != Bat.SB_PRESENT || Bat.offset(bitmapEntry) < Le.MIB
+        || (bitmapEntry & BatScan.RESERVED_BITS) != 0) {
       throw new CorruptDiskException(
           path, "BAT entry " + index, bat.entryOffset(index),
-          "block " + block + " is PARTIALLY_PRESENT but its sector bitmap is not present");
+          "block " + block + " is PARTIALLY_PRESENT but its sector bitmap is not present (entry 0x"
+              + Long.toHexString(bitmapEntry) + ")");
     }
+    requireInFile(index, "the sector bitmap of block " + block, Bat.offset(bitmapEntry), Le.MIB);
     int sector = meta.logicalSectorSizeBytes();
     long bs = meta.blockSizeBytes();
     long sectorsPerBlock = bs / sector;

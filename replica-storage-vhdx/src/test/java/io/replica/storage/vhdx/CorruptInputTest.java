@@ -45,7 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Each variant is opened from an in-memory copy, on two threads; a differencing sample opens
  * its (unchanged) parent from the disk. After a successful open every block is read at its first,
- * middle and last sector and the allocated ranges are listed.
+ * middle and last sector and the allocated ranges are listed, and {@link VhdxCheck} must then
+ * find nothing wrong with the BAT: a BAT entry that check rejects must not open and read as zeros.
  */
 class CorruptInputTest {
 
@@ -212,7 +213,8 @@ class CorruptInputTest {
     if (!failures.isEmpty()) {
       List<String> shown = failures.stream().sorted().limit(FAILURES_SHOWN).toList();
       fail(sample.getFileName() + ": " + failures.size() + " changes gave neither a read nor a"
-          + " CorruptDiskException, e.g.:\n  " + String.join("\n  ", shown));
+          + " CorruptDiskException (or opened although check rejects them), e.g.:\n  "
+          + String.join("\n  ", shown));
     }
     // Both outcomes must occur, or the mutations never reached the reader.
     assertTrue(opened.get() > 0 && refused.get() > 0,
@@ -225,6 +227,13 @@ class CorruptInputTest {
       readSamples(f);
       f.allocatedRanges();
       opened.incrementAndGet();
+      // What 'disk check' finds wrong with a BAT entry, opening and reading must refuse too:
+      // otherwise the reader serves zeros for data that is not there.
+      List<String> batProblems = VhdxCheck.check(sample, new MemoryChannel(image)).stream()
+          .filter(p -> p.startsWith("BAT entry")).toList();
+      if (!batProblems.isEmpty()) {
+        failures.add(what + ": opens and reads, but check reports " + batProblems);
+      }
     } catch (CorruptDiskException e) {
       refused.incrementAndGet();
       if (e.structure().isBlank() || e.fileOffset() < 0
