@@ -84,7 +84,7 @@ class FrameDecoderFuzzTest {
       ch.runPendingTasks();
       ch.checkException(); // nothing escaped the pipeline
       List<Frame> written = new ArrayList<>();
-      EmbeddedChannel reader = new EmbeddedChannel(new FrameDecoder());
+      EmbeddedChannel reader = new EmbeddedChannel(FrameDecoder.opened());
       ByteBuf out;
       while ((out = ch.readOutbound()) != null) {
         reader.writeInbound(out);
