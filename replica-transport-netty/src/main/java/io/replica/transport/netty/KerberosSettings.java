@@ -11,7 +11,8 @@ import java.util.Set;
  * This host's Kerberos identity for SASL/GSSAPI authentication: a host principal
  * ({@code host/fqdn@REALM}) whose keys are in a keytab, as Hyper-V Replica authenticates with the
  * computer account. The replica server accepts primaries of the realms listed here (its own by
- * default) and names a primary by the host part of its principal. Both sides authenticate each
+ * default), only by their host principals ({@code host/fqdn@REALM}; see {@link #serviceName}),
+ * and names a primary by the host part of its principal. Both sides authenticate each
  * other (mutual authentication); a security layer protects every frame when configured.
  */
 public final class KerberosSettings {
