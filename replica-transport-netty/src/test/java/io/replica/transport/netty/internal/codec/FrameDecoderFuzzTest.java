@@ -481,4 +481,18 @@ class FrameDecoderFuzzTest {
       }
     }
   }
+
+  @Test
+  void aHelloThatClaimsNoHostNameIsAProtocolError() {
+    for (String claim : new String[] {"primary.test\nINFO accepted connection", "a b",
+        "x".repeat(256), "hv1.contoso.com\u202e"}) {
+      Recorder rec = new Recorder();
+      List<Frame> written = feedAndCheck(Unpooled.wrappedBuffer(RawFrames.hello(claim)), rec,
+          true, new SplittableRandom(1));
+      String reason = lastError(written);
+      assertTrue(reason.contains("which is not a host name"), reason);
+      assertFalse(reason.contains("\n") || reason.contains("\u202e"), reason);
+      assertEquals(0, rec.closeCalls, "the engine never saw the connection");
+    }
+  }
 }
