@@ -247,13 +247,13 @@ class HostileInputTest {
   }
 
   /**
-   * A WAN link throttled to 4 KiB/s carries a cycle of 1 MiB (about 40 KiB compressed, ten
-   * seconds on the wire) although each of its frames takes longer to arrive than the peer's
-   * liveness window of 1.5 s: bytes keep flowing, so the link is slow, not dead.
+   * A WAN link throttled to 4 KiB/s carries a cycle of 1 MiB (about 80 KiB compressed, twenty
+   * seconds on the wire) although each of its frames takes about 5 s to arrive, longer than the
+   * peer's liveness window of 3 s: bytes keep flowing, so the link is slow, not dead.
    */
   @Test
   void aThrottledLinkDeliversAMebibyteCycle() throws Exception {
-    Duration heartbeat = Duration.ofMillis(500);
+    Duration heartbeat = Duration.ofSeconds(1);
     NettyTransport primary = keep(plain("primary.test").heartbeatInterval(heartbeat)
         .connectionBandwidthBytesPerSecondMax(4096).build());
     NettyTransport replica = keep(plain("replica.test").heartbeatInterval(heartbeat).build());
@@ -267,8 +267,8 @@ class HostileInputTest {
     byte[][] data = new byte[blocks][256 * 1024];
     SplittableRandom r = new SplittableRandom(4);
     for (byte[] block : data) {
-      for (int i = 0; i < block.length; i += 32) {
-        block[i] = (byte) r.nextInt(); // compresses to about 10 KiB: 2.5 s per frame
+      for (int i = 0; i < block.length; i += 16) {
+        block[i] = (byte) r.nextInt(); // compresses to about 20 KiB: 5 s per frame
       }
     }
     c.send(new Message.CycleBegin(NettyTransportTest.VM, 1, 0, null, null, false));
