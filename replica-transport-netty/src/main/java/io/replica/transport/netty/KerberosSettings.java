@@ -11,7 +11,8 @@ import java.util.Set;
  * This host's Kerberos identity for SASL/GSSAPI authentication: a host principal
  * ({@code host/fqdn@REALM}) whose keys are in a keytab, as Hyper-V Replica authenticates with the
  * computer account. The replica server accepts primaries of the realms listed here (its own by
- * default) and names a primary by the host part of its principal. Both sides authenticate each
+ * default), only by their host principals ({@code host/fqdn@REALM}; see {@link #serviceName}),
+ * and names a primary by the host part of its principal. Both sides authenticate each
  * other (mutual authentication); a security layer protects every frame when configured.
  */
 public final class KerberosSettings {
@@ -32,18 +33,23 @@ public final class KerberosSettings {
     }
   }
 
+  /** The service name of host principals, as MIT Kerberos and Active Directory name them. */
+  public static final String DEFAULT_SERVICE = "host";
+
   private final Path keytab;
   private final String principal;
   private final Set<String> realms;
   private final Set<Protection> protections;
+  private final String service;
 
   private KerberosSettings(Path keytab, String principal, Set<String> realms,
-      Set<Protection> protections) {
+      Set<Protection> protections, String service) {
     this.keytab = keytab;
     this.principal = principal;
     this.realms = Set.copyOf(realms);
     this.protections = protections.isEmpty() ? EnumSet.of(Protection.AUTHENTICATION)
         : EnumSet.copyOf(protections);
+    this.service = service;
   }
 
   /**
@@ -67,7 +73,7 @@ public final class KerberosSettings {
           + " form host/fqdn@REALM");
     }
     return new KerberosSettings(keytab, principal, Set.of(principal.substring(at + 1)),
-        EnumSet.of(Protection.AUTHENTICATION));
+        EnumSet.of(Protection.AUTHENTICATION), DEFAULT_SERVICE);
   }
 
   /**
@@ -79,7 +85,7 @@ public final class KerberosSettings {
     if (protections.isEmpty()) {
       throw new IllegalArgumentException("give at least one protection, e.g. AUTHENTICATION");
     }
-    return new KerberosSettings(keytab, principal, realms, protections);
+    return new KerberosSettings(keytab, principal, realms, protections, service);
   }
 
   /**
@@ -93,7 +99,30 @@ public final class KerberosSettings {
     }
     Set<String> upper = new java.util.HashSet<>();
     realms.forEach(r -> upper.add(r.toUpperCase(Locale.ROOT)));
-    return new KerberosSettings(keytab, principal, upper, protections);
+    return new KerberosSettings(keytab, principal, upper, protections, service);
+  }
+
+  /**
+   * The same, with hosts identified by principals of {@code service} ({@code service/fqdn@REALM})
+   * instead of {@code host}: for a realm whose host principals use another service name. Only
+   * principals of this service name identify a primary; a user principal whose instance is a
+   * host name ({@code alice/hv1.contoso.com}) or another service's principal is refused. The
+   * primary also asks for a ticket to {@code service/<replica server>}.
+   *
+   * @throws IllegalArgumentException if {@code service} is blank or holds '/' or '@'
+   */
+  public KerberosSettings serviceName(String service) {
+    Objects.requireNonNull(service, "service");
+    if (service.isBlank() || service.contains("/") || service.contains("@")) {
+      throw new IllegalArgumentException("Kerberos service name '" + service + "' must be one"
+          + " non-blank name without '/' or '@', such as host");
+    }
+    return new KerberosSettings(keytab, principal, realms, protections, service);
+  }
+
+  /** The service name of host principals ({@code host} by default). */
+  public String serviceName() {
+    return service;
   }
 
   /** The keytab file. */
@@ -130,6 +159,7 @@ public final class KerberosSettings {
 
   @Override
   public String toString() {
-    return "KerberosSettings[" + principal + ", keytab " + keytab + ", " + protections + "]";
+    return "KerberosSettings[" + principal + ", keytab " + keytab + ", " + protections
+        + ", hosts are " + service + "/fqdn]";
   }
 }

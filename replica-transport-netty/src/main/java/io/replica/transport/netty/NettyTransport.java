@@ -39,6 +39,7 @@ import io.replica.transport.netty.internal.auth.KerberosAuthenticator;
 import io.replica.transport.netty.internal.auth.KerberosLogin;
 import io.replica.transport.netty.internal.codec.FrameDecoder;
 import io.replica.transport.netty.internal.codec.FrameEncoder;
+import io.replica.transport.netty.internal.handler.Admission;
 import io.replica.transport.netty.internal.handler.Causes;
 import io.replica.transport.netty.internal.handler.ChannelSettings;
 import io.replica.transport.netty.internal.handler.ConnectionHandler;
@@ -46,6 +47,7 @@ import io.replica.transport.netty.internal.handler.FrameSizeEstimator;
 import io.replica.transport.netty.internal.handler.Mailboxes;
 import io.replica.transport.netty.internal.handler.PeerAuthenticator;
 import io.replica.transport.netty.internal.handler.PlainAuthenticator;
+import io.replica.transport.netty.internal.handler.WriteChunker;
 import io.replica.transport.netty.internal.tls.DeferredTrustManager;
 import io.replica.transport.netty.internal.tls.ReloadingKeyManager;
 import io.replica.transport.netty.internal.tls.TlsAuthenticator;
@@ -116,6 +118,10 @@ public final class NettyTransport implements Transport {
   private final EventLoopGroup group;
   private final ExecutorService callbacks;
   private final ChannelSettings settings;
+  private final Admission admission;
+  /** Refusals for the bound on unauthenticated connections that were logged, of all counted. */
+  private final java.util.concurrent.atomic.AtomicLong refusalsLogged =
+      new java.util.concurrent.atomic.AtomicLong();
   private final ChannelGroup channels;
   private final Set<NettyListener> listeners = Collections.synchronizedSet(
       Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
@@ -175,8 +181,10 @@ public final class NettyTransport implements Transport {
         new DefaultThreadFactory("replica-netty-" + hostName, true), NioIoHandler.newFactory());
     this.callbacks = Executors.newCachedThreadPool(
         new DefaultThreadFactory("replica-netty-callback-" + hostName, true));
+    this.admission = new Admission(b.unauthenticatedMax, b.unauthenticatedPerAddressMax);
     this.settings = new ChannelSettings(hostName, b.compressionLevel, b.heartbeat,
-        b.inFlightBytesMax, new Mailboxes(callbacks), b.authorizer, b.connectionListener);
+        b.inFlightBytesMax, new Mailboxes(callbacks), b.authorizer, b.connectionListener,
+        b.handshakeTimeout, admission);
     this.channels = new DefaultChannelGroup("replica-" + hostName, GlobalEventExecutor.INSTANCE);
     this.serverShaper = b.bandwidth > 0
         ? new GlobalTrafficShapingHandler(group.next(), b.bandwidth, 0, 100) : null;
@@ -308,7 +316,7 @@ public final class NettyTransport implements Transport {
   private PeerAuthenticator authenticator(AuthenticationType type) {
     if (type == AuthenticationType.KERBEROS && kerberos != null) {
       return new KerberosAuthenticator(java.util.Objects.requireNonNull(kerberosLogin),
-          kerberos.qop(), kerberos.acceptedRealms());
+          kerberos.qop(), kerberos.acceptedRealms(), kerberos.serviceName());
     }
     TlsSettings t = tls;
     if (type == AuthenticationType.CERTIFICATE && t != null) {
@@ -337,6 +345,11 @@ public final class NettyTransport implements Transport {
 
   private void initPipeline(Channel ch, @Nullable SslContext ssl, @Nullable Endpoint sni) {
     ChannelPipeline p = ch.pipeline();
+    // Liveness sits at the socket: any byte read or written counts, not only whole frames, so a
+    // slow link that still moves bytes is not taken for a dead one.
+    long heartbeat = settings.heartbeat().toMillis();
+    p.addLast("idle", new IdleStateHandler(true, 3 * heartbeat, heartbeat, 0,
+        TimeUnit.MILLISECONDS));
     // Shapers sit next to the socket, so they count the bytes on the wire (after TLS).
     if (serverShaper != null) {
       p.addLast("bandwidth-host", serverShaper);
@@ -344,6 +357,11 @@ public final class NettyTransport implements Transport {
     if (connectionBandwidth > 0) {
       p.addLast("bandwidth-connection", new ChannelTrafficShapingHandler(connectionBandwidth, 0,
           100));
+    }
+    long slowest = Math.min(serverShaper != null ? serverShaper.getWriteLimit() : Long.MAX_VALUE,
+        connectionBandwidth > 0 ? connectionBandwidth : Long.MAX_VALUE);
+    if (slowest != Long.MAX_VALUE) {
+      p.addLast("bandwidth-chunks", new WriteChunker(slowest));
     }
     if (ssl != null) {
       checkExpiry(); // also notices a certificate reloaded for this connection
@@ -360,8 +378,6 @@ public final class NettyTransport implements Transport {
     p.addLast("decoder", new FrameDecoder());
     // Frames go straight to native memory unless the JDK's TLS, which reads arrays, is next.
     p.addLast("encoder", new FrameEncoder(ssl == null || nativeTls));
-    long heartbeat = settings.heartbeat().toMillis();
-    p.addLast("idle", new IdleStateHandler(3 * heartbeat, heartbeat, 0, TimeUnit.MILLISECONDS));
   }
 
   /** Reads grow up to 1 MiB: blocks are large, and fewer, larger reads cost less per byte. */
@@ -396,13 +412,18 @@ public final class NettyTransport implements Transport {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            InetSocketAddress peer = ch.remoteAddress();
+            Endpoint remote = new Endpoint(peer.getAddress().getHostAddress(), peer.getPort());
+            Admission.Slot slot = admission.admit(peer.getAddress());
+            if (slot == null) {
+              refuseOverCapacity(ch, peer.getAddress(), remote);
+              return;
+            }
             channels.add(ch);
             accepted.add(ch);
             initPipeline(ch, ssl(authentication, true), null);
-            InetSocketAddress peer = ch.remoteAddress();
-            Endpoint remote = new Endpoint(peer.getAddress().getHostAddress(), peer.getPort());
             ch.pipeline().addLast("protocol", ConnectionHandler.accepting(
-                settings, authenticator(authentication), remote, true, handlers));
+                settings, authenticator(authentication), remote, true, handlers, slot));
           }
         });
     ChannelFuture bound = b.bind(new InetSocketAddress(local.host(), local.port()))
@@ -427,6 +448,40 @@ public final class NettyTransport implements Transport {
             : authentication == AuthenticationType.KERBEROS && kerberos != null
                 ? "Kerberos SASL/GSSAPI" : "plain, unauthenticated");
     return l;
+  }
+
+  /**
+   * Closes a connection past the bound on unauthenticated ones before reading anything from it.
+   * Under a flood every refusal is counted and told to the listener, but only the first and then
+   * every 1000th is logged, so the log stays readable.
+   */
+  private void refuseOverCapacity(SocketChannel ch, InetAddress address, Endpoint remote) {
+    ch.config().setAutoRead(false);
+    ch.close();
+    String reason = admission.refusal(address);
+    ConnectionDecision d = new ConnectionDecision(remote, null, false, reason);
+    long refused = admission.refused();
+    if (refusalsLogged.get() == 0 || refused - refusalsLogged.get() >= 1000) {
+      refusalsLogged.set(refused);
+      LoggerFactory.getLogger("io.replica.transport.netty.connections").warn("{} ({} refused so"
+          + " far for this bound)", d.describe(), refused);
+    }
+    try {
+      settings.decisions().accept(d);
+    } catch (RuntimeException e) {
+      LOG.error("the connection listener threw on: {}", d.describe(), e);
+    }
+  }
+
+  /**
+   * What this transport counted since it was built: connections refused at once because too
+   * many peers were still unauthenticated, connections closed for a peer's protocol error, and
+   * how many are unauthenticated now. For monitoring: a rising refusal count under normal load
+   * means the bound is too low; otherwise someone floods the port.
+   */
+  public TransportCounters counters() {
+    return new TransportCounters(admission.unauthenticated(), admission.refused(),
+        admission.protocolErrors());
   }
 
   @Override
@@ -571,8 +626,50 @@ public final class NettyTransport implements Transport {
     private Duration expiryWarning = Duration.ofDays(30);
     private java.util.function.Consumer<CertificateExpiry> expiryListener = w -> { };
     private java.util.function.Consumer<ConnectionDecision> connectionListener = d -> { };
+    private int unauthenticatedMax = 256;
+    private int unauthenticatedPerAddressMax = 16;
+    private Duration handshakeTimeout = Duration.ofSeconds(30);
 
     private Builder() {}
+
+    /**
+     * The most connections a replica server holds at once that have not finished their handshake
+     * (authentication and hello), in all and from one remote address; by default 256 and 16.
+     * A connection past either bound is closed at once, before anything is read from it, counted
+     * in {@link NettyTransport#counters()} and told to the connection listener. Until its hello
+     * is admitted a peer can make this host buffer at most one handshake frame (64 KiB), so the
+     * bounds cap what peers that proved nothing cost: with the defaults, about 256 times 150 KiB
+     * (frame, read buffer, TLS record), under 40 MiB. Raise the per-address bound when many
+     * primaries reach this server through one NAT address and reconnect at the same time.
+     *
+     * @throws IllegalArgumentException if a bound is not positive or the per-address one exceeds
+     *     the total
+     */
+    public Builder unauthenticatedConnectionsMax(int total, int perAddress) {
+      if (total <= 0 || perAddress <= 0 || perAddress > total) {
+        throw new IllegalArgumentException("unauthenticated connection bounds " + total + " in"
+            + " all and " + perAddress + " per address: both must be positive, the second at"
+            + " most the first");
+      }
+      this.unauthenticatedMax = total;
+      this.unauthenticatedPerAddressMax = perAddress;
+      return this;
+    }
+
+    /**
+     * How long a connection may take from TCP accept or connect to the end of its handshake (TLS
+     * or Kerberos, then hello); 30 s by default. A peer that has not proved itself by then is
+     * closed, so it cannot hold a place among the unauthenticated connections by trickling bytes.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder handshakeTimeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("handshake timeout " + timeout + " is not positive");
+      }
+      this.handshakeTimeout = timeout;
+      return this;
+    }
 
     /**
      * The most bytes per second this host sends in all, over every connection together (0, the

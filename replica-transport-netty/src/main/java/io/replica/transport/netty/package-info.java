@@ -13,7 +13,8 @@
  * carries the refusing side's reason, and a replica server tells each of its decisions on an
  * incoming connection as a {@link io.replica.transport.netty.ConnectionDecision};
  * {@link io.replica.transport.netty.CertificateExpiry} warns before this host's certificate runs
- * out.
+ * out, and {@link io.replica.transport.netty.TransportCounters} tells how many connections were
+ * refused for the bound on unauthenticated ones or closed for a peer's protocol error.
  */
 @NullMarked
 package io.replica.transport.netty;

@@ -178,4 +178,72 @@ class KerberosTest {
     assertThrows(UnsupportedOperationException.class, () -> t.listen(Peers.any(),
         AuthenticationType.CERTIFICATE, c -> new Peers.Recorder()));
   }
+
+  /**
+   * A principal whose instance is the primary's host name but whose service is not {@code host}
+   * (a user's, a web server's) proves a person or a service, not the host: refused, and the
+   * refusal names the principal.
+   */
+  @Test
+  void onlyHostPrincipalsIdentifyAHost() throws Exception {
+    Transport.Listener l = server(TestKdc.settings("replica.krb.test"), new Peers.Recorder(),
+        new AtomicReference<>());
+    for (String name : new String[] {"alice/primary.krb.test", "HTTP/primary.krb.test",
+        "HOST/primary.krb.test"}) {
+      String principal = name + "@" + TestKdc.REALM;
+      NettyTransport impostor = NettyTransport.builder().hostName("primary.krb.test")
+          .workerThreads(1).resolver(TestKdc::loopback)
+          .kerberos(KerberosSettings.fromKeytab(TestKdc.get().keytabOf(name), principal))
+          .build();
+      open.add(impostor);
+      ExecutionException e = assertThrows(ExecutionException.class, () -> impostor.connect(
+          new Endpoint("replica.krb.test", l.endpoint().port()), KERBEROS, new Peers.Recorder())
+          .get(30, TimeUnit.SECONDS), principal);
+      String expected = "Kerberos principal '" + principal + "' is not a host principal: only"
+          + " host/<fqdn>@REALM identifies a primary";
+      assertTrue(e.getCause().getMessage().contains(expected), e.getCause().getMessage());
+      assertRefusedByServer(expected);
+    }
+    assertEquals(0, accepted.get());
+  }
+
+  /** The same rule, for principals the embedded KDC cannot issue (other realms, odd forms). */
+  @Test
+  void theHostRuleNamesEachRefusedPrincipal() throws Exception {
+    Set<String> realms = Set.of("REPLICA.TEST");
+    assertEquals("hv1.replica.test", io.replica.transport.netty.internal.auth
+        .KerberosAuthenticator.hostOf("host/hv1.replica.test@REPLICA.TEST", "host", realms,
+            "HV1.replica.test"));
+    assertEquals("hv1.replica.test", io.replica.transport.netty.internal.auth
+        .KerberosAuthenticator.hostOf("replica/hv1.replica.test@REPLICA.TEST", "replica", realms,
+            "hv1.replica.test"));
+    String[][] refused = {
+        {"alice/hv1.replica.test@REPLICA.TEST", "'alice/hv1.replica.test@REPLICA.TEST' is not a"
+            + " host principal"},
+        {"HTTP/hv1.replica.test@REPLICA.TEST", "'HTTP/hv1.replica.test@REPLICA.TEST' is not a"
+            + " host principal"},
+        {"host/hv1.replica.test@OTHER.TEST", "'host/hv1.replica.test@OTHER.TEST' is from realm"
+            + " 'OTHER.TEST'"},
+        {"hv1.replica.test@REPLICA.TEST", "'hv1.replica.test@REPLICA.TEST' is not a host"
+            + " principal"},
+        {"host/hv1.replica.test/x@REPLICA.TEST", "'host/hv1.replica.test/x@REPLICA.TEST' is not"
+            + " a host principal"},
+        {"host/@REPLICA.TEST", "'host/@REPLICA.TEST' is not a host principal"},
+        {"host/hv2.replica.test@REPLICA.TEST", "names host 'hv2.replica.test', not the host"
+            + " 'hv1.replica.test'"},
+        {"alice\nINFO forged/hv1.replica.test@REPLICA.TEST", "'alice\\nINFO"
+            + " forged/hv1.replica.test@REPLICA.TEST' is not a host principal"},
+        {"host/hv1.replica.test\r\u2028@REPLICA.TEST", "names host"
+            + " 'hv1.replica.test\\r\\u2028', not the host 'hv1.replica.test'"},
+    };
+    for (String[] c : refused) {
+      io.replica.transport.netty.internal.handler.PeerAuthenticator.Rejection r = assertThrows(
+          io.replica.transport.netty.internal.handler.PeerAuthenticator.Rejection.class,
+          () -> io.replica.transport.netty.internal.auth.KerberosAuthenticator.hostOf(c[0],
+              "host", realms, "hv1.replica.test"), c[0]);
+      assertTrue(r.getMessage().contains(c[1]), r.getMessage());
+      assertFalse(r.getMessage().contains("\n") || r.getMessage().contains("\r")
+          || r.getMessage().contains("\u2028"), "no raw line break: " + r.getMessage());
+    }
+  }
 }

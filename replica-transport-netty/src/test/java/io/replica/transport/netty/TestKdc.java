@@ -63,6 +63,19 @@ final class TestKdc {
     return keytab;
   }
 
+  /**
+   * A keytab with {@code principal} of this realm (any form: a user's {@code alice/host}, another
+   * service's {@code HTTP/host}), created on first use.
+   */
+  synchronized Path keytabOf(String principal) throws Exception {
+    Path keytab = dir.resolve(principal.replace('/', '_') + ".keytab");
+    if (!Files.exists(keytab)) {
+      kdc.createPrincipal(principal + "@" + REALM);
+      kdc.exportPrincipal(principal + "@" + REALM, keytab.toFile());
+    }
+    return keytab;
+  }
+
   /** Gives {@code host} a new key in the KDC; keytabs exported before hold the old one. */
   synchronized void rekey(String host) throws Exception {
     kdc.deletePrincipal(principal(host));

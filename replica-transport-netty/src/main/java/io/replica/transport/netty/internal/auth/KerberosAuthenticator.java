@@ -3,6 +3,7 @@ package io.replica.transport.netty.internal.auth;
 import io.netty.channel.Channel;
 import io.replica.spi.transport.Endpoint;
 import io.replica.transport.netty.internal.handler.PeerAuthenticator;
+import io.replica.transport.netty.internal.handler.PeerText;
 import io.replica.transport.netty.internal.handler.SaslSession;
 import java.util.HashMap;
 import java.util.Locale;
@@ -20,20 +21,24 @@ import org.jspecify.annotations.Nullable;
 /**
  * Kerberos with SASL/GSSAPI: the primary authenticates as its host principal to the service
  * {@code host/<the host it connects to>}, and the server proves itself back (mutual
- * authentication). The replica server accepts principals of its accepted realms and names the
- * primary by the principal's host part, which its hello must repeat.
+ * authentication). The replica server accepts only host principals ({@code host/fqdn@REALM},
+ * the service name configurable) of its accepted realms, and names the primary by the
+ * principal's host part, which its hello must repeat. A user principal such as {@code
+ * alice/hv1.contoso.com} or another service's ({@code HTTP/hv1.contoso.com}) has the host name
+ * as its instance too, but proves only a person or a web server, never the host.
  */
 public final class KerberosAuthenticator implements PeerAuthenticator {
-  private static final String SERVICE = "host";
-
   private final KerberosLogin login;
   private final String qop;
   private final Set<String> realms;
+  private final String service;
 
-  public KerberosAuthenticator(KerberosLogin login, String qop, Set<String> realms) {
+  public KerberosAuthenticator(KerberosLogin login, String qop, Set<String> realms,
+      String service) {
     this.login = login;
     this.qop = qop;
     this.realms = realms;
+    this.service = service;
   }
 
   @Override
@@ -59,11 +64,11 @@ public final class KerberosAuthenticator implements PeerAuthenticator {
     try {
       if (client) {
         SaslClient c = login.run(() -> Sasl.createSaslClient(new String[] {"GSSAPI"}, null,
-            SERVICE, remote.host(), props, null));
+            service, remote.host(), props, null));
         return new Session(c, null, remote.host());
       }
       String host = ownHost(login.principal());
-      SaslServer s = login.run(() -> Sasl.createSaslServer("GSSAPI", SERVICE, host, props,
+      SaslServer s = login.run(() -> Sasl.createSaslServer("GSSAPI", service, host, props,
           callbacks -> {
             for (Callback cb : callbacks) {
               if (cb instanceof AuthorizeCallback) {
@@ -88,23 +93,39 @@ public final class KerberosAuthenticator implements PeerAuthenticator {
     if (client) {
       return remote.host();
     }
-    String peer = s.server.getAuthorizationID();
-    int at = peer.lastIndexOf('@');
-    String realm = at < 0 ? "" : peer.substring(at + 1);
+    return hostOf(java.util.Objects.requireNonNull(s.server).getAuthorizationID(), service,
+        realms, claimedHost);
+  }
+
+  /**
+   * The host that {@code principal} identifies, if it is {@code <service>/<claimedHost>@REALM}
+   * with a realm of {@code realms}.
+   *
+   * @throws Rejection naming the principal (escaped: its text came over the network) otherwise
+   */
+  public static String hostOf(String principal, String service, Set<String> realms,
+      String claimedHost) throws Rejection {
+    String shown = "'" + PeerText.escaped(principal) + "'";
+    int at = principal.lastIndexOf('@');
+    String realm = at < 0 ? "" : principal.substring(at + 1);
     if (!realms.contains(realm.toUpperCase(Locale.ROOT))) {
-      throw new Rejection("Kerberos principal '" + peer + "' is from realm '" + realm + "'; this"
-          + " replica server accepts primaries of " + realms + " only");
+      throw new Rejection("Kerberos principal " + shown + " is from realm '"
+          + PeerText.escaped(realm) + "'; this replica server accepts primaries of " + realms
+          + " only");
     }
-    String name = at < 0 ? peer : peer.substring(0, at);
+    String name = at < 0 ? principal : principal.substring(0, at);
     int slash = name.indexOf('/');
-    if (slash < 0) {
-      throw new Rejection("Kerberos principal '" + peer + "' is not a host principal"
-          + " (host/fqdn@REALM)");
+    if (slash < 0 || name.indexOf('/', slash + 1) >= 0
+        || !name.substring(0, slash).equals(service) || slash == name.length() - 1) {
+      throw new Rejection("Kerberos principal " + shown + " is not a host principal: only "
+          + service + "/<fqdn>@REALM identifies a primary (a user's or another service's"
+          + " principal never stands for a host; give the primary its host principal's keytab)");
     }
     String host = name.substring(slash + 1).toLowerCase(Locale.ROOT);
     if (!host.equals(claimedHost.toLowerCase(Locale.ROOT))) {
-      throw new Rejection("Kerberos principal '" + peer + "' names host '" + host + "', not the"
-          + " host '" + claimedHost + "' the primary claims to be");
+      throw new Rejection("Kerberos principal " + shown + " names host '"
+          + PeerText.escaped(host) + "', not the host '" + PeerText.escaped(claimedHost)
+          + "' the primary claims to be");
     }
     return host;
   }
@@ -127,7 +148,7 @@ public final class KerberosAuthenticator implements PeerAuthenticator {
       }
       String detail = e.getMessage() + (root != e ? " (" + root.getMessage() + ")" : "");
       return new Rejection(client != null
-          ? "Kerberos authentication to 'host/" + peer + "' failed: " + detail
+          ? "Kerberos authentication to '" + service + "/" + peer + "' failed: " + detail
               + " (check that the replica server's principal exists, the clocks agree, and this"
               + " host's keytab is current)"
           : "Kerberos authentication of the primary failed, bad ticket: " + detail

@@ -3,6 +3,7 @@ package io.replica.transport.netty.internal.codec;
 import static io.replica.transport.netty.internal.codec.WireFormat.*;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -24,22 +25,66 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Reads wire frames (docs/protocol.md) into {@link Frame}s. The length prefix is checked against
- * {@link WireFormat#FRAME_SIZE_BYTES_MAX} before anything waits for or allocates the frame, and
- * the CRC-32C before the body is parsed. Every frame is copied into Java objects here, so no
- * buffer leaves the decoder.
+ * the maximum before anything waits for or allocates the frame, and the CRC-32C before the body is
+ * parsed. Every frame is copied into Java objects here, so no buffer leaves the decoder.
+ *
+ * <p>A decoder starts in the handshake: until {@link #open()} (the hello exchange admitted the
+ * peer), it takes only hello, SASL and error frames of at most {@link
+ * WireFormat#HANDSHAKE_LENGTH_MAX} bytes, so a peer that proved nothing can make this side
+ * buffer one small frame and decompress nothing. After it, frames up to {@link
+ * WireFormat#FRAME_SIZE_BYTES_MAX}.
  *
  * <p>The first violation throws {@link ProtocolViolation} (wrapped by Netty in a
- * DecoderException) and the decoder drops everything after it: the connection must close.
+ * DecoderException) and the decoder drops everything after it, as after {@link #stop()}: the
+ * connection must close.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
 
   private final Map<Integer, VmId> streams = new HashMap<>();
+  private boolean open;
   private boolean failed;
 
+  /** A decoder in the handshake, for a connection whose peer has proved nothing yet. */
   public FrameDecoder() {
+    // Copies what arrives into one buffer of what the frame needs: in the handshake a frame is
+    // small, and a read buffer kept as it came would hold its whole capacity for a few bytes.
+    setCumulator(MERGE_CUMULATOR);
+  }
+
+  /** A decoder past the handshake, for tests and tools that read a recorded stream. */
+  public static FrameDecoder opened() {
+    FrameDecoder d = new FrameDecoder();
+    d.open();
+    return d;
+  }
+
+  /**
+   * The hello exchange admitted the peer: frames of full size and messages from now on. Called
+   * on the event loop by the frame that completed the exchange, so the next frame is read with
+   * the new rules.
+   */
+  public void open() {
+    open = true;
     // Large frames arrive in many reads (or TLS records): keep them as components instead of
     // copying each into a growing buffer; the body is copied once, into the message's array.
     setCumulator(COMPOSITE_CUMULATOR);
+  }
+
+  /** Whether {@link #open()} was called. */
+  public boolean isOpen() {
+    return open;
+  }
+
+  /**
+   * Decodes nothing more: the connection was refused or failed, and whatever the peer still sends
+   * is dropped unread, so it costs no allocation and no decompression.
+   */
+  public void stop() {
+    failed = true;
+    ByteBuf held = internalBuffer();
+    if (held.isReadable()) {
+      held.skipBytes(held.readableBytes());
+    }
   }
 
   @Override
@@ -54,6 +99,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       failed = true;
       in.skipBytes(in.readableBytes());
       throw e;
+    } catch (RuntimeException e) {
+      // Whatever else the peer's bytes provoke is still their malformed input.
+      failed = true;
+      in.skipBytes(in.readableBytes());
+      throw new ProtocolViolation(ERROR_PROTOCOL, "a frame could not be decoded ("
+          + e.getClass().getSimpleName() + ")", e);
     }
   }
 
@@ -63,6 +114,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
     int start = in.readerIndex();
     long length = in.getUnsignedInt(start);
+    if (!open && length > HANDSHAKE_LENGTH_MAX && length <= FRAME_SIZE_BYTES_MAX) {
+      throw new ProtocolViolation("frame length " + length + " is over the handshake's maximum"
+          + " of " + HANDSHAKE_LENGTH_MAX + " bytes; before its hello is admitted a peer sends"
+          + " only hello, SASL and error frames");
+    }
     if (length < LENGTH_MIN || length > FRAME_SIZE_BYTES_MAX) {
       throw new ProtocolViolation("frame length " + length + " is outside " + LENGTH_MIN + ".."
           + FRAME_SIZE_BYTES_MAX + " bytes; the peer does not speak this protocol or its data"
@@ -85,6 +141,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     int type = in.getUnsignedByte(start + 4);
     int flags = in.getUnsignedByte(start + 5);
     int stream = in.getInt(start + 6);
+    if (!open && type != TYPE_HELLO && type != TYPE_SASL && type != TYPE_ERROR) {
+      throw new ProtocolViolation("a frame of type 0x" + Integer.toHexString(type) + " arrived"
+          + " before the hello exchange completed; the first frame must be a hello (or SASL"
+          + " during Kerberos authentication)");
+    }
     ByteBuf body = in.slice(start + HEADER_BYTES, end - TRAILER_BYTES - start - HEADER_BYTES);
     in.readerIndex(end);
     Frame frame;
@@ -234,8 +295,21 @@ public final class FrameDecoder extends ByteToMessageDecoder {
           }
           byte[] packed = new byte[body.readableBytes()];
           body.readBytes(packed);
+          // Checked before allocating: a zstd frame header says what it holds (-1: not said).
+          long size = packed.length == 0 ? -2 : Zstd.getFrameContentSize(packed);
+          if (size != raw && size != -1) {
+            throw new ProtocolViolation("compressed block of " + packed.length + " bytes says it"
+                + " holds " + (size < 0 ? "no valid zstd frame" : size + " bytes") + ", not the "
+                + raw + " bytes it claims");
+          }
           data = new byte[raw];
-          long n = Zstd.decompressByteArray(data, 0, raw, packed, 0, packed.length);
+          long n;
+          try {
+            n = Zstd.decompressByteArray(data, 0, raw, packed, 0, packed.length);
+          } catch (ZstdException e) {
+            throw new ProtocolViolation(ERROR_PROTOCOL, "compressed block of " + packed.length
+                + " bytes is not valid zstd data: " + e.getMessage(), e);
+          }
           if (Zstd.isError(n) || n != raw) {
             throw new ProtocolViolation("compressed block of " + packed.length + " bytes does not"
                 + " decompress to the " + raw + " bytes it claims"

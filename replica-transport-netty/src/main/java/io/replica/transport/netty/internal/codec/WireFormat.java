@@ -59,6 +59,14 @@ public final class WireFormat {
 
   /** The longest SASL token accepted (GSSAPI tokens with a PAC stay well below). */
   public static final int SASL_TOKEN_BYTES_MAX = 64 * 1024;
+
+  /**
+   * The maximum of the length field before a peer's hello is admitted: the largest handshake
+   * message, a SASL frame with a token of {@link #SASL_TOKEN_BYTES_MAX} (a hello or an error
+   * frame, with one string of at most {@link #STRING_BYTES_MAX}, is smaller). A peer that proved
+   * nothing can make a receiver buffer no more than this.
+   */
+  public static final int HANDSHAKE_LENGTH_MAX = LENGTH_MIN + SASL_TOKEN_BYTES_MAX;
   public static final int TYPE_ENABLE_REQUEST = 0x10;
   public static final int TYPE_ENABLE_RESPONSE = 0x11;
   public static final int TYPE_CYCLE_BEGIN = 0x12;

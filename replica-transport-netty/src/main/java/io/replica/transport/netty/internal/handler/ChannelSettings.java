@@ -17,16 +17,20 @@ import java.util.function.Function;
  * @param mailboxes where handler callbacks run
  * @param authorizer for an authenticated primary's identity, why it is refused (empty: admitted)
  * @param decisions told whether each incoming connection was accepted or refused, and why
+ * @param handshakeTimeout how long a connection may take from accept or connect to the end of
+ *     its hello exchange
+ * @param admission the bound on unauthenticated connections and the transport's counters
  */
 public record ChannelSettings(
     String hostName, int compressionLevel, Duration heartbeat, long inFlightBytesMax,
     Mailboxes mailboxes, Function<String, Optional<String>> authorizer,
-    Consumer<ConnectionDecision> decisions) {
+    Consumer<ConnectionDecision> decisions, Duration handshakeTimeout, Admission admission) {
 
   /** Settings that admit every authenticated peer. */
   public ChannelSettings(String hostName, int compressionLevel, Duration heartbeat,
       long inFlightBytesMax, Mailboxes mailboxes) {
     this(hostName, compressionLevel, heartbeat, inFlightBytesMax, mailboxes,
-        identity -> Optional.empty(), decision -> { });
+        identity -> Optional.empty(), decision -> { }, Duration.ofSeconds(30),
+        Admission.unbounded());
   }
 }

@@ -14,6 +14,7 @@ import io.replica.spi.transport.Message;
 import io.replica.spi.transport.MessageHandler;
 import io.replica.transport.netty.ConnectionDecision;
 import io.replica.transport.netty.internal.codec.Frame;
+import io.replica.transport.netty.internal.codec.FrameDecoder;
 import io.replica.transport.netty.internal.codec.FrameEncoder;
 import io.replica.transport.netty.internal.codec.ProtocolViolation;
 import io.replica.transport.netty.internal.codec.WireFormat;
@@ -47,6 +48,10 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
 
   private enum State { SECURING, SASL, AWAIT_HELLO, OPEN, CLOSED }
 
+  /** What a hello may claim: a DNS name or an address literal, nothing a log could misread. */
+  private static final java.util.regex.Pattern HOST_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{0,255}");
+
   private final ChannelSettings settings;
   private final PeerAuthenticator authenticator;
   private final boolean client;
@@ -55,6 +60,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   private final @Nullable Function<Connection, MessageHandler> handlers;
   private final @Nullable MessageHandler clientHandler;
   private final @Nullable CompletableFuture<Connection> connected;
+  /** The accepting side's place among unauthenticated connections, until the hello admits it. */
+  private final Admission.@Nullable Slot slot;
 
   private State state = State.SECURING;
   private @Nullable ChannelHandlerContext ctx;
@@ -71,7 +78,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   private ConnectionHandler(
       ChannelSettings settings, PeerAuthenticator authenticator, boolean client, Endpoint remote,
       boolean compressionWanted, @Nullable Function<Connection, MessageHandler> handlers,
-      @Nullable MessageHandler clientHandler, @Nullable CompletableFuture<Connection> connected) {
+      @Nullable MessageHandler clientHandler, @Nullable CompletableFuture<Connection> connected,
+      Admission.@Nullable Slot slot) {
     this.settings = settings;
     this.authenticator = authenticator;
     this.client = client;
@@ -80,6 +88,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     this.handlers = handlers;
     this.clientHandler = clientHandler;
     this.connected = connected;
+    this.slot = slot;
   }
 
   /** The handler of a connection this side opens to {@code remote}. */
@@ -87,15 +96,26 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
       ChannelSettings settings, PeerAuthenticator authenticator, Endpoint remote,
       boolean compression, MessageHandler handler, CompletableFuture<Connection> connected) {
     return new ConnectionHandler(
-        settings, authenticator, true, remote, compression, null, handler, connected);
+        settings, authenticator, true, remote, compression, null, handler, connected, null);
   }
 
-  /** The handler of a connection accepted from {@code remote}. */
+  /** The handler of a connection accepted from {@code remote}, outside any admission bound. */
   public static ConnectionHandler accepting(
       ChannelSettings settings, PeerAuthenticator authenticator, Endpoint remote,
       boolean compression, Function<Connection, MessageHandler> handlers) {
+    return accepting(settings, authenticator, remote, compression, handlers, null);
+  }
+
+  /**
+   * The handler of a connection accepted from {@code remote} that holds {@code slot} among the
+   * unauthenticated connections until its hello is admitted or it closes.
+   */
+  public static ConnectionHandler accepting(
+      ChannelSettings settings, PeerAuthenticator authenticator, Endpoint remote,
+      boolean compression, Function<Connection, MessageHandler> handlers,
+      Admission.@Nullable Slot slot) {
     return new ConnectionHandler(
-        settings, authenticator, false, remote, compression, handlers, null, null);
+        settings, authenticator, false, remote, compression, handlers, null, null, slot);
   }
 
   private String who() {
@@ -109,6 +129,14 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    long deadline = settings.handshakeTimeout().toMillis();
+    ctx.executor().schedule(() -> {
+      if (state != State.OPEN && state != State.CLOSED) {
+        fail(ctx, new IOException("the handshake with " + who() + " did not complete within "
+            + settings.handshakeTimeout().toMillis() + " ms (authentication and hello; a peer"
+            + " that proves nothing in time is closed)"), false);
+      }
+    }, deadline, TimeUnit.MILLISECONDS);
     if (!authenticator.tls()) {
       secured(ctx);
     }
@@ -196,12 +224,14 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     Frame frame = (Frame) msg;
     if (frame instanceof Frame.Error) {
       Frame.Error e = (Frame.Error) frame;
-      String text = who() + " closed the connection: " + WireFormat.errorName(e.code()) + ": "
-          + e.reason();
+      // The reason is the peer's text: escaped, capped and marked as such wherever it goes.
+      String text = who() + " closed the connection: " + WireFormat.errorName(e.code()) + ", "
+          + PeerText.said(e.reason());
       LOG.warn("{}", text);
       logged = true;
       fail(ctx, e.code() == WireFormat.ERROR_AUTHENTICATION
-          ? new io.replica.transport.netty.AuthenticationException(text, e.reason(), true)
+          ? new io.replica.transport.netty.AuthenticationException(text,
+              PeerText.escaped(e.reason()), true)
           : new ProtocolException(text), false);
       return;
     }
@@ -290,6 +320,11 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   }
 
   private void hello(ChannelHandlerContext ctx, Frame.Hello hello) {
+    if (!HOST_NAME.matcher(hello.hostName()).matches()) {
+      violation(ctx, "the hello claims the host name " + PeerText.quoted(hello.hostName())
+          + ", which is not a host name (letters, digits, '.', '-', '_', ':', at most 255)");
+      return;
+    }
     int version;
     if (client) {
       version = hello.versionMax();
@@ -331,6 +366,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
       ctx.pipeline().get(FrameEncoder.class).enableCompression(settings.compressionLevel());
     }
     state = State.OPEN;
+    opened(ctx);
     String security = security(ctx);
     if (client) {
       MessageHandler handler = java.util.Objects.requireNonNull(clientHandler);
@@ -375,6 +411,36 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     connection = pending;
     decide(true, identity, "protocol " + version + ", " + security + ", compression "
         + (compress ? "zstd" : "off"), true);
+  }
+
+  /**
+   * The hello exchange admitted the peer: frames of full size from now on, the next frame
+   * included, and the connection no longer counts as unauthenticated.
+   */
+  private void opened(ChannelHandlerContext ctx) {
+    FrameDecoder decoder = ctx.pipeline().get(FrameDecoder.class);
+    if (decoder != null) {
+      decoder.open();
+    }
+    SaslWrapCodec wrap = ctx.pipeline().get(SaslWrapCodec.class);
+    if (wrap != null) {
+      wrap.open();
+    }
+    if (slot != null) {
+      slot.release();
+    }
+  }
+
+  /**
+   * Reads and decodes nothing more from a connection this side refused or gave up: what the peer
+   * still sends costs no buffer, no allocation and no decompression.
+   */
+  private static void stopReading(ChannelHandlerContext ctx) {
+    ctx.channel().config().setAutoRead(false);
+    FrameDecoder decoder = ctx.pipeline().get(FrameDecoder.class);
+    if (decoder != null) {
+      decoder.stop();
+    }
   }
 
   /**
@@ -464,6 +530,9 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     }
     if (root instanceof ProtocolViolation) {
       ProtocolViolation v = (ProtocolViolation) root;
+      if (state != State.CLOSED) {
+        settings.admission().protocolError();
+      }
       LOG.warn("closing the connection with {}: protocol error: {}", remote, v.getMessage());
       logged = true;
       recordFailure(new ProtocolException("protocol error from " + who() + ": "
@@ -510,6 +579,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     }
     State before = state;
     state = State.CLOSED;
+    stopReading(ctx);
     if (before == State.CLOSED || !ctx.channel().isActive()) {
       ctx.close();
       return;
@@ -530,6 +600,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
       sendErrorAndClose(ctx, WireFormat.ERROR_PROTOCOL, cause.getMessage(), false);
     } else {
       state = State.CLOSED;
+      stopReading(ctx);
       ctx.close();
     }
   }
@@ -537,6 +608,9 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     state = State.CLOSED;
+    if (slot != null) {
+      slot.release();
+    }
     if (sasl != null) {
       sasl.dispose();
     }

@@ -15,11 +15,21 @@ import javax.security.sasl.SaslException;
  * a chunk that fails its check is a protocol error. Installed once the SASL exchange completed.
  */
 final class SaslWrapCodec extends ByteToMessageCodec<ByteBuf> {
+  /** What wrapping adds to a chunk at most (GSS header, checksum, padding). */
+  private static final int WRAP_OVERHEAD_BYTES = 4096;
+
   private final SaslSession session;
+  /** Chunks up to a handshake frame until the hello admits the peer, full frames after. */
+  private long chunkMax = 4L + WireFormat.HANDSHAKE_LENGTH_MAX + WRAP_OVERHEAD_BYTES;
 
   SaslWrapCodec(SaslSession session) {
     super(ByteBuf.class);
     this.session = session;
+  }
+
+  /** The hello exchange admitted the peer: chunks of full frames from now on. */
+  void open() {
+    chunkMax = WireFormat.FRAME_SIZE_BYTES_MAX + (long) WRAP_OVERHEAD_BYTES;
   }
 
   @Override
@@ -36,10 +46,10 @@ final class SaslWrapCodec extends ByteToMessageCodec<ByteBuf> {
       return;
     }
     long length = in.getUnsignedInt(in.readerIndex());
-    if (length <= 0 || length > WireFormat.FRAME_SIZE_BYTES_MAX + 4096L) {
+    if (length <= 0 || length > chunkMax) {
       in.skipBytes(in.readableBytes());
       throw new ProtocolViolation("SASL-wrapped chunk of " + length + " bytes is outside 1.."
-          + (WireFormat.FRAME_SIZE_BYTES_MAX + 4096));
+          + chunkMax);
     }
     if (in.readableBytes() < 4 + length) {
       return;

@@ -46,7 +46,7 @@ class FrameCodecProperties {
 
   /** Feeds {@code bytes} in chunks of the given sizes and returns what the decoder produced. */
   static List<Frame> decode(ByteBuf bytes, SplittableRandom cuts) {
-    EmbeddedChannel in = new EmbeddedChannel(new FrameDecoder());
+    EmbeddedChannel in = new EmbeddedChannel(FrameDecoder.opened());
     try {
       while (bytes.isReadable()) {
         int n = Math.min(bytes.readableBytes(), 1 + cuts.nextInt(cuts.nextBoolean() ? 7 : 70_000));
