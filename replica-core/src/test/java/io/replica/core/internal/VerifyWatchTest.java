@@ -1,0 +1,93 @@
+package io.replica.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replica.api.DiskId;
+import io.replica.api.VmId;
+import io.replica.spi.storage.VirtualDisk;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What online verify relies on: a block outside the watched set reads as it did when watching
+ * began, even while the guest writes other blocks at the same moment.
+ */
+class VerifyWatchTest {
+  private static final int BLOCK = 4096;
+  private static final int BLOCKS = 64;
+
+  private static VmTracker tracker(ByteArrayDisk disk, Path spill) {
+    return new VmTracker(VmId.of(new UUID(7, 7)), BLOCK, Map.of(DiskId.of(new UUID(8, 8)), disk), 1 << 20, spill);
+  }
+
+  @Test
+  void theWatchedSetHoldsThePendingBlocksAndEveryWriteAfterUntilUnwatched(@TempDir Path spill) throws Exception {
+    ByteArrayDisk disk = new ByteArrayDisk(BLOCKS * BLOCK, 512);
+    VmTracker vm = tracker(disk, spill);
+    VirtualDisk guest = vm.trackedDisk(DiskId.of(new UUID(8, 8)));
+    DiskTracker d = vm.disks().get(0);
+    guest.write(3L * BLOCK, ByteBuffer.wrap(new byte[BLOCK]));
+    BlockSet written = d.watchWrites();
+    assertTrue(written.contains(3), "a block changed and not acknowledged is watched from the start");
+    guest.write(10L * BLOCK, ByteBuffer.wrap(new byte[2 * BLOCK]));
+    assertTrue(written.contains(10) && written.contains(11), "a write after the start is watched");
+    vm.cut(VmTracker.CutScope.CHANGES);
+    vm.cycleAcknowledged();
+    assertTrue(written.contains(3), "an acknowledgement does not unwatch what was written");
+    d.unwatch(written);
+    guest.write(20L * BLOCK, ByteBuffer.wrap(new byte[BLOCK]));
+    assertFalse(written.contains(20), "unwatched");
+    DiskTracker.Unwritten u = d.readUnwritten(2, 12, d.watchWrites());
+    assertFalse(u.written()[0], "block 2 was never written");
+    assertArrayEquals(Arrays.copyOfRange(disk.bytes, 2 * BLOCK, 12 * BLOCK), u.data());
+  }
+
+  @Test
+  void aBlockNotWatchedReadsAsItDidWhenWatchingBeganWhileTheGuestWrites(@TempDir Path spill) throws Exception {
+    ByteArrayDisk disk = new ByteArrayDisk(BLOCKS * BLOCK, 512);
+    for (int b = 0; b < BLOCKS; b++) {
+      Arrays.fill(disk.bytes, b * BLOCK, (b + 1) * BLOCK, (byte) b);
+    }
+    byte[] before = disk.bytes.clone();
+    VmTracker vm = tracker(disk, spill);
+    VirtualDisk guest = vm.trackedDisk(DiskId.of(new UUID(8, 8)));
+    DiskTracker d = vm.disks().get(0);
+    BlockSet written = d.watchWrites();
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    Thread writer = new Thread(() -> {
+      SplittableRandom r = new SplittableRandom(3);
+      byte[] data = new byte[BLOCK];
+      try {
+        for (int i = 0; i < 20_000; i++) {
+          Arrays.fill(data, (byte) (100 + r.nextInt(100)));
+          guest.write((long) r.nextInt(BLOCKS) * BLOCK, ByteBuffer.wrap(data));
+        }
+      } catch (Throwable t) {
+        failed.set(t);
+      }
+    }, "guest");
+    writer.start();
+    long compared = 0;
+    while (writer.isAlive() || compared == 0) {
+      DiskTracker.Unwritten u = d.readUnwritten(0, BLOCKS, written);
+      for (int b = 0; b < BLOCKS; b++) {
+        if (!u.written()[b]) {
+          assertArrayEquals(Arrays.copyOfRange(before, b * BLOCK, (b + 1) * BLOCK),
+              Arrays.copyOfRange(u.data(), b * BLOCK, (b + 1) * BLOCK), "block " + b + " changed unwatched");
+          compared++;
+        }
+      }
+    }
+    writer.join();
+    assertTrue(failed.get() == null, String.valueOf(failed.get()));
+  }
+}
