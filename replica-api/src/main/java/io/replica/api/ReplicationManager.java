@@ -87,6 +87,28 @@ public interface ReplicationManager extends AutoCloseable {
   CompletableFuture<Void> cancelResynchronization(VmId vm);
 
   /**
+   * Verifies the replica online (DRBD's {@code verify}), on the primary: the replica's latest
+   * recovery point is compared by strong hashes, block by block, with this host's disks at the
+   * same cut, while replication goes on. Replication trusts its own bookkeeping; this is the check
+   * that does not, so it finds what nothing else reports: a replica block changed behind the
+   * engine's back, storage that reads back wrong, or a storage whose allocated ranges lie (every
+   * block is compared, allocated or not).
+   *
+   * <p>Blocks the guest writes while they are compared are compared in a later pass, after the
+   * next cycle carried them; the primary never pauses. The result lists the ranges that differed
+   * and how many bytes were compared; a {@link io.replica.api.event.ReplicationEvent.VerifyCompleted}
+   * event carries it too. When ranges differ, health turns critical naming them and a
+   * resynchronization of exactly those ranges starts (the state is
+   * {@link ReplicationState#RESYNCHRONIZING} until it completed). A verify also runs on its own
+   * every {@link ReplicationSettings#verifyInterval()}, when set. While one runs, this returns it.
+   *
+   * <p>Fails with {@link WrongStateException} unless the machine is replicating from this host,
+   * or if it stops replicating before the verify completed (suspended, resynchronizing, failed
+   * over); with {@link ReplicaException} if the replica could not answer for too long.
+   */
+  CompletableFuture<VerificationResult> verify(VmId vm);
+
+  /**
    * Removes the relationship on this host: on the primary tracking stops and its state is freed;
    * on the replica the relationship's state and journal go, the replica disks stay. This also
    * clears a replica whose state could not be read at start.

@@ -25,6 +25,10 @@ public final class ReplicationSettings {
   public static final Duration FREQUENCY_15_MINUTES = Duration.ofMinutes(15);
   /** The shortest replication frequency accepted. */
   public static final Duration MIN_FREQUENCY = Duration.ofSeconds(1);
+  /** A daily online verify, for {@link Builder#verifyInterval(Duration)}. */
+  public static final Duration VERIFY_DAILY = Duration.ofDays(1);
+  /** The shortest interval of scheduled online verifies. */
+  public static final Duration MIN_VERIFY_INTERVAL = Duration.ofMinutes(1);
   /** The default change-tracking granularity. */
   public static final int DEFAULT_TRACKING_BLOCK_SIZE_BYTES = 4096;
 
@@ -42,6 +46,7 @@ public final class ReplicationSettings {
   private final double resynchronizationThreshold;
   private final @Nullable ResynchronizationWindow autoResynchronization;
   private final long bandwidthBytesPerSecondMax;
+  private final @Nullable Duration verifyInterval;
 
   private ReplicationSettings(Builder b) {
     this.replicaServer = b.replicaServer;
@@ -59,6 +64,7 @@ public final class ReplicationSettings {
     this.resynchronizationThreshold = b.resynchronizationThreshold;
     this.autoResynchronization = b.autoResynchronization;
     this.bandwidthBytesPerSecondMax = b.bandwidthBytesPerSecondMax;
+    this.verifyInterval = b.verifyInterval;
   }
 
   /**
@@ -84,6 +90,7 @@ public final class ReplicationSettings {
         .resynchronizationThreshold(resynchronizationThreshold)
         .autoResynchronization(autoResynchronization)
         .bandwidthBytesPerSecondMax(bandwidthBytesPerSecondMax)
+        .verifyInterval(verifyInterval)
         .initialReplicationStartTime(initialReplicationStartTime);
     b.initialReplicationMethod = initialReplicationMethod;
     b.initialReplicationExportLocation = initialReplicationExportLocation;
@@ -166,6 +173,17 @@ public final class ReplicationSettings {
     return bandwidthBytesPerSecondMax;
   }
 
+  /**
+   * How often the replica is verified online by itself (see {@code ReplicationManager.verify}),
+   * counted from the end of initial replication and then from each verify's start; empty (the
+   * default) for only when asked. Off by default because a verify reads every block of every disk
+   * on both hosts; daily ({@link #VERIFY_DAILY}) or weekly suits most operators, as DRBD's
+   * {@code verify} from cron does.
+   */
+  public Optional<Duration> verifyInterval() {
+    return Optional.ofNullable(verifyInterval);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof ReplicationSettings s
@@ -182,7 +200,8 @@ public final class ReplicationSettings {
         && trackingBlockSizeBytes == s.trackingBlockSizeBytes
         && resynchronizationThreshold == s.resynchronizationThreshold
         && Objects.equals(autoResynchronization, s.autoResynchronization)
-        && bandwidthBytesPerSecondMax == s.bandwidthBytesPerSecondMax;
+        && bandwidthBytesPerSecondMax == s.bandwidthBytesPerSecondMax
+        && Objects.equals(verifyInterval, s.verifyInterval);
   }
 
   @Override
@@ -199,7 +218,8 @@ public final class ReplicationSettings {
         + ", initialReplication=" + initialReplicationMethod
         + (initialReplicationStartTime == null ? "" : " at " + initialReplicationStartTime)
         + ", trackingBlockSize=" + trackingBlockSizeBytes
-        + (bandwidthBytesPerSecondMax == 0 ? "" : ", bandwidth=" + bandwidthBytesPerSecondMax + " B/s") + "]";
+        + (bandwidthBytesPerSecondMax == 0 ? "" : ", bandwidth=" + bandwidthBytesPerSecondMax + " B/s")
+        + (verifyInterval == null ? "" : ", verify every " + verifyInterval) + "]";
   }
 
   /** Builds {@link ReplicationSettings}; each setter checks its value at once. */
@@ -218,6 +238,7 @@ public final class ReplicationSettings {
     private double resynchronizationThreshold = 0.5;
     private @Nullable ResynchronizationWindow autoResynchronization = ResynchronizationWindow.HYPER_V_DEFAULT;
     private long bandwidthBytesPerSecondMax;
+    private @Nullable Duration verifyInterval;
 
     private Builder(String replicaServer) {
       Objects.requireNonNull(replicaServer, "replicaServer");
@@ -365,6 +386,22 @@ public final class ReplicationSettings {
      */
     public Builder autoResynchronization(@Nullable ResynchronizationWindow window) {
       this.autoResynchronization = window;
+      return this;
+    }
+
+    /**
+     * Verifies the replica online by itself at this interval (at least
+     * {@link ReplicationSettings#MIN_VERIFY_INTERVAL}), e.g. {@link ReplicationSettings#VERIFY_DAILY};
+     * null (the default) for only when asked.
+     *
+     * @throws IllegalArgumentException if shorter than a minute
+     */
+    public Builder verifyInterval(@Nullable Duration interval) {
+      if (interval != null && interval.compareTo(MIN_VERIFY_INTERVAL) < 0) {
+        throw new IllegalArgumentException("verify interval " + interval + " is too short; use at least "
+            + MIN_VERIFY_INTERVAL + ", e.g. a day, or null for only when asked");
+      }
+      this.verifyInterval = interval;
       return this;
     }
 

@@ -196,6 +196,15 @@ final class DemoCommand implements Callable<Integer> {
       while (!replicaHasCutAfter(replica, vm.id(), stoppedAt) && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
+      // One online verify pass: the replica's latest point against the primary's disks, by hashes.
+      io.replica.api.VerificationResult check = primary.verify(vm.id()).get(5, TimeUnit.MINUTES);
+      out.printf(java.util.Locale.ROOT, "verify: %d disks, %.1f MiB compared, %d ranges differ%n", check.disks(),
+          check.comparedBytes() / (double) (1 << 20), check.differences().size());
+      if (!check.matches()) {
+        out.println("FAILED: online verify found ranges of the replica differing from the primary: "
+            + check.differences());
+        return 1;
+      }
       // Hold the replica at that point while it is compared.
       primary.suspendReplication(vm.id()).get(30, TimeUnit.SECONDS);
       out.printf("guest wrote %d times during %d cycles%n", writes.get(), cycles);

@@ -22,6 +22,8 @@ class DemoCommandTest {
     assertEquals("0", r[0], r[1] + r[2]);
     String[] lines = r[1].strip().split("\n");
     assertTrue(lines[lines.length - 1].startsWith("verified: replica equals primary at cycle"), r[1]);
+    assertTrue(r[1].contains("verify: 2 disks, 8.0 MiB compared, 0 ranges differ\n"), r[1]);
+    assertTrue(r[1].indexOf("verify: ") < r[1].indexOf("verified: "), r[1]);
     assertTrue(r[1].contains("cycle   0") && r[1].contains("(initial replication)"), r[1]);
     assertTrue(r[1].contains("SuccessfulReplicationCount"), r[1]);
   }

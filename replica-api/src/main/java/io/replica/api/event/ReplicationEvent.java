@@ -49,6 +49,14 @@ public sealed interface ReplicationEvent {
   /** A cycle or a connection failed; replication retries. */
   record ReplicationFailed(VmId vm, Instant time, String reason) implements MachineEvent {}
 
+  /**
+   * An online verify of the replica completed ({@code ReplicationManager.verify}, or its schedule):
+   * on the primary, with the ranges that differed. When some did, health is critical until the
+   * resynchronization of exactly those ranges that the engine starts has completed.
+   */
+  record VerifyCompleted(VmId vm, Instant time, io.replica.api.VerificationResult result)
+      implements MachineEvent {}
+
   /** The health level changed. */
   record HealthChanged(VmId vm, Instant time, HealthState from, ReplicationHealth health)
       implements MachineEvent {}

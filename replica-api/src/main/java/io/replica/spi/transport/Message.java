@@ -101,6 +101,51 @@ public sealed interface Message {
   }
 
   /**
+   * Primary to replica, for an online verify: send the strong hashes of the blocks of
+   * {@code [offsetBytes, offsetBytes + lengthBytes)} of a disk as the replica's latest recovery point
+   * holds them, in blocks of {@code blockSizeBytes}. {@code request} numbers the requests of the
+   * primary, so that it recognizes the answer and ignores a stale one. Unlike a {@link HashRequest}
+   * it belongs to no cycle: the replica answers at whatever cycle it has applied, and says which.
+   */
+  record VerifyRequest(VmId vm, long request, DiskId disk, long offsetBytes, long lengthBytes, int blockSizeBytes)
+      implements Message {}
+
+  /**
+   * Replica to primary, the answer to a {@link VerifyRequest}: 16 bytes of SHA-256 per block, in
+   * order, of the replica's disk at its latest applied cycle {@code appliedCycle}. With a non-empty
+   * {@code refusal} the replica cannot answer now (it is still applying, or failed over) and
+   * {@code hashes} is empty; the primary asks again later.
+   */
+  record VerifyResponse(VmId vm, long request, DiskId disk, long offsetBytes, int blockSizeBytes,
+      long appliedCycle, byte[] hashes, String refusal) implements Message {
+    public VerifyResponse {
+      Objects.requireNonNull(vm, "vm");
+      Objects.requireNonNull(disk, "disk");
+      Objects.requireNonNull(hashes, "hashes");
+      Objects.requireNonNull(refusal, "refusal");
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof VerifyResponse v && vm.equals(v.vm) && request == v.request && disk.equals(v.disk)
+          && offsetBytes == v.offsetBytes && blockSizeBytes == v.blockSizeBytes && appliedCycle == v.appliedCycle
+          && java.util.Arrays.equals(hashes, v.hashes) && refusal.equals(v.refusal);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(vm, request, disk, offsetBytes, java.util.Arrays.hashCode(hashes));
+    }
+
+    @Override
+    public String toString() {
+      return "VerifyResponse[vm=" + vm + ", request=" + request + ", disk=" + disk + ", offset=" + offsetBytes
+          + ", blockSize=" + blockSizeBytes + ", appliedCycle=" + appliedCycle + ", blocks=" + hashes.length / 16
+          + (refusal.isEmpty() ? "" : ", refused") + "]";
+    }
+  }
+
+  /**
    * Former primary to new primary, when the former primary becomes the replica after an unplanned
    * failover: byte ranges of {@code disk} it may have changed since the last cycle the other side
    * acknowledged, as {@code [offset0, length0, offset1, length1, ...]}. Several may follow for one

@@ -42,6 +42,11 @@ final class DiskTracker {
   /** Extents known hot in the activity log; null without one. */
   private final @Nullable ActivityLog activity;
   private final BlockSet hotExtents;
+  /**
+   * Sets of blocks written since an online verify pass began watching ({@link #watchWrites()});
+   * each guest write adds its blocks to every one, before it reaches the disk.
+   */
+  private final List<BlockSet> watchers = new java.util.ArrayList<>();
 
   DiskTracker(DiskId id, VirtualDisk disk, int blockSize, AtomicLong preserveBudget, Path spillDirectory,
       @Nullable ActivityLog activity) {
@@ -77,6 +82,9 @@ final class DiskTracker {
         open.add(first);
       } else {
         open.addRange(first, last + 1);
+      }
+      for (BlockSet w : watchers) {
+        w.addRange(first, last + 1);
       }
       BlockSet f = frozen;
       if (f != null && !copyBeforeWriteSkipped) {
@@ -177,6 +185,43 @@ final class DiskTracker {
   synchronized long[] pendingRanges() {
     return pendingSet().byteRanges(shift, disk.sizeBytes());
   }
+
+  /**
+   * Starts watching guest writes for an online verify: the returned set holds the blocks changed
+   * and not yet acknowledged now, and from now on every block a guest write marks, until
+   * {@link #unwatch(BlockSet)}. A block outside it reads now as it read at the cut of the last
+   * acknowledged cycle when watching began, and at every later cut.
+   */
+  synchronized BlockSet watchWrites() {
+    BlockSet written = pendingSet();
+    watchers.add(written);
+    return written;
+  }
+
+  /** Stops adding guest writes to a set {@link #watchWrites()} returned. */
+  synchronized void unwatch(BlockSet written) {
+    watchers.removeIf(w -> w == written);
+  }
+
+  /**
+   * Reads blocks {@code [first, end)} in one read, and says which of them a guest wrote since
+   * {@code written} began watching. Both happen under this object's monitor, which a guest write
+   * takes to mark its blocks before it writes them: a block not marked here is not being written
+   * either, so its bytes are the ones it had at the watched cut.
+   */
+  synchronized Unwritten readUnwritten(long first, long end, BlockSet written) throws IOException {
+    boolean[] wasWritten = new boolean[(int) (end - first)];
+    for (long b = first; b < end; b++) {
+      wasWritten[(int) (b - first)] = written.contains(b);
+    }
+    long offset = first << shift;
+    byte[] data = new byte[(int) (Math.min(end << shift, disk.sizeBytes()) - offset)];
+    disk.read(offset, ByteBuffer.wrap(data));
+    return new Unwritten(first, data, wasWritten);
+  }
+
+  /** Blocks read for a verify from {@code firstBlock}, and which of them a guest wrote meanwhile. */
+  record Unwritten(long firstBlock, byte[] data, boolean[] written) {}
 
   /** A second cursor over the generation in flight, for looking ahead of the sender. */
   synchronized BlockSet.Cursor frozenCursor() {
@@ -319,6 +364,7 @@ final class DiskTracker {
   /** Stops tracking and drops all state; later writes pass through untracked. */
   synchronized void release() {
     released = true;
+    watchers.clear();
     open = new BlockSet(blockCount);
     cycleAcknowledged();
   }

@@ -533,6 +533,15 @@ public final class Engine implements ReplicationManager {
   }
 
   @Override
+  public CompletableFuture<io.replica.api.VerificationResult> verify(VmId vm) {
+    return async(() -> {
+      PrimaryRelationship r = requirePrimary(vm, "verify");
+      requireState("verify", r, EnumSet.of(ReplicationState.REPLICATING));
+      return r.verify();
+    });
+  }
+
+  @Override
   public CompletableFuture<Void> cancelResynchronization(VmId vm) {
     return async(() -> {
       PrimaryRelationship r = requirePrimary(vm, "cancel resynchronization");

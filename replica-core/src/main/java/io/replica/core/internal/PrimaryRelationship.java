@@ -13,7 +13,9 @@ import io.replica.api.ReplicationSettings;
 import io.replica.api.ReplicationState;
 import io.replica.api.ReplicationStatistics;
 import io.replica.api.VirtualMachine;
+import io.replica.api.VerificationResult;
 import io.replica.api.VmDisk;
+import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.spi.time.Cancellable;
 import io.replica.spi.transport.Connection;
@@ -27,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -104,6 +107,14 @@ final class PrimaryRelationship {
   private @Nullable Cycle inflight;
   private @Nullable String error;
   private final HealthWatch healthWatch;
+  /** The online verify running, if any. */
+  private @Nullable Verification verification;
+  /** The next scheduled verify. */
+  private @Nullable Cancellable verifyTimer;
+  /** What the last verify found differing, until the resynchronization of those ranges completed. */
+  private @Nullable String verifyFinding;
+  /** The first cycle that can carry the repair of {@link #verifyFinding}; -1 with none due. */
+  private long repairFrom = -1;
 
   PrimaryRelationship(Engine engine, VirtualMachine vm, ReplicationSettings settings,
       VmTracker tracker, PeerLink link, CompletableFuture<Void> enabling) {
@@ -186,6 +197,11 @@ final class PrimaryRelationship {
       }
     } else if (message instanceof Message.HashResponse m) {
       onHashResponse(m);
+    } else if (message instanceof Message.VerifyResponse m) {
+      Verification v = verification;
+      if (v != null) {
+        v.onResponse(m);
+      }
     } else if (message instanceof Message.ChangedRanges m) {
       onChangedRanges(m);
     } else if (message instanceof Message.FailoverCompleted m) {
@@ -423,6 +439,15 @@ final class PrimaryRelationship {
       throttled.cancel();
       throttled = null;
     }
+    if (verifyTimer != null) {
+      verifyTimer.cancel();
+      verifyTimer = null;
+    }
+    Verification v = verification;
+    if (v != null) {
+      v.fail(new WrongStateException(vm.id(), state, Set.of(ReplicationState.REPLICATING), "verify of virtual machine "
+          + vm.id() + " stopped: replication from " + engine.hostName() + " stopped or was removed"));
+    }
   }
 
   /** Block bytes the bandwidth limit allows now (negative: owed); at most one second's worth. */
@@ -464,6 +489,10 @@ final class PrimaryRelationship {
 
   private void tick() {
     scheduleTick();
+    Verification v = verification;
+    if (v != null) {
+      v.tick();
+    }
     stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
     Cycle c = inflight;
     if (c != null && c.media != null) {
@@ -912,6 +941,10 @@ final class PrimaryRelationship {
     inflight = null;
     lastAcked = c.number;
     tracker.cycleAcknowledged();
+    if (c.resync && repairFrom >= 0 && c.number >= repairFrom) {
+      verifyFinding = null; // the ranges verify found were compared again and sent where they differed
+      repairFrom = -1;
+    }
     try {
       tracker.cool();
       engine.persistPrimary(this);
@@ -950,7 +983,92 @@ final class PrimaryRelationship {
     if (planned != null && state == ReplicationState.REPLICATING) {
       finishPreparing();
     }
+    Verification v = verification;
+    if (v != null) {
+      v.acknowledged(lastAcked);
+    }
     updateHealth();
+  }
+
+  // ---- online verify
+
+  /** Starts an online verify, or joins the one running. */
+  CompletableFuture<VerificationResult> verify() {
+    Verification running = verification;
+    if (running != null) {
+      return running.result.copy();
+    }
+    if (state != ReplicationState.REPLICATING || !changesKnown()) {
+      throw new WrongStateException("verify", vm.id(), state, Set.of(ReplicationState.REPLICATING));
+    }
+    Verification v = new Verification(engine, vm.id(), tracker.disks(), () -> accepted ? connection : null,
+        () -> lastAcked, this::verified);
+    verification = v;
+    v.start();
+    return v.result.copy();
+  }
+
+  /** A verify ended: report it, and repair what differed by a resynchronization of exactly those ranges. */
+  private void verified(Verification v) {
+    if (verification == v) {
+      verification = null;
+    }
+    if (!v.result.isDone() || v.result.isCompletedExceptionally()) {
+      return; // failed: the caller learns why
+    }
+    VerificationResult r = v.result.join();
+    engine.emit(new ReplicationEvent.VerifyCompleted(vm.id(), engine.clock().instant(), r));
+    if (r.matches()) {
+      LOG.info("verify of {} compared {} bytes of {} disks with the replica at cycle {}: no range differs", vm.id(),
+          r.comparedBytes(), r.disks(), r.cycle());
+      return;
+    }
+    for (VerificationResult.DifferingRange range : r.differences()) {
+      for (DiskTracker t : tracker.disks()) {
+        if (t.id.equals(range.disk())) {
+          t.markDirty(range.offsetBytes(), range.lengthBytes());
+        }
+      }
+    }
+    List<VerificationResult.DifferingRange> shown = r.differences().subList(0, Math.min(8, r.differences().size()));
+    verifyFinding = "verify found " + r.differences().size() + " range" + (r.differences().size() == 1 ? "" : "s")
+        + " of the replica differing from the primary at cycle " + r.cycle() + ": " + shown
+        + (shown.size() < r.differences().size() ? " and more" : "")
+        + "; a resynchronization of those ranges repairs them";
+    LOG.warn("{}: {}", vm.id(), verifyFinding);
+    repairFrom = nextCycle;
+    if (state == ReplicationState.REPLICATING) {
+      resynchronize(true);
+    }
+    updateHealth();
+  }
+
+  /** Schedules the next verify of the schedule in the settings, if it has one. */
+  private void scheduleVerify(Duration after) {
+    if (verifyTimer != null) {
+      verifyTimer.cancel();
+      verifyTimer = null;
+    }
+    if (settings.verifyInterval().isEmpty()) {
+      return;
+    }
+    verifyTimer = engine.scheduler().schedule(() -> engine.runLocked(this::scheduledVerify), after);
+  }
+
+  private void scheduledVerify() {
+    verifyTimer = null;
+    Duration interval = settings.verifyInterval().orElseThrow();
+    if (verification != null || state != ReplicationState.REPLICATING || !changesKnown()) {
+      scheduleVerify(settings.replicationFrequency()); // due: runs once replication goes on
+      return;
+    }
+    scheduleVerify(interval);
+    verify().whenComplete((result, failure) -> {
+      if (failure != null) {
+        engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+            "scheduled verify of virtual machine " + vm.id() + " failed: " + Engine.describe(failure)));
+      }
+    });
   }
 
   // ---- planned failover
@@ -1044,6 +1162,7 @@ final class PrimaryRelationship {
 
   private void initialReplicationDone() {
     replicaHoldsData = false;
+    settings.verifyInterval().ifPresent(this::scheduleVerify);
     if (state != ReplicationState.SUSPENDED) {
       setState(ReplicationState.REPLICATING, "initial replication completed");
     }
@@ -1136,6 +1255,12 @@ final class PrimaryRelationship {
     state = to;
     engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(),
         ReplicationMode.PRIMARY, from, to, reason));
+    Verification v = verification;
+    if (v != null && to != ReplicationState.REPLICATING) {
+      v.fail(new WrongStateException(vm.id(), to, Set.of(ReplicationState.REPLICATING), "verify of virtual machine "
+          + vm.id() + " stopped: replication went from " + from + " to " + to + " (" + reason + "); run it again"
+          + " once the machine replicates"));
+    }
     updateHealth();
   }
 
@@ -1150,6 +1275,9 @@ final class PrimaryRelationship {
         && !link.isConnected()) {
       critical.add("cannot send changes: the replica server " + link.endpoint + " is not reachable"
           + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")"));
+    }
+    if (verifyFinding != null) {
+      critical.add(verifyFinding);
     }
     if (state == ReplicationState.SUSPENDED) {
       warning.add("replication is suspended");

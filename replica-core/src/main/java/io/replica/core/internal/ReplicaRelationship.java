@@ -184,6 +184,8 @@ final class ReplicaRelationship {
         onFailoverPrepared(c, f);
       } else if (m instanceof Message.HashRequest h) {
         onHashRequest(c, h);
+      } else if (m instanceof Message.VerifyRequest v) {
+        onVerifyRequest(c, v);
       } else if (m instanceof Message.PowerStateReport p) {
         onPowerState(p.powerState(), false);
       }
@@ -453,6 +455,56 @@ final class ReplicaRelationship {
       pointLock.readLock().unlock();
     }
     c.send(new Message.HashResponse(vm, h.cycle(), h.disk(), h.offsetBytes(), block, out));
+  }
+
+  /**
+   * The hashes of the replica's latest recovery point, for an online verify: of the disk as it is
+   * once every committed cycle is applied, which the answer names. Every block is read, allocated
+   * or not, so a storage that misreports its allocation cannot hide a difference.
+   */
+  private void onVerifyRequest(Connection c, Message.VerifyRequest h) {
+    VirtualDisk d = disks.get(h.disk());
+    int block = record.trackingBlockSizeBytes();
+    if (d == null || h.blockSizeBytes() != block || h.offsetBytes() < 0 || h.offsetBytes() % block != 0
+        || h.lengthBytes() <= 0 || h.lengthBytes() > HASH_REQUEST_BLOCKS_MAX * block
+        || h.offsetBytes() >= d.sizeBytes()) {
+      engine.protocolError(c, "verify request " + h + " does not fit the disks of " + vm);
+      return;
+    }
+    String refusal = null;
+    if (state == ReplicationState.ERROR || state == ReplicationState.FAILOVER_WAITING_COMPLETION
+        || state == ReplicationState.FAILED_OVER || lastApplied < 0) {
+      refusal = "virtual machine " + vm + " on " + engine.hostName() + " is " + state
+          + (lastApplied < 0 ? " without a recovery point" : "");
+    } else {
+      applyPending();
+      if (!pending.isEmpty()) {
+        refusal = "the replica is still applying cycles (a recovery point view is open)";
+      }
+    }
+    byte[] out = new byte[0];
+    if (refusal == null) {
+      long end = Math.min(d.sizeBytes(), h.offsetBytes() + h.lengthBytes());
+      int blocks = (int) ((end - h.offsetBytes() + block - 1) / block);
+      out = new byte[blocks * BlockHashes.HASH_BYTES];
+      byte[] buf = new byte[block];
+      pointLock.readLock().lock();
+      try {
+        for (int i = 0; i < blocks; i++) {
+          long offset = h.offsetBytes() + (long) i * block;
+          int n = (int) Math.min(block, d.sizeBytes() - offset);
+          d.read(offset, ByteBuffer.wrap(buf, 0, n));
+          hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
+        }
+      } catch (IOException e) {
+        refusal = "cannot read replica disk " + h.disk() + ": " + Engine.describe(e);
+        out = new byte[0];
+      } finally {
+        pointLock.readLock().unlock();
+      }
+    }
+    c.send(new Message.VerifyResponse(vm, h.request(), h.disk(), h.offsetBytes(), block, lastApplied, out,
+        refusal == null ? "" : refusal));
   }
 
   /** Drops a transfer in progress and whatever it journaled. */

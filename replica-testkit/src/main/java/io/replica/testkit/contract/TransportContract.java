@@ -192,6 +192,7 @@ public abstract class TransportContract<T extends Transport> {
         new Message.ZeroRun(VM, 7, 4, DISK, 1L << 30, 1L << 35),
         new Message.CycleEnd(VM, 7, 4, block.length + (long) zeros.length, 0xCAFEBABE),
         new Message.HashRequest(VM, 7, DISK, 1L << 20, 64L << 20, 2 << 20),
+        new Message.VerifyRequest(VM, 3, DISK, 1L << 20, 4L << 20, 4096),
         new Message.FailoverPrepared(VM, 9, "Primary.Contract.Test", 443,
             AuthenticationType.CERTIFICATE, java.time.Duration.ofSeconds(30)));
     List<Message> replicaToPrimary = List.of(
@@ -200,6 +201,8 @@ public abstract class TransportContract<T extends Transport> {
         new Message.CycleAck(VM, 7),
         new Message.CycleRejected(VM, 8, "gap after sequence 3", true),
         new Message.HashResponse(VM, 7, DISK, 1L << 20, 2 << 20, hashes),
+        new Message.VerifyResponse(VM, 3, DISK, 1L << 20, 4096, 6, hashes, ""),
+        new Message.VerifyResponse(VM, 4, DISK, 0, 4096, 6, new byte[0], "still applying"),
         new Message.ChangedRanges(VM, DISK, new long[] {0, 4096, 1L << 40, 1L << 20}),
         new Message.FailoverCompleted(VM, false, "the replica is not at cycle 9"));
     for (Message m : primaryToReplica) {

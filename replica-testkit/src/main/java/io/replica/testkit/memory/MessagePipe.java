@@ -76,6 +76,10 @@ final class MessagePipe {
         return new Message.HashResponse(h.vm(), h.cycle(), h.disk(), h.offsetBytes(), h.blockSizeBytes(),
             h.hashes().clone());
       }
+      if (sent instanceof Message.VerifyResponse v) {
+        return new Message.VerifyResponse(v.vm(), v.request(), v.disk(), v.offsetBytes(), v.blockSizeBytes(),
+            v.appliedCycle(), v.hashes().clone(), v.refusal());
+      }
       if (sent instanceof Message.ChangedRanges r) {
         return new Message.ChangedRanges(r.vm(), r.disk(), r.ranges().clone());
       }

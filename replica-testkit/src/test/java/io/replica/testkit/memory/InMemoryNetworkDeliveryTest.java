@@ -148,7 +148,8 @@ class InMemoryNetworkDeliveryTest {
       }
     }
     // MessagePipe gives the receiver its own copy of exactly these arrays.
-    assertEquals(List.of("HashResponse.hashes", "ChangedRanges.ranges", "BlockData.data"), withArrays);
+    assertEquals(List.of("HashResponse.hashes", "VerifyResponse.hashes", "ChangedRanges.ranges",
+        "BlockData.data"), withArrays);
   }
 
   @Test

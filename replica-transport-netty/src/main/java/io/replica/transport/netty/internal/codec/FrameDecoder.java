@@ -367,6 +367,26 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         body.readBytes(hashes);
         return data(new Message.HashResponse(vm, cycle, disk, offset, blockSize, hashes));
       }
+      case TYPE_VERIFY_REQUEST: {
+        long request = body.readLong();
+        DiskId disk = new DiskId(readUuid(body));
+        return data(new Message.VerifyRequest(vm, request, disk, body.readLong(), body.readLong(), body.readInt()));
+      }
+      case TYPE_VERIFY_RESPONSE: {
+        long request = body.readLong();
+        DiskId disk = new DiskId(readUuid(body));
+        long offset = body.readLong();
+        int blockSize = body.readInt();
+        long applied = body.readLong();
+        String refusal = readString(body);
+        int length = body.readInt();
+        if (length < 0 || length % 16 != 0 || length > body.readableBytes()) {
+          throw new ProtocolViolation("verify response announces " + length + " bytes of hashes");
+        }
+        byte[] hashes = new byte[length];
+        body.readBytes(hashes);
+        return data(new Message.VerifyResponse(vm, request, disk, offset, blockSize, applied, hashes, refusal));
+      }
       case TYPE_CHANGED_RANGES: {
         DiskId disk = new DiskId(readUuid(body));
         int count = body.readInt();

@@ -237,6 +237,25 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             .writeBytes(h.hashes());
         return finish(alloc, TYPE_HASH_RESPONSE, 0, stream, body, null);
       }
+      if (m instanceof Message.VerifyRequest) {
+        Message.VerifyRequest v = (Message.VerifyRequest) m;
+        body.writeLong(v.request());
+        writeUuid(body, v.disk().uuid());
+        body.writeLong(v.offsetBytes()).writeLong(v.lengthBytes()).writeInt(v.blockSizeBytes());
+        return finish(alloc, TYPE_VERIFY_REQUEST, 0, stream, body, null);
+      }
+      if (m instanceof Message.VerifyResponse) {
+        Message.VerifyResponse v = (Message.VerifyResponse) m;
+        if (v.hashes().length > BLOCK_SIZE_BYTES_MAX) {
+          throw new IllegalArgumentException("cannot send " + v + ": more hashes than a frame carries");
+        }
+        body.writeLong(v.request());
+        writeUuid(body, v.disk().uuid());
+        body.writeLong(v.offsetBytes()).writeInt(v.blockSizeBytes()).writeLong(v.appliedCycle());
+        writeString(body, truncate(v.refusal()));
+        body.writeInt(v.hashes().length).writeBytes(v.hashes());
+        return finish(alloc, TYPE_VERIFY_RESPONSE, 0, stream, body, null);
+      }
       if (m instanceof Message.ChangedRanges) {
         Message.ChangedRanges r = (Message.ChangedRanges) m;
         writeUuid(body, r.disk().uuid());

@@ -82,6 +82,8 @@ public final class WireFormat {
   public static final int TYPE_POWER_STATE_QUERY = 0x1C;
   public static final int TYPE_POWER_STATE_REPORT = 0x1D;
   public static final int TYPE_CHANGED_RANGES = 0x1E;
+  public static final int TYPE_VERIFY_REQUEST = 0x1F;
+  public static final int TYPE_VERIFY_RESPONSE = 0x20;
 
   // Error codes carried by error frames.
   public static final int ERROR_PROTOCOL = 1;

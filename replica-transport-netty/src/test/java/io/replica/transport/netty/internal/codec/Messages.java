@@ -46,7 +46,7 @@ final class Messages {
 
   static Message random(SplittableRandom r, List<VmId> vms) {
     VmId vm = vms.get(r.nextInt(vms.size()));
-    switch (r.nextInt(15)) {
+    switch (r.nextInt(17)) {
       case 0: {
         List<Message.DiskDescriptor> disks = new ArrayList<>();
         int n = r.nextInt(4);
@@ -103,6 +103,15 @@ final class Messages {
           ranges[i + 1] = r.nextLong(1, 1L << 40);
         }
         return new Message.ChangedRanges(vm, new DiskId(uuid(r)), ranges);
+      }
+      case 14:
+        return new Message.VerifyRequest(vm, r.nextLong(), new DiskId(uuid(r)), r.nextLong(), r.nextLong(),
+            r.nextInt());
+      case 15: {
+        byte[] hashes = new byte[16 * r.nextInt(0, 64)];
+        r.nextBytes(hashes);
+        return new Message.VerifyResponse(vm, r.nextLong(), new DiskId(uuid(r)), r.nextLong(), r.nextInt(),
+            r.nextLong(), hashes, r.nextBoolean() ? "" : text(r));
       }
       default:
         return new Message.CycleRejected(vm, r.nextLong(), text(r), r.nextBoolean());
