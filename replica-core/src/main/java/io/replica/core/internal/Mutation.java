@@ -15,5 +15,7 @@ public enum Mutation {
   /** A duplicate of a cycle's end applies the cycle a second time. */
   DUPLICATE_APPLIED_TWICE,
   /** An unplanned failover gives the disks of the latest point, whichever point was chosen. */
-  FAILOVER_PAST_CHOSEN_POINT
+  FAILOVER_PAST_CHOSEN_POINT,
+  /** An online verify takes the second half of each span it asks for as matching, unread. */
+  VERIFY_SKIPS_A_RANGE
 }

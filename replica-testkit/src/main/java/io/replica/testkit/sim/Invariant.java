@@ -29,5 +29,10 @@ public enum Invariant {
   /** A planned failover loses nothing: the new primary starts from the old one's last writes. */
   PLANNED_FAILOVER_LOSES_NOTHING,
   /** After a failover, replication in reverse brings the old primary to the new primary's disks. */
-  REVERSE_CONVERGES
+  REVERSE_CONVERGES,
+  /**
+   * Blocks of the replica changed behind the engine's back are each reported by an online verify,
+   * nothing else is, and the resynchronization that follows makes the replica right again.
+   */
+  VERIFY_FINDS_SILENT_CORRUPTION
 }

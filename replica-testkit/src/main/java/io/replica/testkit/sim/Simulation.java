@@ -239,6 +239,8 @@ public final class Simulation {
     volatile io.replica.spi.host.PowerState power = io.replica.spi.host.PowerState.RUNNING;
     /** Once the run's final failover began, roles change: events are recorded, not checked. */
     boolean finalAct;
+    /** Blocks of the replica were changed behind the engine's back and verify has not repaired them. */
+    boolean silentlyCorrupted;
     final java.util.Set<Long> pointsSeen = new java.util.HashSet<>();
     int testFailoverUntil = -1;
     @Nullable RecoveryPoint testPoint;
@@ -649,7 +651,7 @@ public final class Simulation {
     /** The replica's latest point holds the primary's disks at that cut, and never goes back. */
     void checkReplicaContent() throws IOException {
       ReplicationManager r = replica;
-      if (r == null || !r.virtualMachines().contains(vm.id())) {
+      if (r == null || !r.virtualMachines().contains(vm.id()) || silentlyCorrupted) {
         return;
       }
       List<RecoveryPoint> points = r.recoveryPoints(vm.id());
@@ -847,7 +849,7 @@ public final class Simulation {
       }
       RecoveryPoint point = points.get(random.nextInt(points.size()));
       CompletableFuture<VirtualMachine> started = r.startTestFailover(vm.id(), point);
-      scheduler.runUntilIdle();
+      advanceStepByStep(Duration.ZERO); // the primary may cut meanwhile
       if (!started.isDone() || started.isCompletedExceptionally()) {
         record("test failover of cycle " + point.cycle() + " not started: " + failure(started));
         return false;
@@ -876,7 +878,7 @@ public final class Simulation {
         return;
       }
       CompletableFuture<Void> stopped = r.stopTestFailover(vm.id());
-      scheduler.runUntilIdle();
+      advanceStepByStep(Duration.ZERO);
       record("test failover stopped" + (stopped.isCompletedExceptionally() ? ": " + failure(stopped) : ""));
       if (point != null && r.recoveryPoints(vm.id()).contains(point)) {
         try (RecoveryPointView v = r.openRecoveryPoint(point)) {
@@ -1027,6 +1029,87 @@ public final class Simulation {
       checkStatistics();
       if (scenario == Scenario.FAILOVER) {
         finalFailover();
+      } else {
+        // Not before a failover: a block changed behind the engine's back is wrong in the older
+        // points that read it from the disk too, and verify repairs the latest point only.
+        verifyFindsSilentCorruption();
+      }
+    }
+
+    // ---- silent corruption and online verify
+
+    /**
+     * Changes a few blocks of the replica's disks behind the engine's back, as a bad sector or a
+     * stray tool would; an online verify must report each of them, nothing else, and the
+     * resynchronization it starts must make the replica right.
+     */
+    void verifyFindsSilentCorruption() throws IOException {
+      if (!(replicaStorage instanceof InMemoryStorageProvider memory)) {
+        return;
+      }
+      ReplicationManager p = Objects.requireNonNull(primary);
+      ReplicationManager r = Objects.requireNonNull(replica);
+      Map<DiskId, java.util.TreeSet<Long>> corrupted = new HashMap<>();
+      int blockBytes = 4096;
+      for (int k = 1 + random.nextInt(3); k > 0; k--) {
+        VmDisk d = vm.disks().get(random.nextInt(vm.disks().size()));
+        long block = random.nextLong(d.disk().sizeBytes() / blockBytes);
+        try (VirtualDisk replicaDisk = memory.location(LOCATION).disks().open(vm.id() + "/disks/" + d.id(), false)) {
+          ByteBuffer b = ByteBuffer.allocate(blockBytes);
+          replicaDisk.read(block * blockBytes, b);
+          int at = random.nextInt(blockBytes);
+          b.put(at, (byte) ~b.get(at));
+          replicaDisk.write(block * blockBytes, b.flip());
+          replicaDisk.flush();
+        }
+        corrupted.computeIfAbsent(d.id(), x -> new java.util.TreeSet<>()).add(block);
+      }
+      silentlyCorrupted = true; // the replica is wrong until verify repairs it
+      record("replica blocks changed behind the engine: " + corrupted);
+      CompletableFuture<io.replica.api.VerificationResult> verified = p.verify(vm.id());
+      for (int i = 0; i < 900 && !verified.isDone(); i++) {
+        advanceStepByStep(Duration.ofSeconds(1));
+      }
+      if (!verified.isDone() || verified.isCompletedExceptionally()) {
+        throw violation(Invariant.VERIFY_FINDS_SILENT_CORRUPTION, "the online verify did not complete within"
+            + " 900 s: " + failure(verified));
+      }
+      io.replica.api.VerificationResult result = verified.join();
+      record("verify: " + result.comparedBytes() + " bytes compared, differences " + result.differences());
+      for (VmDisk d : vm.disks()) {
+        java.util.TreeSet<Long> expected = corrupted.getOrDefault(d.id(), new java.util.TreeSet<>());
+        java.util.TreeSet<Long> reported = new java.util.TreeSet<>();
+        for (io.replica.api.VerificationResult.DifferingRange range : result.differences(d.id())) {
+          for (long b = range.offsetBytes() / blockBytes; b * blockBytes < range.offsetBytes() + range.lengthBytes(); b++) {
+            reported.add(b);
+          }
+        }
+        if (!expected.equals(reported)) {
+          throw violation(Invariant.VERIFY_FINDS_SILENT_CORRUPTION, "the online verify reported blocks " + reported
+              + " of disk " + d.id() + ", but blocks " + expected + " were changed behind the engine's back");
+        }
+      }
+      for (int i = 0; i < 300; i++) {
+        advanceStepByStep(Duration.ofSeconds(1));
+        if (p.state(vm.id()) == ReplicationState.REPLICATING && p.changeTracker(vm.id()).pendingBytes() == 0
+            && matchesPrimary(r)) {
+          silentlyCorrupted = false;
+          record("the resynchronization after verify repaired the replica");
+          checkReplicaContent();
+          return;
+        }
+      }
+      throw violation(Invariant.VERIFY_FINDS_SILENT_CORRUPTION, "300 s after the verify found "
+          + result.differences() + " the replica still differs from the primary");
+    }
+
+    boolean matchesPrimary(ReplicationManager r) throws IOException {
+      List<RecoveryPoint> points = r.recoveryPoints(vm.id());
+      if (points.isEmpty()) {
+        return false;
+      }
+      try (RecoveryPointView v = r.openRecoveryPoint(points.get(points.size() - 1))) {
+        return Arrays.equals(crcs(disks), crcs(viewDisks(v)));
       }
     }
 

@@ -56,6 +56,8 @@ class SimulationMutationTest {
         return EnumSet.of(Invariant.REPLICA_EQUALS_ACKED_CUT);
       case FAILOVER_PAST_CHOSEN_POINT:
         return EnumSet.of(Invariant.FAILOVER_AT_CHOSEN_POINT);
+      case VERIFY_SKIPS_A_RANGE:
+        return EnumSet.of(Invariant.VERIFY_FINDS_SILENT_CORRUPTION);
       default:
         throw new IllegalArgumentException(mutation.toString());
     }
