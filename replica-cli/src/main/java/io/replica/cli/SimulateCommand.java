@@ -40,7 +40,7 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--from", description = "The first seed (default: ${DEFAULT-VALUE}).")
   long from = 0;
 
-  @Option(names = "--scenario", description = "steady, pause_resume, crashes, reconnects or all (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--scenario", description = "steady, pause_resume, crashes, reconnects, failover, resync or all (default: ${DEFAULT-VALUE}).")
   String scenario = "all";
 
   @Option(names = "--steps", description = "Steps per seed (default: ${DEFAULT-VALUE}).")
@@ -65,7 +65,7 @@ final class SimulateCommand implements Callable<Integer> {
         scenarios = List.of(Scenario.valueOf(scenario.toUpperCase(Locale.ROOT)));
       } catch (IllegalArgumentException e) {
         spec.commandLine().getErr().println("simulate: unknown scenario '" + scenario
-            + "'; use steady, pause_resume, crashes, reconnects or all");
+            + "'; use steady, pause_resume, crashes, reconnects, failover, resync or all");
         return 2;
       }
     }

@@ -276,6 +276,10 @@ final class PrimaryRelationship {
         initialReplicationDone();
         resynchronizationRequired("replica server " + link.endpoint + " holds cycle " + held
             + " but acknowledged cycle " + lastAcked);
+      } else if (held < 0) {
+        // No first copy ever completed: the replica holds nothing to build on, so the initial
+        // replication is still to do (startInitialReplication starts it again).
+        replicaHoldsData = false;
       } else {
         lastAcked = held; // a cycle whose acknowledgement the crash lost is ours
         firstSent = nextCycle;
@@ -550,6 +554,8 @@ final class PrimaryRelationship {
         stats.missed();
         engine.emit(new ReplicationEvent.CycleMissed(vm.id(), engine.clock().instant(), reason));
       }
+    } else if (state == ReplicationState.REPLICATING && inflight == null) {
+      startCycle(); // a planned failover's final cycle failed or could not start: send it again
     }
     updateHealth();
   }
@@ -1220,8 +1226,14 @@ final class PrimaryRelationship {
   }
 
   void resumeResynchronization() {
-    setState(ReplicationState.RESYNCHRONIZING, "resynchronization resumed");
     Cycle c = inflight;
+    if (!resyncPending && (c == null || !c.resync)) {
+      // Its last cycle was acknowledged while it was suspended: nothing is left to compare.
+      error = null;
+      setState(ReplicationState.REPLICATING, "resynchronization completed while suspended; replication resumed");
+      return;
+    }
+    setState(ReplicationState.RESYNCHRONIZING, "resynchronization resumed");
     if (c != null) {
       c.progressNanos = engine.clock().nanoTime();
       pump();

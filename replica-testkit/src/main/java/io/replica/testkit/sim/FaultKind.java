@@ -35,5 +35,12 @@ public enum FaultKind {
    * An operator starts a test failover of one of the replica's recovery points while replication
    * goes on, writes to the test copy, and stops it a while later.
    */
-  TEST_FAILOVER
+  TEST_FAILOVER,
+  /**
+   * An operator starts a resynchronization; with an odd amount it is cancelled that many steps
+   * later and started again a little after.
+   */
+  RESYNCHRONIZE,
+  /** The guest rewrites more than half of its disks at once: past the resynchronization threshold. */
+  WRITE_BURST
 }

@@ -64,6 +64,7 @@ public final class FaultPlan {
       case SLOW_DISK:
       case CRASH_REPLICA:
       case TEST_FAILOVER:
+      case RESYNCHRONIZE:
         return 40;
       default:
         return 1;

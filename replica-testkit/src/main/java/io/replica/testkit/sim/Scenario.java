@@ -27,7 +27,15 @@ public enum Scenario {
    * point (sometimes cancelled first), its commit and reverse replication to the returned primary.
    */
   FAILOVER(weights(FaultKind.TEST_FAILOVER, 4, FaultKind.DROP, 2, FaultKind.DUPLICATE, 2, FaultKind.DELAY, 1,
-      FaultKind.DISCONNECT, 2, FaultKind.CRASH_REPLICA, 1, FaultKind.CRASH_PRIMARY, 1, FaultKind.OPEN_VIEW, 1));
+      FaultKind.DISCONNECT, 2, FaultKind.CRASH_REPLICA, 1, FaultKind.CRASH_PRIMARY, 1, FaultKind.OPEN_VIEW, 1)),
+  /**
+   * Resynchronizations started by the operator and by the threshold (the guest rewrites most of
+   * its disks), paused, resumed and cancelled, while messages are lost, duplicated and delayed,
+   * connections break and either host crashes.
+   */
+  RESYNC(weights(FaultKind.RESYNCHRONIZE, 4, FaultKind.WRITE_BURST, 2, FaultKind.SUSPEND, 2, FaultKind.DROP, 2,
+      FaultKind.DUPLICATE, 1, FaultKind.DELAY, 1, FaultKind.DISCONNECT, 2, FaultKind.CRASH_PRIMARY, 1,
+      FaultKind.CRASH_REPLICA, 1));
 
   private final Map<FaultKind, Integer> weights;
 

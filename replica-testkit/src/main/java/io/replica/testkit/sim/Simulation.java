@@ -243,6 +243,8 @@ public final class Simulation {
     boolean silentlyCorrupted;
     final java.util.Set<Long> pointsSeen = new java.util.HashSet<>();
     int testFailoverUntil = -1;
+    int resyncCancelAt = -1;
+    int resyncRestartAt = -1;
     @Nullable RecoveryPoint testPoint;
     int primaryEpoch;
     @Nullable CompletableFuture<Void> enabling;
@@ -417,6 +419,13 @@ public final class Simulation {
         generation = current.openGeneration();
         unnamedCuts.clear();
       }
+      if (p != null && enabling == null && !finalAct && p.virtualMachines().contains(vm.id())
+          && p.mode(vm.id()) == ReplicationMode.PRIMARY
+          && p.state(vm.id()) == ReplicationState.READY_FOR_INITIAL_REPLICATION) {
+        // A primary that resumed before any first copy completed waits for the operator to start it.
+        record("initial replication started again");
+        p.startInitialReplication(vm.id());
+      }
       CompletableFuture<Void> f = enabling;
       if (f == null || !f.isDone() || p == null) {
         return;
@@ -559,7 +568,7 @@ public final class Simulation {
       }
       // An open view of the latest point holds back applying by design; the journal keeps the cycles.
       boolean hindered = replica == null || partitionUntil >= 0 || diskFullUntil >= 0 || suspendedUntil >= 0
-          || view != null;
+          || view != null || resyncRestartAt >= 0;
       Instant now = clock.instant();
       if (hindered) {
         progressSince = now;
@@ -759,6 +768,12 @@ public final class Simulation {
         case TEST_FAILOVER:
           applied = startTestFailover(f.amount());
           break;
+        case RESYNCHRONIZE:
+          applied = resynchronize(f.amount());
+          break;
+        case WRITE_BURST:
+          applied = writeBurst();
+          break;
         default:
           throw new IllegalStateException("unknown fault " + f.kind());
       }
@@ -803,11 +818,12 @@ public final class Simulation {
 
     boolean suspend(int forSteps) {
       ReplicationManager p = primary;
-      if (p == null || tracker == null || suspendedUntil >= 0) {
+      if (p == null || tracker == null || suspendedUntil >= 0 || !p.virtualMachines().contains(vm.id())) {
         return false;
       }
       ReplicationState s = p.state(vm.id());
-      if (s != ReplicationState.REPLICATING && s != ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
+      if (s != ReplicationState.REPLICATING && s != ReplicationState.WAITING_FOR_INITIAL_REPLICATION
+          && s != ReplicationState.RESYNCHRONIZING) {
         return false;
       }
       p.suspendReplication(vm.id());
@@ -931,6 +947,7 @@ public final class Simulation {
 
     void endTimedFaults() throws IOException {
       endBursts();
+      cancelOrRestartResync();
       if (testFailoverUntil >= 0 && step >= testFailoverUntil) {
         stopTestFailover();
       }
@@ -977,10 +994,75 @@ public final class Simulation {
     void resume() {
       suspendedUntil = -1;
       ReplicationManager p = primary;
-      if (p != null && p.virtualMachines().contains(vm.id()) && p.state(vm.id()) == ReplicationState.SUSPENDED) {
+      if (p != null && p.virtualMachines().contains(vm.id()) && (p.state(vm.id()) == ReplicationState.SUSPENDED
+          || p.state(vm.id()) == ReplicationState.RESYNCHRONIZE_SUSPENDED)) {
         p.resumeReplication(vm.id());
         record("resumed");
       }
+    }
+
+    /** The operator resynchronizes; an odd {@code amount} cancels it that many steps later. */
+    boolean resynchronize(int amount) {
+      ReplicationManager p = primary;
+      if (p == null || resyncCancelAt >= 0 || resyncRestartAt >= 0 || !p.virtualMachines().contains(vm.id())) {
+        return false;
+      }
+      ReplicationState s = p.state(vm.id());
+      if (s != ReplicationState.REPLICATING && s != ReplicationState.WAITING_FOR_START_RESYNCHRONIZE) {
+        return false;
+      }
+      p.resynchronize(vm.id());
+      if (amount % 2 == 1) {
+        resyncCancelAt = step + amount;
+      }
+      return true;
+    }
+
+    void cancelOrRestartResync() {
+      ReplicationManager p = primary;
+      if (p == null || !p.virtualMachines().contains(vm.id())) {
+        return;
+      }
+      ReplicationState s = p.state(vm.id());
+      if (resyncCancelAt >= 0 && step >= resyncCancelAt) {
+        resyncCancelAt = -1;
+        if (s == ReplicationState.RESYNCHRONIZING || s == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
+          CompletableFuture<Void> cancelled = p.cancelResynchronization(vm.id());
+          record("resynchronization cancelled: " + failure(cancelled));
+          resyncRestartAt = step + 5;
+        }
+      }
+      if (resyncRestartAt >= 0 && step >= resyncRestartAt) {
+        resyncRestartAt = -1;
+        startWaitingResync(p);
+      }
+    }
+
+    /** A relationship that waits for a resynchronization gets one from the operator. */
+    void startWaitingResync(ReplicationManager p) {
+      if (p.virtualMachines().contains(vm.id())
+          && p.state(vm.id()) == ReplicationState.WAITING_FOR_START_RESYNCHRONIZE) {
+        CompletableFuture<Void> started = p.resynchronize(vm.id());
+        record("resynchronization started again: " + failure(started));
+      }
+    }
+
+    /** The guest rewrites one disk whole and a quarter of the other: past the threshold. */
+    boolean writeBurst() throws IOException {
+      ChangeTracker t = primary == null ? null : trackerOf(primary);
+      if (t == null) {
+        return false;
+      }
+      byte[] data = new byte[16 * 1024];
+      for (int i = 0; i < vm.disks().size(); i++) {
+        VirtualDisk d = t.trackedDisk(vm.disks().get(i).id());
+        long end = i == 0 ? d.sizeBytes() : d.sizeBytes() / 4;
+        for (long off = 0; off < end; off += data.length) {
+          random.nextBytes(data);
+          d.write(off, ByteBuffer.wrap(data, 0, (int) Math.min(data.length, end - off)));
+        }
+      }
+      return true;
     }
 
     // ---- the end
@@ -1005,6 +1087,11 @@ public final class Simulation {
       }
       if (testFailoverUntil >= 0) {
         stopTestFailover();
+      }
+      resyncCancelAt = -1;
+      resyncRestartAt = -1;
+      if (primary != null) {
+        startWaitingResync(primary);
       }
       noticeCut();
       for (int i = 0; i < 200 && !converged(); i++) {

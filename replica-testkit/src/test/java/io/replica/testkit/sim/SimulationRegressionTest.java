@@ -40,6 +40,10 @@ class SimulationRegressionTest {
       "7700001 | FAILOVER  | a resumed primary refused by its failed-over replica was dropped, so it could not replicate back",
       "7700024 | FAILOVER  | a resumed primary whose enable answer was lost never asked again",
       "7700036 | FAILOVER  | a test failover restored at a replica restart held back the planned failover",
+      "7800061 | FAILOVER  | a cut while a test failover started or stopped went unseen",
+      "31400042 | CRASHES  | a primary that resumed before any first copy completed called its initial replication done",
+      "52600381 | FAILOVER | a planned failover begun while the link reconnected never sent its final cycle",
+      "6100072 | RESYNC    | a resynchronization acknowledged while suspended stayed resynchronizing after the resume",
   })
   void seedsThatFoundBugsPass(long seed, Scenario scenario, String bug) {
     SimulationResult r = Simulation.builder(seed).scenario(scenario).build().run();
