@@ -76,6 +76,9 @@ public final class Simulation {
   private static final String LOCATION = "replicas";
   private static final Duration FREQUENCY = Duration.ofSeconds(5);
   private static final int LAST_EVENTS = 40;
+  /** Where a lying storage hides data from its allocated ranges: 16 KiB at 64 KiB. */
+  private static final long LIE_OFFSET = 64 * 1024;
+  private static final long LIE_LENGTH = 16 * 1024;
   /** The most engine tasks one step runs: a step is a slice of the hosts' work, not one message. */
   private static final int TASKS_PER_STEP_MAX = 24;
   /** How long a burst of counted network faults (drop, duplicate, reorder, corrupt) lasts. */
@@ -241,6 +244,13 @@ public final class Simulation {
     boolean finalAct;
     /** Blocks of the replica were changed behind the engine's back and verify has not repaired them. */
     boolean silentlyCorrupted;
+    /**
+     * Whether the first disk's storage leaves {@link #LIE_OFFSET} out of its allocated ranges. Data
+     * there before replication began is not copied; the checks leave that range out of the first
+     * disk until an online verify has found and repaired what differs.
+     */
+    final boolean lyingAllocation;
+    boolean lieMasked;
     final java.util.Set<Long> pointsSeen = new java.util.HashSet<>();
     int testFailoverUntil = -1;
     int resyncCancelAt = -1;
@@ -284,6 +294,7 @@ public final class Simulation {
     long @Nullable [] viewCrcs;
 
     Run() {
+      lyingAllocation = scenario != Scenario.FAILOVER && Math.floorMod(seed >> 3, 4) == 0 && diskBytes >= LIE_OFFSET + LIE_LENGTH;
       List<DiskSpec> specs = new ArrayList<>();
       List<VmDisk> vmDisks = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
@@ -291,7 +302,9 @@ public final class Simulation {
         specs.add(spec);
         VirtualDisk d = primaryDisks.apply(spec);
         disks.add(d);
-        vmDisks.add(new VmDisk(DiskId.of(new UUID(seed, i)), d, i == 0));
+        // In a quarter of the runs the first disk's storage lies about its allocation.
+        VirtualDisk seen = i == 0 && lyingAllocation ? new LyingAllocationDisk(d, LIE_OFFSET, LIE_LENGTH) : d;
+        vmDisks.add(new VmDisk(DiskId.of(new UUID(seed, i)), seen, i == 0));
       }
       vm = new VirtualMachine(VmId.of(new UUID(seed, -1)), "sim-" + seed, vmDisks);
       Workload[] kinds = Workload.values();
@@ -310,6 +323,15 @@ public final class Simulation {
     SimulationResult execute() {
       Optional<Violation> violation = Optional.empty();
       try {
+        if (lyingAllocation) {
+          byte[] hidden = new byte[(int) LIE_LENGTH];
+          random.nextBytes(hidden);
+          disks.get(0).write(LIE_OFFSET, ByteBuffer.wrap(hidden));
+          disks.get(0).flush();
+          lieMasked = true;
+          record("the first disk's storage hides " + LIE_LENGTH + " bytes of data at " + LIE_OFFSET
+              + " from its allocated ranges");
+        }
         startReplica();
         startPrimary();
         int faultIndex = 0;
@@ -373,6 +395,32 @@ public final class Simulation {
       public Optional<VirtualMachine> machine(VmId id) {
         return id.equals(vm.id()) ? Optional.of(vm) : Optional.empty();
       }
+    }
+
+    /** CRCs as the checks see them: while a lie is masked, its range of the first disk reads as zeros. */
+    long[] crcs(List<VirtualDisk> ds) throws IOException {
+      return lieMasked ? Simulation.crcs(ds, LIE_OFFSET, LIE_OFFSET + LIE_LENGTH) : Simulation.crcs(ds);
+    }
+
+    /** The 4 KiB blocks in which the replica's latest point differs from the primary's disks now, by disk. */
+    Map<DiskId, java.util.TreeSet<Long>> differingBlocks(ReplicationManager r) throws IOException {
+      Map<DiskId, java.util.TreeSet<Long>> out = new HashMap<>();
+      List<RecoveryPoint> points = r.recoveryPoints(vm.id());
+      try (RecoveryPointView v = r.openRecoveryPoint(points.get(points.size() - 1))) {
+        List<VirtualDisk> replicaDisks = viewDisks(v);
+        ByteBuffer mine = ByteBuffer.allocate(4096);
+        ByteBuffer theirs = ByteBuffer.allocate(4096);
+        for (int i = 0; i < disks.size(); i++) {
+          for (long b = 0; b * 4096 < disks.get(i).sizeBytes(); b++) {
+            disks.get(i).read(b * 4096, mine.clear());
+            replicaDisks.get(i).read(b * 4096, theirs.clear());
+            if (!mine.flip().equals(theirs.flip())) {
+              out.computeIfAbsent(vm.disks().get(i).id(), x -> new java.util.TreeSet<>()).add(b);
+            }
+          }
+        }
+      }
+      return out;
     }
 
     void mutate(ReplicationManager m) {
@@ -1131,28 +1179,30 @@ public final class Simulation {
      * resynchronization it starts must make the replica right.
      */
     void verifyFindsSilentCorruption() throws IOException {
-      if (!(replicaStorage instanceof InMemoryStorageProvider memory)) {
-        return;
-      }
       ReplicationManager p = Objects.requireNonNull(primary);
       ReplicationManager r = Objects.requireNonNull(replica);
-      Map<DiskId, java.util.TreeSet<Long>> corrupted = new HashMap<>();
       int blockBytes = 4096;
-      for (int k = 1 + random.nextInt(3); k > 0; k--) {
-        VmDisk d = vm.disks().get(random.nextInt(vm.disks().size()));
-        long block = random.nextLong(d.disk().sizeBytes() / blockBytes);
-        try (VirtualDisk replicaDisk = memory.location(LOCATION).disks().open(vm.id() + "/disks/" + d.id(), false)) {
-          ByteBuffer b = ByteBuffer.allocate(blockBytes);
-          replicaDisk.read(block * blockBytes, b);
-          int at = random.nextInt(blockBytes);
-          b.put(at, (byte) ~b.get(at));
-          replicaDisk.write(block * blockBytes, b.flip());
-          replicaDisk.flush();
+      if (replicaStorage instanceof InMemoryStorageProvider memory) {
+        Map<DiskId, java.util.TreeSet<Long>> corrupted = new HashMap<>();
+        for (int k = 1 + random.nextInt(3); k > 0; k--) {
+          VmDisk d = vm.disks().get(random.nextInt(vm.disks().size()));
+          long block = random.nextLong(d.disk().sizeBytes() / blockBytes);
+          try (VirtualDisk replicaDisk = memory.location(LOCATION).disks().open(vm.id() + "/disks/" + d.id(), false)) {
+            ByteBuffer b = ByteBuffer.allocate(blockBytes);
+            replicaDisk.read(block * blockBytes, b);
+            int at = random.nextInt(blockBytes);
+            b.put(at, (byte) ~b.get(at));
+            replicaDisk.write(block * blockBytes, b.flip());
+            replicaDisk.flush();
+          }
+          corrupted.computeIfAbsent(d.id(), x -> new java.util.TreeSet<>()).add(block);
         }
-        corrupted.computeIfAbsent(d.id(), x -> new java.util.TreeSet<>()).add(block);
+        record("replica blocks changed behind the engine: " + corrupted);
       }
-      silentlyCorrupted = true; // the replica is wrong until verify repairs it
-      record("replica blocks changed behind the engine: " + corrupted);
+      silentlyCorrupted = true; // the replica may be wrong until verify repairs it
+      lieMasked = false;
+      Map<DiskId, java.util.TreeSet<Long>> expected = differingBlocks(r);
+      record("blocks in which the replica differs from the primary: " + expected);
       CompletableFuture<io.replica.api.VerificationResult> verified = p.verify(vm.id());
       for (int i = 0; i < 900 && !verified.isDone(); i++) {
         advanceStepByStep(Duration.ofSeconds(1));
@@ -1164,16 +1214,16 @@ public final class Simulation {
       io.replica.api.VerificationResult result = verified.join();
       record("verify: " + result.comparedBytes() + " bytes compared, differences " + result.differences());
       for (VmDisk d : vm.disks()) {
-        java.util.TreeSet<Long> expected = corrupted.getOrDefault(d.id(), new java.util.TreeSet<>());
+        java.util.TreeSet<Long> wrong = expected.getOrDefault(d.id(), new java.util.TreeSet<>());
         java.util.TreeSet<Long> reported = new java.util.TreeSet<>();
         for (io.replica.api.VerificationResult.DifferingRange range : result.differences(d.id())) {
           for (long b = range.offsetBytes() / blockBytes; b * blockBytes < range.offsetBytes() + range.lengthBytes(); b++) {
             reported.add(b);
           }
         }
-        if (!expected.equals(reported)) {
+        if (!wrong.equals(reported)) {
           throw violation(Invariant.VERIFY_FINDS_SILENT_CORRUPTION, "the online verify reported blocks " + reported
-              + " of disk " + d.id() + ", but blocks " + expected + " were changed behind the engine's back");
+              + " of disk " + d.id() + ", but the replica differs from the primary in blocks " + wrong);
         }
       }
       for (int i = 0; i < 300; i++) {
@@ -1181,7 +1231,7 @@ public final class Simulation {
         if (p.state(vm.id()) == ReplicationState.REPLICATING && p.changeTracker(vm.id()).pendingBytes() == 0
             && matchesPrimary(r)) {
           silentlyCorrupted = false;
-          record("the resynchronization after verify repaired the replica");
+          record("the replica equals the primary after the verify");
           checkReplicaContent();
           return;
         }
@@ -1477,6 +1527,11 @@ public final class Simulation {
   private static final ThreadLocal<ByteBuffer> CRC_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocate(64 * 1024));
 
   static long[] crcs(List<VirtualDisk> disks) throws IOException {
+    return crcs(disks, 0, 0);
+  }
+
+  /** The CRC-32C of each disk, reading the bytes in [maskFrom, maskTo) of the first one as zeros. */
+  static long[] crcs(List<VirtualDisk> disks, long maskFrom, long maskTo) throws IOException {
     long[] out = new long[disks.size()];
     ByteBuffer buf = CRC_BUFFER.get();
     for (int i = 0; i < disks.size(); i++) {
@@ -1486,6 +1541,11 @@ public final class Simulation {
         buf.clear().limit((int) Math.min(buf.capacity(), d.sizeBytes() - off));
         d.read(off, buf);
         buf.flip();
+        if (i == 0 && maskFrom < maskTo && off < maskTo && off + buf.limit() > maskFrom) {
+          for (long b = Math.max(off, maskFrom); b < Math.min(off + buf.limit(), maskTo); b++) {
+            buf.put((int) (b - off), (byte) 0);
+          }
+        }
         crc.update(buf);
       }
       out[i] = crc.getValue();
