@@ -256,21 +256,9 @@ class VerifyTest {
   }
 
   /** A disk that says nothing is allocated, whatever it holds. */
-  private static final class LyingDisk implements VirtualDisk {
-    private final VirtualDisk disk;
-
+  private static final class LyingDisk extends io.replica.testkit.memory.ForwardingVirtualDisk {
     LyingDisk(VirtualDisk disk) {
-      this.disk = disk;
-    }
-
-    @Override
-    public long sizeBytes() {
-      return disk.sizeBytes();
-    }
-
-    @Override
-    public int logicalSectorSizeBytes() {
-      return disk.logicalSectorSizeBytes();
+      super(disk);
     }
 
     @Override
@@ -279,28 +267,8 @@ class VerifyTest {
     }
 
     @Override
-    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-      disk.read(offsetBytes, dst);
-    }
-
-    @Override
-    public void write(long offsetBytes, ByteBuffer src) throws IOException {
-      disk.write(offsetBytes, src);
-    }
-
-    @Override
-    public void flush() throws IOException {
-      disk.flush();
-    }
-
-    @Override
     public List<ByteRange> allocatedRanges() {
       return List.of();
-    }
-
-    @Override
-    public void close() throws IOException {
-      disk.close();
     }
   }
 }
