@@ -136,7 +136,7 @@ final class PrimaryRelationship {
     }
     if (resumed) {
       // It goes on by itself: a lost request or answer is asked again on a fresh connection.
-      resumeDelayed("no answer within " + ANSWER_TIMEOUT.toSeconds() + " s");
+      resumeDelayed("cannot be reached yet (no answer within " + ANSWER_TIMEOUT.toSeconds() + " s)");
       link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
           + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
       engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
@@ -174,7 +174,7 @@ final class PrimaryRelationship {
     accepted = false;
     stats.networkFailure();
     if (enabling != null && resumed) {
-      resumeDelayed(reason);
+      resumeDelayed("cannot be reached yet (" + reason + ")");
       return;
     }
     if (enabling != null) {
@@ -222,7 +222,8 @@ final class PrimaryRelationship {
       if (enabling != null && resumed && m.status() == Message.EnableStatus.REFUSED) {
         // A host that resumed keeps its tracking whatever the replica says now (it may have failed
         // over there, and replicate back to this host next): dropping it would cost a full copy.
-        resumeDelayed("it refused the machine: " + m.reason());
+        resumeDelayed("does not take the machine now (" + m.reason() + "); if it failed over there, reverse"
+            + " replication from it makes this host its replica");
         return;
       }
       if (enabling != null) {
@@ -1125,14 +1126,15 @@ final class PrimaryRelationship {
    * tracking changes, and its link keeps reconnecting; the caller of the enable learns why it is
    * not replicating yet.
    */
-  private void resumeDelayed(String reason) {
+  /** {@code why} completes "replica server X ...": what keeps the resumed relationship waiting. */
+  private void resumeDelayed(String why) {
     CompletableFuture<Void> f = enabling;
     if (f != null && !f.isDone()) {
       f.completeExceptionally(new ReplicaException("replication of virtual machine " + vm.id() + " ('" + vm.name()
-          + "') resumed from this host's saved state, but replica server " + link.endpoint + " cannot be reached"
-          + " yet (" + reason + "); changes are tracked, and replication goes on by itself once it answers"));
+          + "') resumed from this host's saved state, but replica server " + link.endpoint + " " + why
+          + "; changes are tracked, and replication goes on by itself once it answers"));
       engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
-          "replica server " + link.endpoint + " cannot be reached: " + reason));
+          "replica server " + link.endpoint + " " + why));
     }
   }
 

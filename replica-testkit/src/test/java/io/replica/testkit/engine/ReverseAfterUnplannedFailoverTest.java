@@ -146,6 +146,43 @@ class ReverseAfterUnplannedFailoverTest {
     }
   }
 
+  @Test
+  void aRestartedPrimaryWhoseReplicaFailedOverKeepsTrackingAndTakesReplicationBack() throws Exception {
+    try (TwoHosts hosts = TwoHosts.withPersistentPrimary()) {
+      VirtualMachine vm = hosts.newVm("erp", DISK, DISK);
+      ReplicationSettings settings = TwoHosts.settings().build();
+      hosts.replicate(vm, settings);
+      hosts.write(vm, 0, 4096, new byte[4096]);
+      hosts.scheduler.advance(CYCLE);
+
+      // The primary site goes dark; the replica fails over and the machine runs there.
+      hosts.network.faults().partition(PRIMARY, REPLICA);
+      hosts.power.put(vm.id(), PowerState.OFF);
+      List<RecoveryPoint> points = hosts.replica.recoveryPoints(vm.id());
+      hosts.await(hosts.replica.failover(vm.id(), points.get(points.size() - 1), false));
+      hosts.await(hosts.replica.commitFailover(vm.id()));
+
+      // The old primary host comes back and resumes from its saved state; its replica refuses it.
+      hosts.restartPrimary();
+      hosts.primaryAcceptsReverse();
+      hosts.network.faults().heal();
+      var resumed = hosts.primary.enableReplication(vm, settings);
+      hosts.scheduler.advance(Duration.ofSeconds(5));
+      Throwable why = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+          resumed::join).getCause();
+      assertTrue(why.getMessage().contains("does not take the machine now"), why.getMessage());
+
+      // Tracking was kept, so the failed-over machine replicates back to it.
+      replicateBack(hosts, vm);
+      assertEquals(ReplicationMode.REPLICA, hosts.primary.mode(vm.id()));
+      var tracker = hosts.replica.changeTracker(vm.id());
+      for (int i = 0; i < 2; i++) {
+        assertArrayEquals(TwoHosts.content(tracker.trackedDisk(vm.disks().get(i).id())),
+            TwoHosts.content(vm.disks().get(i).disk()), "the old primary equals the new one, disk " + i);
+      }
+    }
+  }
+
   /**
    * Starts reverse replication from the replica host and runs until it replicates; returns how many
    * blocks its first (resynchronization) cycle compared by hash.
