@@ -15,6 +15,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /** Helpers shared by the kits: byte patterns, whole-range I/O, byte comparison with offsets. */
 final class ContractSupport {
@@ -208,21 +209,28 @@ final class ContractSupport {
     }
 
     void closeAll() throws Exception {
-      Exception first = null;
-      while (!handles.isEmpty()) {
-        try {
-          handles.pop().close();
-        } catch (Exception e) {
-          if (first == null) {
-            first = e;
-          } else {
-            first.addSuppressed(e);
-          }
+      closeEach(handles, null);
+    }
+  }
+
+  /**
+   * Pops and closes every item of {@code items}, newest first, even when one fails; then throws
+   * {@code first} or the first failure, with the later ones suppressed.
+   */
+  static void closeEach(Deque<? extends AutoCloseable> items, @Nullable Exception first) throws Exception {
+    while (!items.isEmpty()) {
+      try {
+        items.pop().close();
+      } catch (Exception e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
         }
       }
-      if (first != null) {
-        throw first;
-      }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 }

@@ -136,20 +136,7 @@ public abstract class DiskStoreContract<S extends DiskStore> {
     } catch (Exception e) {
       first = e;
     }
-    while (!stores.isEmpty()) {
-      try {
-        stores.pop().close();
-      } catch (Exception e) {
-        if (first == null) {
-          first = e;
-        } else {
-          first.addSuppressed(e);
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
+    ContractSupport.closeEach(stores, first);
   }
 
   /** D2.1: create hands out an open, writable, zeroed disk of the spec, listed under its name. */
