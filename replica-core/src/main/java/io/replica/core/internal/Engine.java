@@ -902,14 +902,19 @@ public final class Engine implements ReplicationManager {
     // After a restart of this host the relationship may still be connecting to its old replica.
     PrimaryRelationship p = primary(vm);
     boolean unplanned = req.reverseOfCycle() == PrimaryRelationship.REVERSE_AFTER_UNPLANNED;
-    if (unplanned && p != null) {
+    if (p == null) {
+      return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " failed over to '" + c.peerIdentity()
+          + "', but " + hostName + " does not replicate it; enable replication from '" + c.peerIdentity()
+          + "' instead of reversing");
+    }
+    if (unplanned) {
       PowerState power = machines == null ? null : machines.powerState(vm);
       if (power != PowerState.OFF) {
         return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " failed over to '"
             + c.peerIdentity() + "', but on " + hostName + " it is " + (power == null
                 ? "of unknown power state (no VirtualMachineHost)" : power) + "; shut it down to replicate back");
       }
-    } else if (p == null || p.state() != ReplicationState.PREPARED_FOR_FAILOVER
+    } else if (p.state() != ReplicationState.PREPARED_FOR_FAILOVER
         || p.lastAcked() != req.reverseOfCycle()) {
       return refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " is not prepared for failover"
           + " at cycle " + req.reverseOfCycle() + " on " + hostName);

@@ -147,6 +147,31 @@ class ReverseAfterUnplannedFailoverTest {
   }
 
   @Test
+  void aReverseToAHostThatNoLongerReplicatesTheMachineIsRefusedWithWhatToDo() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      hosts.primaryAcceptsReverse();
+      VirtualMachine vm = hosts.newVm("ops", DISK);
+      hosts.replicate(vm, TwoHosts.settings().build());
+      hosts.scheduler.advance(CYCLE);
+      hosts.network.faults().partition(PRIMARY, REPLICA);
+      List<RecoveryPoint> points = hosts.replica.recoveryPoints(vm.id());
+      hosts.await(hosts.replica.failover(vm.id(), points.get(points.size() - 1), true));
+      hosts.await(hosts.replica.commitFailover(vm.id()));
+      hosts.await(hosts.primary.removeReplication(vm.id())); // the old site was cleaned up meanwhile
+      hosts.network.faults().heal();
+
+      var refused = hosts.replica.reverseReplication(vm.id(), ReplicationSettings.builder(PRIMARY)
+          .replicationFrequency(CYCLE).build());
+      hosts.scheduler.runUntilIdle();
+      Throwable e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+          refused::join).getCause();
+      assertTrue(e.getMessage().contains("does not replicate it; enable replication from"), e.getMessage());
+      assertTrue(!e.getMessage().contains("cycle -"), "no internal marker in the reason: " + e.getMessage());
+      assertEquals(ReplicationState.FAILED_OVER, hosts.replica.state(vm.id()), "still failed over");
+    }
+  }
+
+  @Test
   void aRestartedPrimaryWhoseReplicaFailedOverKeepsTrackingAndTakesReplicationBack() throws Exception {
     try (TwoHosts hosts = TwoHosts.withPersistentPrimary()) {
       VirtualMachine vm = hosts.newVm("erp", DISK, DISK);
