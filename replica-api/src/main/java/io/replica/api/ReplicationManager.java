@@ -102,6 +102,11 @@ public interface ReplicationManager extends AutoCloseable {
    * {@link ReplicationState#RESYNCHRONIZING} until it completed). A verify also runs on its own
    * every {@link ReplicationSettings#verifyInterval()}, when set. While one runs, this returns it.
    *
+   * <p>Only the latest recovery point is compared and repaired. An older recovery point that reads
+   * a corrupted block from the replica's disk keeps showing the corrupt content after the repair
+   * (the repair's cycle keeps what it overwrote, as every cycle does), so after a verify that found
+   * ranges, fail over to a point taken after the repair.
+   *
    * <p>Fails with {@link WrongStateException} unless the machine is replicating from this host,
    * or if it stops replicating before the verify completed (suspended, resynchronizing, failed
    * over); with {@link ReplicaException} if the replica could not answer for too long.
