@@ -113,14 +113,19 @@ class NettyTransportTest {
   @Test
   void heartbeatsKeepAnIdleConnectionAliveAndASilentPeerIsPresumedDead() throws Exception {
     NettyTransport a = keep(NettyTransport.builder().hostName("primary.test").plaintext()
-        .workerThreads(1).heartbeatInterval(Duration.ofMillis(100)).build());
+        .workerThreads(1).heartbeatInterval(Duration.ofMillis(250)).build());
     NettyTransport b = keep(NettyTransport.builder().hostName("replica.test").plaintext()
-        .workerThreads(1).heartbeatInterval(Duration.ofMillis(100)).build());
+        .workerThreads(1).heartbeatInterval(Duration.ofMillis(250)).build());
     Peers.Recorder server = new Peers.Recorder();
     Transport.Listener l = b.listen(Peers.any(), AuthenticationType.CERTIFICATE, c -> server);
     Peers.Recorder client = new Peers.Recorder();
     Connection c = a.connect(l.endpoint(), Peers.TLS, client).get(30, TimeUnit.SECONDS);
-    Thread.sleep(1000); // ten heartbeat intervals with nothing to send
+    // Ten heartbeats from the replica side: over three times the silence that presumes a peer dead.
+    var netty = (io.replica.transport.netty.internal.handler.NettyConnection) c;
+    for (int i = 0; i < 6000 && netty.heartbeatsReceived() < 10 && c.isOpen(); i++) {
+      Thread.sleep(10);
+    }
+    assertTrue(netty.heartbeatsReceived() >= 10, "heartbeats received: " + netty.heartbeatsReceived());
     assertTrue(c.isOpen(), "heartbeats kept the idle connection open: " + client.closes);
     c.send(new Message.CycleAck(VM, 1));
     assertEquals(new Message.CycleAck(VM, 1), server.next());

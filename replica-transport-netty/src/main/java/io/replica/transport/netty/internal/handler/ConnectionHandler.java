@@ -165,8 +165,9 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
         ctx.writeAndFlush(new Frame.Heartbeat(++heartbeats));
       } else if (idle.state() == IdleState.READER_IDLE && ctx.channel().config().isAutoRead()) {
         // (Not while this side stopped reading itself because its handler is behind.)
+        long silentMs = settings.heartbeat().multipliedBy(3).toMillis();
         fail(ctx, new IOException("nothing heard from " + who() + " for "
-            + settings.heartbeat().multipliedBy(3).toSeconds() + " s; the connection is presumed"
+            + (silentMs % 1000 == 0 ? silentMs / 1000 + " s" : silentMs + " ms") + "; the connection is presumed"
             + " dead (the engine reconnects)"), false);
       }
       return;
@@ -256,6 +257,9 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
         return;
       case OPEN:
         if (frame instanceof Frame.Heartbeat) {
+          if (connection != null) {
+            connection.heartbeatReceived();
+          }
           return;
         }
         if (frame instanceof Frame.Hello) {

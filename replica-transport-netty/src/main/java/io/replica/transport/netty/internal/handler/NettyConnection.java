@@ -31,6 +31,7 @@ public final class NettyConnection implements Connection {
   private volatile @Nullable MessageHandler handler;
   volatile SerialExecutor executor;
   private volatile boolean open = true;
+  private volatile long heartbeatsReceived;
   volatile boolean closedDelivered;
 
   NettyConnection(
@@ -67,6 +68,15 @@ public final class NettyConnection implements Connection {
   static long sizeOf(Message message) {
     return MESSAGE_OVERHEAD_BYTES + (message instanceof Message.BlockData
         ? ((Message.BlockData) message).data().length : 0);
+  }
+
+  /** Heartbeats the peer sent over this connection so far: a sign of life while nothing else travels. */
+  public long heartbeatsReceived() {
+    return heartbeatsReceived;
+  }
+
+  void heartbeatReceived() {
+    heartbeatsReceived++; // only the channel's event loop writes it
   }
 
   void security(String security) {
