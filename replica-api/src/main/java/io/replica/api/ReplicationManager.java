@@ -42,7 +42,9 @@ public interface ReplicationManager extends AutoCloseable {
    * resumes that relationship: no initial replication, only what was not acknowledged travels.
    * If the replica server cannot be reached then, the future fails with a {@link ReplicaException}
    * saying so, but the relationship stays: writes through {@link #changeTracker(VmId)} are
-   * tracked and replication goes on by itself once the replica answers.
+   * tracked and replication goes on by itself once the replica answers. Meanwhile the machine is
+   * listed, has a state, health and statistics, and {@link #removeReplication(VmId)} gives up on
+   * it; other operations fail with {@link WrongStateException} until the replica accepted it.
    */
   CompletableFuture<Void> enableReplication(VirtualMachine vm, ReplicationSettings settings);
 
@@ -215,7 +217,10 @@ public interface ReplicationManager extends AutoCloseable {
 
   // ---- both roles
 
-  /** The machines this host replicates, in either role. */
+  /**
+   * The machines this host replicates, in either role, including a machine resumed after a restart
+   * whose replica has not answered yet.
+   */
   Set<VmId> virtualMachines();
 
   /** This host's role for {@code vm}. */

@@ -427,6 +427,12 @@ public final class Engine implements ReplicationManager {
   private PrimaryRelationship requirePrimary(VmId vm, String operation) {
     PrimaryRelationship r = primaries.get(vm);
     if (r == null) {
+      PrimaryRelationship waiting = enabling.get(vm);
+      if (waiting != null) {
+        throw new WrongStateException(vm, waiting.state(), Set.of(), operation + " needs replica server "
+            + waiting.link.endpoint + " to accept virtual machine " + vm + " first; wait until it does, or remove"
+            + " replication");
+      }
       if (replicas.containsKey(vm)) {
         throw new WrongStateException(vm, replicas.get(vm).state(), Set.of(), operation
             + " is a primary operation, but virtual machine " + vm + " is a replica on " + hostName);
@@ -555,8 +561,9 @@ public final class Engine implements ReplicationManager {
   @Override
   public CompletableFuture<Void> removeReplication(VmId vm) {
     return async(() -> {
-      PrimaryRelationship p = primaries.get(vm);
+      PrimaryRelationship p = primary(vm);
       if (p != null) {
+        p.removedWhileEnabling();
         dropPrimary(p);
         forgetPrimary(vm);
         emit(new ReplicationEvent.StateChanged(vm, clock.instant(), ReplicationMode.PRIMARY, p.state(),
@@ -1273,6 +1280,7 @@ public final class Engine implements ReplicationManager {
   @Override
   public Set<VmId> virtualMachines() {
     Set<VmId> all = new TreeSet<>(primaries.keySet());
+    all.addAll(enabling.keySet()); // a resumed machine waiting for its replica is this host's too
     all.addAll(replicas.keySet());
     all.addAll(unreadable.keySet());
     return all;
@@ -1280,7 +1288,7 @@ public final class Engine implements ReplicationManager {
 
   @Override
   public ReplicationMode mode(VmId vm) {
-    if (primaries.containsKey(vm)) {
+    if (primary(vm) != null) {
       return ReplicationMode.PRIMARY;
     }
     for (ReplicaRelationship r : replicas.values()) {
@@ -1309,7 +1317,7 @@ public final class Engine implements ReplicationManager {
   @Override
   public ReplicationHealth health(VmId vm) {
     return locked(() -> {
-      PrimaryRelationship p = primaries.get(vm);
+      PrimaryRelationship p = primary(vm);
       UnreadableReplica u = unreadable.get(vm);
       if (p == null && !replicas.containsKey(vm) && u != null) {
         return u.health();
@@ -1321,7 +1329,7 @@ public final class Engine implements ReplicationManager {
   @Override
   public ReplicationStatistics statistics(VmId vm) {
     return locked(() -> {
-      PrimaryRelationship p = primaries.get(vm);
+      PrimaryRelationship p = primary(vm);
       return p != null ? p.statistics() : requireReplica(vm).statistics();
     });
   }
@@ -1330,7 +1338,7 @@ public final class Engine implements ReplicationManager {
   public void resetStatistics(VmId vm) {
     locked(() -> {
       Instant now = clock.instant();
-      PrimaryRelationship p = primaries.get(vm);
+      PrimaryRelationship p = primary(vm);
       (p != null ? p.stats : requireReplica(vm).stats).reset(now);
       return null;
     });
@@ -1339,7 +1347,7 @@ public final class Engine implements ReplicationManager {
   @Override
   public ReplicationSettings settings(VmId vm) {
     return locked(() -> {
-      PrimaryRelationship p = primaries.get(vm);
+      PrimaryRelationship p = primary(vm);
       if (p == null) {
         throw new NotFoundException("virtual machine " + vm + " is not a primary on " + hostName
             + "; replication settings live on the primary");

@@ -431,6 +431,16 @@ final class PrimaryRelationship {
     }
   }
 
+  /** The operator removed replication before the replica server accepted it: the enable's caller learns so. */
+  void removedWhileEnabling() {
+    CompletableFuture<Void> f = enabling;
+    enabling = null;
+    if (f != null && !f.isDone()) {
+      f.completeExceptionally(new ReplicaException("replication of virtual machine " + vm.id() + " ('" + vm.name()
+          + "') was removed before replica server " + link.endpoint + " accepted it"));
+    }
+  }
+
   void cancelTimers() {
     if (timer != null) {
       timer.cancel();

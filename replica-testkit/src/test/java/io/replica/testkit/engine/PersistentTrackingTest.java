@@ -3,6 +3,7 @@ package io.replica.testkit.engine;
 import static io.replica.testkit.engine.TwoHosts.PRIMARY;
 import static io.replica.testkit.engine.TwoHosts.REPLICA;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replica.api.ReplicationState;
@@ -88,6 +89,38 @@ class PersistentTrackingTest {
       hosts.assertReplicaEquals(hosts.primaryContent(vm), vm, "after the outage");
       long sent = hosts.payloadBytesSent() - bytesBefore;
       assertTrue(sent <= 2 * (8L << 20), "the hot extents and the new writes travel, not " + sent + " bytes");
+    }
+  }
+
+  @Test
+  void aResumedMachineWaitingForItsReplicaIsListedAndCanBeRemoved() throws Exception {
+    try (TwoHosts hosts = TwoHosts.withPersistentPrimary()) {
+      VirtualMachine vm = hosts.newVm("waiting", DISK);
+      hosts.replicate(vm, TwoHosts.settings().replicationFrequency(CYCLE).build());
+      hosts.scheduler.advance(CYCLE);
+      hosts.network.faults().partition(PRIMARY, REPLICA);
+      hosts.restartPrimary();
+      var resumed = hosts.primary.enableReplication(vm, TwoHosts.settings().replicationFrequency(CYCLE).build());
+      hosts.scheduler.advance(Duration.ofSeconds(5));
+      assertTrue(resumed.isCompletedExceptionally(), "the caller learns the replica is not reachable");
+
+      // The operator sees the machine the host tracks, and can give up on it.
+      assertEquals(java.util.Set.of(vm.id()), hosts.primary.virtualMachines());
+      assertEquals(io.replica.api.ReplicationMode.PRIMARY, hosts.primary.mode(vm.id()));
+      assertNotNull(hosts.primary.health(vm.id()));
+      assertNotNull(hosts.primary.statistics(vm.id()));
+      hosts.await(hosts.primary.removeReplication(vm.id()));
+      assertEquals(java.util.Set.of(), hosts.primary.virtualMachines());
+
+      // Removed means removed: after the outage nothing reconnects on its behalf, and it can be
+      // enabled afresh (the replica's disks stayed, so from that existing copy).
+      hosts.network.faults().heal();
+      hosts.scheduler.advance(CYCLE);
+      assertEquals(java.util.Set.of(), hosts.primary.virtualMachines());
+      hosts.await(hosts.replica.removeReplication(vm.id()));
+      hosts.replicate(vm, TwoHosts.settings().replicationFrequency(CYCLE).initialReplicationFromExistingCopy().build());
+      hosts.scheduler.advance(CYCLE);
+      assertEquals(ReplicationState.REPLICATING, hosts.primary.state(vm.id()));
     }
   }
 
