@@ -80,9 +80,14 @@ final class CertCommand implements Callable<Integer> {
         description = "Password of the PKCS#12 file.")
     String password;
 
+    @Option(names = "--force", description = "Replace output files that exist (a CA's key replaced"
+        + " cannot issue for the CA it replaced).")
+    boolean force;
+
     /**
      * Refuses what would fail half-way through writing: a missing password, an output that is a
-     * folder or whose folder does not exist, a validity that is not positive.
+     * folder or whose folder does not exist, a validity that is not positive; and an output that
+     * exists, without {@code --force}, since it may be a key nothing else holds.
      */
     int check(CommandSpec spec, Path defaultCert, Path defaultKey, Duration validity) {
       PrintWriter err = spec.commandLine().getErr();
@@ -117,6 +122,11 @@ final class CertCommand implements Callable<Integer> {
         if (folder != null && !Files.isWritable(folder)) {
           err.println(command + o[1] + " '" + file + "': this user may not write in the folder "
               + folder + "; name a file in a folder you can write");
+          return 2;
+        }
+        if (!force && Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          err.println(command + o[1] + " '" + file + "' exists; name another file, or pass --force to"
+              + " replace it");
           return 2;
         }
       }

@@ -1,5 +1,6 @@
 package io.replica.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -114,6 +115,21 @@ class CertCommandTest {
     assertOneLine(run("cert", "issue", "--host", "ok.test", "--host", "no_underscores.test",
         "--cert", pem, "--key", key), 2, "'no_underscores.test' is not a DNS name");
     assertTrue(!java.nio.file.Files.exists(dir.resolve("y.pem")), "nothing was written");
+  }
+
+  @Test
+  void anExistingOutputIsKeptUnlessForced() throws Exception {
+    String ca = dir.resolve("ca.pem").toString();
+    String caKey = dir.resolve("ca.key").toString();
+    assertEquals(0, run("cert", "new-ca", "--cert", ca, "--key", caKey).code());
+    byte[] key = java.nio.file.Files.readAllBytes(dir.resolve("ca.key"));
+    assertOneLine(run("cert", "new-ca", "--cert", dir.resolve("other.pem").toString(), "--key", caKey), 2,
+        "cert new-ca: --key '" + caKey + "' exists", "--force");
+    assertArrayEquals(key, java.nio.file.Files.readAllBytes(dir.resolve("ca.key")), "the CA key is untouched");
+    assertTrue(!java.nio.file.Files.exists(dir.resolve("other.pem")), "nothing was written");
+    assertEquals(0, run("cert", "new-ca", "--cert", ca, "--key", caKey, "--force").code());
+    assertTrue(!java.util.Arrays.equals(key, java.nio.file.Files.readAllBytes(dir.resolve("ca.key"))),
+        "--force replaced it");
   }
 
   @Test
