@@ -22,7 +22,8 @@ public record CertificateExpiry(String hostName, String subject, Instant notAfte
         ? "the certificate '" + subject + "' of " + hostName + " expired on " + notAfter
             + "; peers refuse it: renew it now"
         : "the certificate '" + subject + "' of " + hostName + " expires on " + notAfter + ", in "
-            + remaining.toDays() + " days; renew it before then (replace the certificate and"
+            + (remaining.toDays() >= 2 ? remaining.toDays() + " days" : remaining.toHours() + " hours")
+            + "; renew it before then (replace the certificate and"
             + " key files; no restart needed)";
   }
 }

@@ -46,6 +46,16 @@ class TlsLifecycleTest {
   }
 
   @Test
+  void theWarningSaysDaysOrHoursLeft() {
+    java.time.Instant end = java.time.Instant.parse("2027-01-01T00:00:00Z");
+    assertTrue(new CertificateExpiry("h", "CN=h", end, Duration.ofDays(12).plusHours(3)).describe()
+        .contains(", in 12 days;"));
+    assertTrue(new CertificateExpiry("h", "CN=h", end, Duration.ofHours(23).plusMinutes(59)).describe()
+        .contains(", in 23 hours;"), "not 'in 0 days'");
+    assertTrue(new CertificateExpiry("h", "CN=h", end, Duration.ofHours(-1)).describe().contains("expired on"));
+  }
+
+  @Test
   void certificateThatExpiresSoonRaisesAWarning() {
     List<CertificateExpiry> warnings = new CopyOnWriteArrayList<>();
     TlsCredentials soon = Certificates.issue(CA, "primary.test", Duration.ofDays(5));
