@@ -27,10 +27,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code replica test-connection HOST:PORT}: connects to a replica server as this host would
- * replicate, and says in one line whether it authenticated and was admitted, or why not. A server
- * that authenticates as this very host fails the test: a machine cannot replicate to its own host.
- * Exit 0 when admitted, 1 when refused, unreachable or this host, 2 on a usage error.
+ * {@code replica test-connection HOST:PORT}: the checks a primary passes before it can replicate
+ * to a replica server, one line each ({@code ok}, {@code warning} or {@code failed}, the check,
+ * and what to do): this host's credentials, the server's name and port, the handshake, the
+ * server's decision, that the server is not this very host, and that the clocks agree. A last
+ * line sums it up as before. Exit 0 when admitted (warnings allowed), 1 when a check failed, 2 on
+ * a usage error.
  */
 @Command(name = "test-connection", mixinStandardHelpOptions = true,
     description = "Check that this host authenticates to a replica server and is authorized.")
@@ -67,9 +69,36 @@ final class TestConnectionCommand implements Callable<Integer> {
       description = "How long to wait for the server (default 30s).")
   java.time.Duration timeout;
 
+  /** Clocks further apart than this fail the check: Kerberos refuses them, certificates may too. */
+  static final java.time.Duration CLOCK_SKEW_MAX = java.time.Duration.ofMinutes(5);
+
+  /** Certificates with fewer days left than this get a warning. */
+  static final int CERTIFICATE_WARNING_DAYS = 30;
+
+  /** One line per check: what was checked, and what to do when it did not pass. */
+  private final class Checklist {
+    final PrintWriter out = spec.commandLine().getOut();
+    boolean failed;
+
+    void ok(String check, String detail) {
+      out.printf("%-8s %s: %s%n", "ok", check, detail);
+    }
+
+    void warning(String check, String detail) {
+      out.printf("%-8s %s: %s%n", "warning", check, detail);
+    }
+
+    /** A failed check; the ones after it that need it are skipped. */
+    int failed(String check, String detail, String summary) {
+      out.printf("%-8s %s: %s%n", "failed", check, detail);
+      out.println(summary);
+      failed = true;
+      return 1;
+    }
+  }
+
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
     Endpoint remote;
     try {
       remote = ServerCommand.parseEndpoint(server);
@@ -85,11 +114,14 @@ final class TestConnectionCommand implements Callable<Integer> {
           : "give --cert, --key and --trust (or --keytab and --principal for Kerberos)");
       return 2;
     }
-    // The answer is the one line on standard output; the transport's own log lines about the
-    // same refusal would only repeat it (unless the user asked for them).
+    // The answer is on standard output; the transport's own log lines about the same refusal
+    // would only repeat it (unless the user asked for them).
     if (System.getProperty("org.slf4j.simpleLogger.log.io.replica.transport.netty") == null) {
       System.setProperty("org.slf4j.simpleLogger.log.io.replica.transport.netty", "error");
     }
+    Checklist list = new Checklist();
+
+    // 1. This host's own credentials.
     NettyTransport transport;
     String me;
     try {
@@ -99,52 +131,123 @@ final class TestConnectionCommand implements Callable<Integer> {
         me = host != null ? host : principal.substring(principal.indexOf('/') + 1,
             principal.lastIndexOf('@'));
         b.kerberos(k);
+        list.ok("credentials", "keytab " + keytab + " holds " + principal);
       } else {
         TlsSettings tls = TlsSettings.fromPemFiles(cert, key, trust);
         List<String> names = Certificates.hostNames(tls.certificate());
         if (host == null && names.isEmpty()) {
-          out.println("failed: certificate " + cert + " names no host; pass --host");
-          return 1;
+          return list.failed("credentials", "certificate " + cert + " names no host",
+              "failed: certificate " + cert + " names no host; pass --host");
         }
         me = host != null ? host : names.get(0);
+        String subject = "'" + tls.certificate().getSubjectX500Principal().getName() + "'";
+        java.time.Instant now = java.time.Instant.now();
+        java.time.Instant notAfter = tls.certificate().getNotAfter().toInstant();
+        java.time.Instant notBefore = tls.certificate().getNotBefore().toInstant();
+        long daysLeft = java.time.Duration.between(now, notAfter).toDays();
+        if (now.isAfter(notAfter) || now.isBefore(notBefore)) {
+          return list.failed("certificate", subject + " is valid from " + notBefore + " to " + notAfter
+              + ", not now; issue a new one ('replica cert issue')", "failed: certificate " + cert + " is not valid now");
+        } else if (daysLeft < CERTIFICATE_WARNING_DAYS) {
+          list.warning("certificate", subject + " expires on " + notAfter + ", in " + daysLeft
+              + " days; renew it before then");
+        } else {
+          list.ok("certificate", subject + " is valid until " + notAfter + " (" + daysLeft + " days left)");
+        }
         b.tls(tls);
       }
       transport = b.hostName(me).build();
     } catch (IOException | RuntimeException e) {
-      out.println("failed: " + e.getMessage());
-      return 1;
+      return list.failed("credentials", String.valueOf(e.getMessage()), "failed: " + e.getMessage());
     }
     try {
-      AuthenticationType type = kerberos ? AuthenticationType.KERBEROS
-          : AuthenticationType.CERTIFICATE;
-      Connection c = transport.connect(remote, new ConnectOptions(type, false), new Quiet())
-          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      // 2. The name and the port, before any handshake, so that a failure says which.
+      java.net.InetAddress[] addresses;
+      try {
+        addresses = java.net.InetAddress.getAllByName(remote.host());
+      } catch (java.net.UnknownHostException e) {
+        return list.failed("name", remote.host() + " does not resolve; check its DNS name (or give an address)",
+            "failed: cannot connect to replica server " + remote + ": its name does not resolve");
+      }
+      list.ok("name", remote.host() + " resolves to " + java.util.Arrays.stream(addresses)
+          .map(java.net.InetAddress::getHostAddress).collect(java.util.stream.Collectors.joining(", ")));
+      String reached = null;
+      IOException refused = null;
+      for (java.net.InetAddress a : addresses) {
+        try (java.net.Socket probe = new java.net.Socket()) {
+          probe.connect(new java.net.InetSocketAddress(a, remote.port()), (int) Math.min(timeout.toMillis(), 30_000));
+          reached = a.getHostAddress();
+          break;
+        } catch (IOException e) {
+          refused = e;
+        }
+      }
+      if (reached == null) {
+        return list.failed("port", "nothing accepts connections on port " + remote.port() + " of " + remote.host()
+            + " (" + refused.getMessage() + "); start the replica server there, or open the port in its firewall",
+            "failed: cannot connect to replica server " + remote + ": " + refused.getMessage());
+      }
+      list.ok("port", reached + ":" + remote.port() + " accepts connections");
+
+      // 3. The handshake and the server's decision.
+      AuthenticationType type = kerberos ? AuthenticationType.KERBEROS : AuthenticationType.CERTIFICATE;
+      Connection c;
+      try {
+        c = transport.connect(remote, new ConnectOptions(type, false), new Quiet())
+            .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof AuthenticationException) {
+          String reason = ((AuthenticationException) cause).reason();
+          return list.failed("authorized", reason, "rejected: " + reason);
+        }
+        return list.failed("handshake", String.valueOf(cause.getMessage()), "failed: " + cause.getMessage());
+      } catch (TimeoutException e) {
+        return list.failed("handshake", "no answer from " + remote + " within " + timeout.toSeconds() + " s",
+            "failed: no answer from " + remote + " within " + timeout.toSeconds() + " s");
+      }
       String server = c.peerIdentity();
+      java.util.Optional<java.time.Duration> skew = java.util.Optional.empty();
+      java.time.Duration uncertainty = java.time.Duration.ZERO;
+      java.util.Optional<io.replica.transport.netty.ConnectionDetails> details = NettyTransport.details(c);
+      if (details.isPresent()) {
+        list.ok("handshake", details.get().security() + " with '" + server + "'");
+        skew = details.get().peerClockOffset();
+        uncertainty = details.get().peerClockUncertainty();
+      }
       c.close();
       if (ServerCommand.sameHost(server, me)) {
         // Hyper-V refuses it too: the replica would be the primary's own host.
-        out.println("failed: cannot replicate to replica server " + remote + " ('" + server
-            + "'): that is this host, '" + me + "' (choose another replica server)");
-        return 1;
+        return list.failed("other host", "replica server " + remote + " is '" + server + "', this very host",
+            "failed: cannot replicate to replica server " + remote + " ('" + server
+                + "'): that is this host, '" + me + "' (choose another replica server)");
       }
-      out.println("ok: '" + me + "' authenticated to replica server " + remote + " ('"
+      list.ok("authorized", "replica server '" + server + "' admitted '" + me + "'");
+      list.ok("other host", "'" + server + "' is not this host ('" + me + "')");
+
+      // 4. The clocks: Kerberos, certificate checks and recovery point times depend on them.
+      if (skew.isEmpty()) {
+        list.warning("clocks", "replica server '" + server + "' does not tell its clock (an older build); compare"
+            + " the clocks by hand");
+      } else {
+        java.time.Duration d = skew.get();
+        String how = String.format(java.util.Locale.ROOT, "%.1f s %s this host's (give or take %.1f s)",
+            Math.abs(d.toMillis()) / 1000.0, d.isNegative() ? "behind" : "ahead of",
+            uncertainty.toMillis() / 1000.0);
+        if (d.abs().minus(uncertainty).compareTo(CLOCK_SKEW_MAX) > 0) {
+          return list.failed("clocks", "the clock of '" + server + "' is " + how + "; synchronize both hosts"
+              + " with NTP (Kerberos refuses clocks more than " + CLOCK_SKEW_MAX.toMinutes() + " min apart)",
+              "failed: the clocks of '" + me + "' and '" + server + "' are more than " + CLOCK_SKEW_MAX.toMinutes()
+                  + " min apart");
+        }
+        list.ok("clocks", "the clock of '" + server + "' is " + how);
+      }
+      list.out.println("ok: '" + me + "' authenticated to replica server " + remote + " ('"
           + server + "') and was admitted");
       return 0;
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof AuthenticationException) {
-        out.println("rejected: " + ((AuthenticationException) cause).reason());
-      } else {
-        out.println("failed: " + cause.getMessage());
-      }
-      return 1;
-    } catch (TimeoutException e) {
-      out.println("failed: no answer from " + remote + " within " + timeout.toSeconds() + " s");
-      return 1;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      out.println("failed: interrupted");
-      return 1;
+      return list.failed("handshake", "interrupted", "failed: interrupted");
     } finally {
       transport.close();
     }

@@ -112,24 +112,43 @@ class ServerCommandTest {
         "--key", p(name + ".key"), "--trust", p("ca.pem"));
   }
 
+  /** The summary: the last line of the checklist. */
+  private static String last(CertCommandTest.Run r) {
+    List<String> lines = r.out().strip().lines().toList();
+    return lines.get(lines.size() - 1);
+  }
+
+  /** The checklist line of {@code check}. */
+  private static String check(CertCommandTest.Run r, String check) {
+    return r.out().lines().filter(l -> l.substring(Math.min(9, l.length())).startsWith(check + ":")).findFirst()
+        .orElseThrow(() -> new AssertionError("no line for " + check + " in\n" + r.out()));
+  }
+
   @Test
-  void authorizedPrimaryPassesAndOthersAreRefusedWithTheReason() throws Exception {
+  void authorizedPrimaryPassesEveryCheckAndOthersAreRefusedWithTheReason() throws Exception {
     startServer("--allow", "primary.test=vms@gold");
     CertCommandTest.Run ok = probe("primary.test");
     assertEquals(0, ok.code(), ok.out() + ok.err());
-    assertTrue(ok.out().startsWith("ok: 'primary.test' authenticated to replica server"),
-        ok.out());
-    assertEquals(1, ok.out().lines().count(), ok.out());
+    assertTrue(last(ok).startsWith("ok: 'primary.test' authenticated to replica server"), ok.out());
+    for (String c : List.of("certificate", "name", "port", "handshake", "authorized", "other host", "clocks")) {
+      assertTrue(check(ok, c).startsWith("ok "), check(ok, c));
+    }
+    assertTrue(check(ok, "certificate").contains("days left"), ok.out());
+    assertTrue(check(ok, "name").contains("resolves to"), ok.out());
+    assertTrue(check(ok, "handshake").contains("TLS"), ok.out());
+    // Both ends run on this machine: one clock.
+    assertTrue(check(ok, "clocks").contains("the clock of 'replica.test' is 0."), ok.out());
 
     CertCommandTest.Run other = probe("other.test");
     assertEquals(1, other.code());
     assertEquals("rejected: replica server replica.test rejected primary 'other.test': not in"
-        + " the authorization list (add an entry with a matching pattern)",
-        other.out().strip());
+        + " the authorization list (add an entry with a matching pattern)", last(other));
+    assertTrue(check(other, "authorized").startsWith("failed "), other.out());
+    assertTrue(check(other, "port").startsWith("ok "), other.out());
 
     CertCommandTest.Run noClient = probe("noclient");
     assertEquals(1, noClient.code());
-    assertTrue(noClient.out().startsWith(
+    assertTrue(last(noClient).startsWith(
         "rejected: certificate has no clientAuth extended key usage"), noClient.out());
     try (Stream<Path> written = Files.walk(dir.resolve("storage"))) {
       assertTrue(written.noneMatch(f -> f.toString().endsWith(".vhdx")),
@@ -145,7 +164,7 @@ class ServerCommandTest {
     assertEquals(1, itself.code(), itself.out() + itself.err());
     assertEquals("rejected: replica server replica.test rejected primary 'replica.test': that is"
         + " this host (a machine cannot replicate to its own host; choose another replica server)",
-        itself.out().strip());
+        last(itself));
   }
 
   /** A replica server that does not check (another product, an older version) is caught too. */
@@ -167,7 +186,8 @@ class ServerCommandTest {
       assertEquals(1, itself.code(), itself.out() + itself.err());
       assertEquals("failed: cannot replicate to replica server localhost:" + port
           + " ('replica.test'): that is this host, 'replica.test' (choose another replica server)",
-          itself.out().strip());
+          last(itself));
+      assertTrue(check(itself, "other host").startsWith("failed "), itself.out());
       assertEquals(0, probe("primary.test").code(), "another host passes the same server");
     } finally {
       server.close();
@@ -293,10 +313,22 @@ class ServerCommandTest {
   }
 
   @Test
-  void testConnectionToNothingFailsWithOneLine() throws Exception {
+  void testConnectionToNothingSaysThePortIsClosed() throws Exception {
     CertCommandTest.Run r = probe("primary.test");
     assertEquals(1, r.code());
-    assertTrue(r.out().startsWith("failed: cannot connect to replica server localhost:" + port),
+    assertTrue(last(r).startsWith("failed: cannot connect to replica server localhost:" + port), r.out());
+    assertTrue(check(r, "name").startsWith("ok "), r.out());
+    assertTrue(check(r, "port").startsWith("failed ") && check(r, "port").contains("start the replica server"),
         r.out());
+    assertTrue(!r.out().contains("handshake:"), "nothing after the port is tried: " + r.out());
+  }
+
+  @Test
+  void testConnectionToANameThatDoesNotResolveSaysSo() throws Exception {
+    CertCommandTest.Run r = CertCommandTest.run("test-connection", "no-such-host.invalid:" + port, "--cert",
+        p("primary.test.pem"), "--key", p("primary.test.key"), "--trust", p("ca.pem"));
+    assertEquals(1, r.code());
+    assertTrue(check(r, "name").startsWith("failed ") && check(r, "name").contains("does not resolve"), r.out());
+    assertTrue(!r.out().contains("port:"), r.out());
   }
 }

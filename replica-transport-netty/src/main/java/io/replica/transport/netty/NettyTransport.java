@@ -284,6 +284,17 @@ public final class NettyTransport implements Transport {
     }
   }
 
+  /**
+   * What this transport knows about {@code connection}: its protection and the peer's clock;
+   * empty for a connection of another transport.
+   */
+  public static java.util.Optional<ConnectionDetails> details(io.replica.spi.transport.Connection connection) {
+    if (connection instanceof io.replica.transport.netty.internal.handler.NettyConnection n) {
+      return java.util.Optional.of(new ConnectionDetails(n.security(), n.peerClockOffset(), n.peerClockUncertainty()));
+    }
+    return java.util.Optional.empty();
+  }
+
   /** A builder; {@code hostName} and one of {@code tls} or {@code plaintext} are required. */
   public static Builder builder() {
     return new Builder();

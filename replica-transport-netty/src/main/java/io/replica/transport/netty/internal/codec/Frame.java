@@ -16,12 +16,23 @@ public sealed interface Frame {
    *
    * @param versionMin lowest protocol version the sender speaks
    * @param versionMax highest protocol version the sender speaks
-   * @param features {@link WireFormat#FEATURE_ZSTD} and future bits
+   * @param features {@link WireFormat#FEATURE_ZSTD}, {@link WireFormat#FEATURE_CLOCK} and future bits
    * @param hostName the host name the sender claims (verified against its certificate under TLS)
+   * @param clock the sender's wall clock, when it tells it (only with FEATURE_CLOCK)
    */
-  record Hello(int versionMin, int versionMax, int features, String hostName) implements Frame {
+  record Hello(int versionMin, int versionMax, int features, String hostName, java.util.Optional<java.time.Instant> clock)
+      implements Frame {
     public Hello {
       Objects.requireNonNull(hostName, "hostName");
+      Objects.requireNonNull(clock, "clock");
+      if (clock.isPresent() && (features & WireFormat.FEATURE_CLOCK) == 0) {
+        throw new IllegalArgumentException("a hello carries a clock only with the clock feature bit");
+      }
+    }
+
+    /** A hello without a clock. */
+    public Hello(int versionMin, int versionMax, int features, String hostName) {
+      this(versionMin, versionMax, features, hostName, java.util.Optional.empty());
     }
   }
 

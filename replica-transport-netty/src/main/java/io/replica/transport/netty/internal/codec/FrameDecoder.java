@@ -196,7 +196,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
           int min = body.readUnsignedShort();
           int max = body.readUnsignedShort();
           int features = body.readInt();
-          return new Frame.Hello(min, max, features, readString(body));
+          String hostName = readString(body);
+          // The clock is there only when the feature bit is and 8 bytes follow (an answer).
+          java.util.Optional<java.time.Instant> clock = (features & FEATURE_CLOCK) != 0 && body.readableBytes() == 8
+              ? java.util.Optional.of(java.time.Instant.ofEpochMilli(body.readLong())) : java.util.Optional.empty();
+          return new Frame.Hello(min, max, features, hostName, clock);
         }
         case TYPE_HEARTBEAT:
           return new Frame.Heartbeat(body.readLong());

@@ -94,6 +94,7 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
       body.writeInt(MAGIC).writeShort(h.versionMin()).writeShort(h.versionMax())
           .writeInt(h.features());
       writeString(body, h.hostName());
+      h.clock().ifPresent(t -> body.writeLong(t.toEpochMilli()));
       return finish(alloc, TYPE_HELLO, 0, 0, body, null);
     }
     if (frame instanceof Frame.Heartbeat) {

@@ -44,6 +44,13 @@ public final class WireFormat {
   /** Hello feature bit: the sender can compress and decompress zstd block payloads. */
   public static final int FEATURE_ZSTD = 1;
 
+  /**
+   * Hello feature bit: from the connecting side, "tell me your clock"; from the accepting side, its
+   * hello ends with its wall clock ({@code i64} milliseconds since the epoch), so that the other
+   * side can compare clocks (certificates, Kerberos and recovery point times depend on them).
+   */
+  public static final int FEATURE_CLOCK = 2;
+
   /** Frame flag on BlockData: the payload is zstd-compressed. */
   public static final int FLAG_COMPRESSED = 1;
 

@@ -73,6 +73,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   /** Whether the accepting side has told its decision about this connection. */
   private boolean decided;
   private long heartbeats;
+  /** When this connecting side sent its hello, for comparing clocks with the answer. */
+  private java.time.Instant helloSent = java.time.Instant.EPOCH;
   private final AtomicLong inboundBytes = new AtomicLong();
 
   private ConnectionHandler(
@@ -209,7 +211,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   private void authenticated(ChannelHandlerContext ctx) {
     state = State.AWAIT_HELLO;
     if (client) {
-      int features = compressionWanted ? WireFormat.FEATURE_ZSTD : 0;
+      int features = (compressionWanted ? WireFormat.FEATURE_ZSTD : 0) | WireFormat.FEATURE_CLOCK;
+      helloSent = java.time.Instant.now();
       ctx.writeAndFlush(new Frame.Hello(
           WireFormat.VERSION_MIN, WireFormat.VERSION_MAX, features, settings.hostName()));
     }
@@ -379,6 +382,12 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
           settings.compressionLevel());
       connection = c;
       c.security(security);
+      if (hello.clock().isPresent()) {
+        java.time.Instant now = java.time.Instant.now();
+        java.time.Duration roundTrip = java.time.Duration.between(helloSent, now);
+        c.peerClock(java.time.Duration.between(helloSent.plus(roundTrip.dividedBy(2)), hello.clock().get()),
+            roundTrip.dividedBy(2));
+      }
       CompletableFuture<Connection> done = java.util.Objects.requireNonNull(connected);
       c.executor.execute(() -> {
         if (!done.complete(c)) {
@@ -387,8 +396,10 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
       });
       return;
     }
+    boolean clock = (hello.features() & WireFormat.FEATURE_CLOCK) != 0;
     ctx.writeAndFlush(new Frame.Hello(version, version,
-        compress ? WireFormat.FEATURE_ZSTD : 0, settings.hostName()));
+        (compress ? WireFormat.FEATURE_ZSTD : 0) | (clock ? WireFormat.FEATURE_CLOCK : 0), settings.hostName(),
+        clock ? java.util.Optional.of(java.time.Instant.now()) : java.util.Optional.empty()));
     NettyConnection pending = new NettyConnection(ctx.channel(), remote, identity, null, null,
         settings.inFlightBytesMax(), compress, settings.compressionLevel());
     MessageHandler handler;

@@ -32,6 +32,8 @@ public final class NettyConnection implements Connection {
   volatile SerialExecutor executor;
   private volatile boolean open = true;
   private volatile long heartbeatsReceived;
+  private volatile java.util.Optional<java.time.Duration> peerClockOffset = java.util.Optional.empty();
+  private volatile java.time.Duration peerClockUncertainty = java.time.Duration.ZERO;
   volatile boolean closedDelivered;
 
   NettyConnection(
@@ -73,6 +75,25 @@ public final class NettyConnection implements Connection {
   /** Heartbeats the peer sent over this connection so far: a sign of life while nothing else travels. */
   public long heartbeatsReceived() {
     return heartbeatsReceived;
+  }
+
+  /**
+   * How far the accepting side's wall clock was ahead of this side's (negative: behind) when the
+   * connection opened, give or take {@link #peerClockUncertainty()}; empty when the peer did not
+   * tell its clock (a build before it could, or this side accepted the connection).
+   */
+  public java.util.Optional<java.time.Duration> peerClockOffset() {
+    return peerClockOffset;
+  }
+
+  /** Half the round trip of the hello exchange: how wrong {@link #peerClockOffset()} can be. */
+  public java.time.Duration peerClockUncertainty() {
+    return peerClockUncertainty;
+  }
+
+  void peerClock(java.time.Duration offset, java.time.Duration uncertainty) {
+    peerClockOffset = java.util.Optional.of(offset);
+    peerClockUncertainty = uncertainty;
   }
 
   void heartbeatReceived() {

@@ -69,6 +69,9 @@ class FrameCodecProperties {
     List<VmId> vms = Messages.vms(r);
     List<Frame> sent = new ArrayList<>();
     sent.add(new Frame.Hello(1, 1, WireFormat.FEATURE_ZSTD, "hv1.contoso.com"));
+    sent.add(new Frame.Hello(1, 1, WireFormat.FEATURE_CLOCK, "hv1.contoso.com")); // "tell me your clock"
+    sent.add(new Frame.Hello(1, 1, WireFormat.FEATURE_ZSTD | WireFormat.FEATURE_CLOCK, "hv2.fabrikam.com",
+        java.util.Optional.of(java.time.Instant.ofEpochMilli(1_796_000_000_123L)))); // the answer
     for (int i = 0; i < count; i++) {
       Message m = Messages.random(r, vms);
       if (r.nextInt(10) == 0) {
