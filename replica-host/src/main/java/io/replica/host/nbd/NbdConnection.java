@@ -36,6 +36,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1024 * 1024).asReadOnlyBuffer();
   /** The most block-status descriptors in one reply (the spec asks for at most 2^20). */
   private static final int MAX_EXTENTS = 1 << 16;
+  /** Requests queued per connection; small ones cost little bandwidth but a task each. */
+  static final int MAX_IN_FLIGHT_REQUESTS = 1024;
 
   private enum Phase { CLIENT_FLAGS, OPTIONS, TRANSMISSION, DONE }
 
@@ -59,6 +61,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   private long discardBytes;
   private @Nullable Runnable afterDiscard;
   private long inFlightBytes;
+  private int inFlightRequests;
   private boolean paused;
   private @Nullable ChannelFuture lastReply;
 
@@ -226,17 +229,15 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
     int option = input.getInt(at + 8);
     long length = input.getUnsignedInt(at + 12);
+    if (option == Nbd.OPT_EXPORT_NAME && length > 4096) {
+      violation("export name of " + length + " bytes is over the limit of 4096");
+      return false;
+    }
     if (length > Nbd.MAX_OPTION_BYTES) {
       input.skipBytes(16);
       discardBytes = length;
-      afterDiscard = () -> {
-        if (option == Nbd.OPT_EXPORT_NAME) {
-          violation("export name of " + length + " bytes is over the limit of 4096");
-        } else {
-          optionReply(option, Nbd.REP_ERR_TOO_BIG, "option data of " + length
-              + " bytes is over this server's limit of " + Nbd.MAX_OPTION_BYTES + " bytes");
-        }
-      };
+      afterDiscard = () -> optionReply(option, Nbd.REP_ERR_TOO_BIG, "option data of " + length
+          + " bytes is over this server's limit of " + Nbd.MAX_OPTION_BYTES + " bytes");
       return true;
     }
     if (input.readableBytes() < 16 + length) {
@@ -530,7 +531,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   // ---- Transmission ----
 
   private boolean request() {
-    if (inFlightBytes >= maxInFlightBytes) {
+    if (inFlightBytes >= maxInFlightBytes || inFlightRequests >= MAX_IN_FLIGHT_REQUESTS) {
       // Enough work queued: stop reading until replies have gone out.
       if (!paused) {
         paused = true;
@@ -560,6 +561,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         discardBytes = length;
         long charge = Nbd.REQUEST_HEADER_BYTES;
         inFlightBytes += charge;
+        inFlightRequests++;
         afterDiscard = () -> reply(charge, () -> error(cookie, type, Nbd.EINVAL,
             "write of " + length + " bytes is over the maximum payload of "
                 + Nbd.MAX_PAYLOAD_BYTES));
@@ -663,6 +665,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
           + " sectors (the minimum block size)";
     }
     inFlightBytes += charge;
+    inFlightRequests++;
     if (error != 0) {
       if (payload != null) {
         payload.release();
@@ -720,7 +723,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
 
   private void released(long charge) {
     inFlightBytes -= charge;
-    if (paused && inFlightBytes < maxInFlightBytes) {
+    inFlightRequests--;
+    if (paused && inFlightBytes < maxInFlightBytes
+        && inFlightRequests < MAX_IN_FLIGHT_REQUESTS) {
       paused = false;
       ctx.channel().config().setAutoRead(true);
       process();

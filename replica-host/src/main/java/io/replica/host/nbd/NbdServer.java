@@ -3,6 +3,7 @@ package io.replica.host.nbd;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -232,6 +233,7 @@ public final class NbdServer implements Closeable {
 
   private void bindTcp(InetSocketAddress address, @Nullable SslContext tls) throws IOException {
     Channel ch = bind(new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(initializer(tls)), address, "TCP address " + address);
     tcpAddress = (InetSocketAddress) ch.localAddress();
     LOG.info("NBD server listens on {}{}", tcpAddress, tls == null ? "" : " (TLS required)");

@@ -426,6 +426,31 @@ class NbdProtocolTest {
   }
 
   @Test
+  void moreSmallPipelinedRequestsThanTheRequestBoundAllComplete() throws Exception {
+    int count = 4 * NbdConnection.MAX_IN_FLIGHT_REQUESTS + 7;
+    try (RawClient c = client("d")) {
+      java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+      java.io.DataOutputStream d = new java.io.DataOutputStream(all);
+      for (int i = 0; i < count; i++) {
+        d.writeInt(Nbd.REQUEST_MAGIC);
+        d.writeShort(0);
+        d.writeShort(i % 2 == 0 ? Nbd.CMD_FLUSH : Nbd.CMD_CACHE);
+        d.writeLong(i);
+        d.writeLong(0);
+        d.writeInt(i % 2 == 0 ? 0 : 512);
+      }
+      // One burst, so the server finds far more than the bound already in its buffer.
+      c.out.write(all.toByteArray());
+      c.out.flush();
+      for (int i = 0; i < count; i++) {
+        RawClient.Reply r = c.reply(0);
+        assertEquals(i, r.cookie());
+        assertEquals(0, r.error());
+      }
+    }
+  }
+
+  @Test
   void removingAnExportClosesItsClients() throws Exception {
     try (RawClient onD = client("d"); RawClient onRo = client("ro")) {
       server.removeExport("d").get(1, TimeUnit.MINUTES);
