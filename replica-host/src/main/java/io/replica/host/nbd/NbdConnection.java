@@ -119,7 +119,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     // Causes from the TLS layer or the socket; their text is ours or the JDK's, not the peer's.
-    LOG.debug("NBD connection from {} failed: {}", peer, cause.toString());
+    Throwable tls = cause;
+    while (tls != null && !(tls instanceof javax.net.ssl.SSLException)) {
+      tls = tls.getCause();
+    }
+    if (tls != null) {
+      LOG.warn("NBD client {} failed the TLS handshake: {} (it needs a certificate issued by a"
+          + " trusted CA)", peer, tls.getMessage());
+    } else {
+      LOG.debug("NBD connection from {} failed: {}", peer, cause.toString());
+    }
     ctx.close();
   }
 

@@ -376,10 +376,18 @@ public final class NbdServer implements Closeable {
       return this;
     }
 
-    /** An export present from the start; see {@link NbdServer#addExport}. */
+    /**
+     * An export present from the start; see {@link NbdServer#addExport}.
+     *
+     * @throws IllegalStateException if an export of that name was given already
+     */
     public Builder export(String name, VirtualDisk disk, boolean readOnly) {
-      exports.put(Objects.requireNonNull(name, "name"),
-          new Export(name, Objects.requireNonNull(disk, "disk"), readOnly, ""));
+      Export e = new Export(Objects.requireNonNull(name, "name"),
+          Objects.requireNonNull(disk, "disk"), readOnly, "");
+      if (exports.putIfAbsent(name, e) != null) {
+        throw new IllegalStateException("NBD export '" + name + "' was given twice; choose"
+            + " another name");
+      }
       return this;
     }
 
