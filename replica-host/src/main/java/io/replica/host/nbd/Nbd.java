@@ -104,8 +104,13 @@ final class Nbd {
 
   /** Peer text made safe for a log line or a message: printable ASCII, at most 64 chars. */
   static String printable(String text) {
+    return printable(text, 64);
+  }
+
+  /** Peer text made safe for a log line or a message: printable ASCII, at most max chars. */
+  static String printable(String text, int max) {
     StringBuilder s = new StringBuilder();
-    for (int i = 0; i < text.length() && s.length() < 64; i++) {
+    for (int i = 0; i < text.length() && s.length() < max; i++) {
       char c = text.charAt(i);
       if (c >= 0x20 && c < 0x7f && c != '\\') {
         s.append(c);
@@ -113,7 +118,7 @@ final class Nbd {
         s.append(String.format("\\u%04x", (int) c));
       }
     }
-    if (s.length() >= 64 && text.length() > 64) {
+    if (s.length() >= max && text.length() > max) {
       s.append("...");
     }
     return s.toString();

@@ -82,7 +82,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   /** Completes when the connection is closed and no I/O of it runs any more. */
   CompletableFuture<Void> closed() {
     CompletableFuture<Void> f = new CompletableFuture<>();
-    ctx.channel().closeFuture().addListener(x -> tasks.close().whenComplete((v, e) -> f.complete(null)));
+    ctx.channel().closeFuture().addListener(
+        x -> tasks.close().whenComplete((v, e) -> f.complete(null)));
     return f;
   }
 
@@ -124,8 +125,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
       tls = tls.getCause();
     }
     if (tls != null) {
-      LOG.warn("NBD client {} failed the TLS handshake: {} (it needs a certificate issued by a"
-          + " trusted CA)", peer, tls.getMessage());
+      // The JDK's text may quote the peer's certificate: escaped.
+      LOG.warn("NBD client {}: TLS failed: {} (a client needs a certificate issued by a trusted"
+          + " CA)", peer, Nbd.printable(String.valueOf(tls.getMessage()), 300));
     } else {
       LOG.debug("NBD connection from {} failed: {}", peer, cause.toString());
     }
@@ -139,7 +141,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
       in.release();
       return;
     }
-    input = input == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), input, in);
+    input = input == null
+        ? in
+        : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), input, in);
     process();
   }
 

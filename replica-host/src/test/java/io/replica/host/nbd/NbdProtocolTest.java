@@ -144,6 +144,16 @@ class NbdProtocolTest {
   }
 
   @Test
+  void aPeersExportNameIsEscapedInTheAnswer() throws IOException {
+    try (RawClient c = new RawClient(address).handshake()) {
+      c.option(Nbd.OPT_GO, RawClient.goData("\u001b[31mevil\nname"));
+      RawClient.OptionReply r = c.optionReply();
+      assertEquals(Nbd.REP_ERR_UNKNOWN, r.type());
+      assertTrue(r.text().contains("'\\u001b[31mevil\\u000aname'"), r.text());
+    }
+  }
+
+  @Test
   void exportNameEntersTransmissionAndUnknownNameEndsTheSession() throws IOException {
     try (RawClient c = new RawClient(address).handshake()) {
       c.option(Nbd.OPT_EXPORT_NAME, "d".getBytes(StandardCharsets.UTF_8));
