@@ -62,7 +62,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   private @Nullable Runnable afterDiscard;
   private long inFlightBytes;
   private int inFlightRequests;
-  private boolean paused;
+  private volatile boolean paused;
+  private volatile long inFlightHighWaterBytes;
   private @Nullable ChannelFuture lastReply;
 
   NbdConnection(NbdServer server, @Nullable SslContext tlsContext, SerialTasks tasks,
@@ -77,6 +78,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   void close() {
     Channel ch = ctx.channel();
     ch.close();
+  }
+
+  /** Whether the server has stopped reading from this client until replies have gone out. */
+  boolean paused() {
+    return paused;
+  }
+
+  /** The most bytes of requests this connection had in flight at once. */
+  long inFlightHighWaterBytes() {
+    return inFlightHighWaterBytes;
   }
 
   /** Completes when the connection is closed and no I/O of it runs any more. */
@@ -575,6 +586,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         long charge = Nbd.REQUEST_HEADER_BYTES;
         inFlightBytes += charge;
         inFlightRequests++;
+        inFlightHighWaterBytes = Math.max(inFlightHighWaterBytes, inFlightBytes);
         afterDiscard = () -> reply(charge, () -> error(cookie, type, Nbd.EINVAL,
             "write of " + length + " bytes is over the maximum payload of "
                 + Nbd.MAX_PAYLOAD_BYTES));
@@ -679,6 +691,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
     inFlightBytes += charge;
     inFlightRequests++;
+    inFlightHighWaterBytes = Math.max(inFlightHighWaterBytes, inFlightBytes);
     if (error != 0) {
       if (payload != null) {
         payload.release();

@@ -177,6 +177,10 @@ public final class NbdServer implements Closeable {
     return Optional.ofNullable(tcpAddress);
   }
 
+  List<NbdConnection> connections() {
+    return List.copyOf(connections);
+  }
+
   @Nullable Export export(String name) {
     return exports.get(name);
   }

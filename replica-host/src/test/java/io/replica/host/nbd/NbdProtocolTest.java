@@ -436,6 +436,68 @@ class NbdProtocolTest {
   }
 
   @Test
+  void aClientThatSendsFasterThanTheDiskIsNotReadPastTheBound() throws Exception {
+    // The disk I/O executor is held, so nothing completes: the server must stop reading at the
+    // bound, or it would take in all 64 MiB the client sends.
+    java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.ExecutorService io = java.util.concurrent.Executors
+        .newSingleThreadExecutor();
+    io.execute(() -> {
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    long bound = 2 * MIB;
+    int len = 256 * 1024;
+    int count = 256;
+    try (NbdServer held = NbdServer.builder().tcp(0).ioExecutor(io)
+        .maxInFlightBytesPerConnection(bound).export("d", disk, false).start();
+        RawClient c = new RawClient(held.tcpAddress().orElseThrow()).handshake()) {
+      c.go("d");
+      java.util.concurrent.atomic.AtomicBoolean sent =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      Thread sender = new Thread(() -> {
+        try {
+          byte[] data = pattern(1, len);
+          for (int i = 0; i < count; i++) {
+            c.request(0, Nbd.CMD_WRITE, i, (long) (i % 16) * len, len, data);
+          }
+          sent.set(true);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      sender.start();
+      NbdConnection conn = held.connections().get(0);
+      awaitCondition(() -> conn.paused() || sent.get());
+      gate.countDown();
+      for (int i = 0; i < count; i++) {
+        assertEquals(0, c.reply(0).error());
+      }
+      sender.join();
+      long most = conn.inFlightHighWaterBytes();
+      assertTrue(most <= bound + Nbd.REQUEST_HEADER_BYTES + len,
+          "at most the bound and one request in flight, was " + most);
+    } finally {
+      gate.countDown();
+      io.shutdown();
+    }
+  }
+
+  /** Waits for a condition that other threads make true; fails after a generous guard. */
+  private static void awaitCondition(java.util.function.BooleanSupplier condition) {
+    long guard = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > guard) {
+        throw new AssertionError("condition not reached");
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+    }
+  }
+
+  @Test
   void moreSmallPipelinedRequestsThanTheRequestBoundAllComplete() throws Exception {
     int count = 4 * NbdConnection.MAX_IN_FLIGHT_REQUESTS + 7;
     try (RawClient c = client("d")) {
