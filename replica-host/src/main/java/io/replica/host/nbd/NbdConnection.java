@@ -19,9 +19,11 @@ import java.nio.channels.NonWritableChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ReadOnlyFileSystemException;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,12 +68,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
   private volatile long inFlightHighWaterBytes;
   private @Nullable ChannelFuture lastReply;
 
+  private final Duration negotiationTimeout;
+  private io.netty.util.concurrent.@Nullable ScheduledFuture<?> negotiationDeadline;
+
   NbdConnection(NbdServer server, @Nullable SslContext tlsContext, SerialTasks tasks,
-      long maxInFlightBytes) {
+      long maxInFlightBytes, Duration negotiationTimeout) {
     this.server = server;
     this.tlsContext = tlsContext;
     this.tasks = tasks;
     this.maxInFlightBytes = maxInFlightBytes;
+    this.negotiationTimeout = negotiationTimeout;
   }
 
   /** Closes the connection (from any thread); its queued I/O finishes without touching the disk. */
@@ -110,12 +116,22 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     b.writeLong(Nbd.NBDMAGIC).writeLong(Nbd.IHAVEOPT)
         .writeShort(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES);
     ctx.writeAndFlush(b);
+    // A client that connects and never chooses an export holds a socket for nothing.
+    negotiationDeadline = ctx.executor().schedule(() -> {
+      if (phase == Phase.CLIENT_FLAGS || phase == Phase.OPTIONS) {
+        violation("it did not choose an export within " + negotiationTimeout.toMillis()
+            + " ms of connecting");
+      }
+    }, negotiationTimeout.toNanos(), TimeUnit.NANOSECONDS);
     ctx.fireChannelActive();
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     phase = Phase.DONE;
+    if (negotiationDeadline != null) {
+      negotiationDeadline.cancel(false);
+    }
     if (input != null) {
       input.release();
       input = null;
@@ -457,6 +473,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     export = e;
     blockStatusAllowed = structured && metaAllocation && e.name.equals(metaContextExport);
     phase = Phase.TRANSMISSION;
+    if (negotiationDeadline != null) {
+      negotiationDeadline.cancel(false);
+    }
     LOG.debug("NBD client {} uses export '{}'", peer, e.name);
     return true;
   }

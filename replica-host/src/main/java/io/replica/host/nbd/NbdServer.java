@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,6 +79,7 @@ public final class NbdServer implements Closeable {
   private final Executor executor;
   private final @Nullable ExecutorService ownExecutor;
   private final long maxInFlightBytes;
+  private final Duration negotiationTimeout;
   private final List<Channel> listeners = new ArrayList<>();
   private @Nullable Path unixSocket;
   private @Nullable InetSocketAddress tcpAddress;
@@ -99,6 +101,7 @@ public final class NbdServer implements Closeable {
       this.ownExecutor = pool;
     }
     this.maxInFlightBytes = b.maxInFlightBytes;
+    this.negotiationTimeout = b.negotiationTimeout;
   }
 
   /** A builder: choose at least one listener, then {@link Builder#start()}. */
@@ -227,7 +230,7 @@ public final class NbdServer implements Closeable {
           return;
         }
         NbdConnection c = new NbdConnection(NbdServer.this, tls, new SerialTasks(executor),
-            maxInFlightBytes);
+            maxInFlightBytes, negotiationTimeout);
         connections.add(c);
         ch.closeFuture().addListener(f -> connections.remove(c));
         ch.pipeline().addLast("nbd", c);
@@ -305,6 +308,7 @@ public final class NbdServer implements Closeable {
     private @Nullable Executor executor;
     private long maxInFlightBytes = 64L * 1024 * 1024;
     private int eventLoopThreads = 1;
+    private Duration negotiationTimeout = Duration.ofSeconds(30);
     private final Map<String, Export> exports = new LinkedHashMap<>();
 
     private Builder() {}
@@ -364,6 +368,20 @@ public final class NbdServer implements Closeable {
             + bytes);
       }
       this.maxInFlightBytes = bytes;
+      return this;
+    }
+
+    /**
+     * How long a client may take from connecting to choosing an export, TLS handshake included
+     * (default 30 s); then the server closes the connection, so idle sockets do not pile up.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder negotiationTimeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("negotiationTimeout must be positive, was " + timeout);
+      }
+      this.negotiationTimeout = timeout;
       return this;
     }
 

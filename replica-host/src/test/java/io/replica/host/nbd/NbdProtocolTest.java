@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -361,6 +362,21 @@ class NbdProtocolTest {
   }
 
   @Test
+  void aClientThatNeverChoosesAnExportIsClosed() throws IOException {
+    try (NbdServer strict = NbdServer.builder().tcp(0).negotiationTimeout(Duration.ofMillis(200))
+        .export("d", disk, false).start()) {
+      try (RawClient silent = new RawClient(strict.tcpAddress().orElseThrow()).handshake()) {
+        assertTrue(silent.closedByServer());
+      }
+      try (RawClient c = new RawClient(strict.tcpAddress().orElseThrow()).handshake()) {
+        c.go("d");
+        c.request(0, Nbd.CMD_READ, 1, 0, 512);
+        assertEquals(0, c.reply(512).error(), "a client in transmission has no deadline");
+      }
+    }
+  }
+
+  @Test
   void oversizedOptionIsSkippedAndRefused() throws IOException {
     try (RawClient c = new RawClient(address).handshake()) {
       c.option(Nbd.OPT_GO, new byte[Nbd.MAX_OPTION_BYTES + 1]);
@@ -570,6 +586,10 @@ class NbdProtocolTest {
     assertThrows(IllegalStateException.class, () -> NbdServer.builder().start());
     assertThrows(IllegalArgumentException.class,
         () -> NbdServer.builder().maxInFlightBytesPerConnection(0));
+    assertThrows(IllegalArgumentException.class,
+        () -> NbdServer.builder().negotiationTimeout(Duration.ZERO));
+    assertThrows(IllegalStateException.class,
+        () -> NbdServer.builder().export("d", disk, false).export("d", disk, true));
     assertThrows(IllegalArgumentException.class,
         () -> server.addExport("x".repeat(4097), disk, false));
   }

@@ -21,6 +21,8 @@ final class RawClient implements Closeable {
 
   record Reply(int magic, int error, long cookie, int flags, int type, byte[] data) {}
 
+  static final int GUARD_MILLIS = 120_000;
+
   final Socket socket;
   final DataInputStream in;
   final DataOutputStream out;
@@ -28,6 +30,8 @@ final class RawClient implements Closeable {
 
   RawClient(InetSocketAddress address) throws IOException {
     socket = new Socket(address.getAddress(), address.getPort());
+    // A guard so that a server that never answers fails the test instead of hanging it.
+    socket.setSoTimeout(GUARD_MILLIS);
     in = new DataInputStream(socket.getInputStream());
     out = new DataOutputStream(socket.getOutputStream());
   }
