@@ -272,8 +272,8 @@ public final class NbdServer implements Closeable {
     if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
-    if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
-        || Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+    int mode = (Integer) Files.getAttribute(target, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+    if ((mode & 0170000) != 0140000) {
       throw new IOException("cannot listen on " + target + ": a file of that name exists and is"
           + " not a socket (choose another path or remove it)");
     }
@@ -348,8 +348,9 @@ public final class NbdServer implements Closeable {
     }
 
     /**
-     * The executor that runs disk I/O (default: four daemon threads owned by the server). The
-     * server does not shut down an executor it was given.
+     * The executor that runs disk I/O (default: four daemon threads owned by the server). It must
+     * run tasks on its own threads, not the caller's, or disk I/O would stall the network
+     * thread. The server does not shut down an executor it was given.
      */
     public Builder ioExecutor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");

@@ -579,6 +579,11 @@ class NbdProtocolTest {
       assertTrue(inUse.getMessage().contains("another server"), inUse.getMessage());
     }
     assertFalse(Files.exists(sock));
+    Path file = Files.writeString(dir.resolve("not-a-socket"), "keep me");
+    IOException notSocket = assertThrows(IOException.class,
+        () -> NbdServer.builder().unixSocket(file).start());
+    assertTrue(notSocket.getMessage().contains("is not a socket"), notSocket.getMessage());
+    assertEquals("keep me", Files.readString(file));
   }
 
   @Test
