@@ -20,12 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.asn1.sec.ECPrivateKey;
-import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
-import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -213,25 +208,8 @@ class NbdInteropTest {
         List.of(trustedCa.certificate()));
     TlsCredentials client = Certificates.issue(issuer, List.of("client.example"),
         Duration.ofDays(1));
-    TlsCredentials.writeCertificatesPem(d.resolve("client-cert.pem"), client.chain());
-    Files.writeString(d.resolve("client-key.pem"), pemWithPublicKey(client));
+    // The key file as `replica cert` writes it: GnuTLS must load it as it is.
+    client.writePem(d.resolve("client-cert.pem"), d.resolve("client-key.pem"));
     return d;
-  }
-
-  /**
-   * The key as PKCS#8 whose inner ECPrivateKey carries its public key: GnuTLS (qemu's TLS)
-   * refuses an EC key without it, and {@link TlsCredentials#writePem} leaves it out.
-   */
-  private static String pemWithPublicKey(TlsCredentials c) throws IOException {
-    SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(
-        c.certificate().getPublicKey().getEncoded());
-    AlgorithmIdentifier alg = spki.getAlgorithm();
-    ECPrivateKey inner = new ECPrivateKey(256,
-        ((java.security.interfaces.ECPrivateKey) c.privateKey()).getS(),
-        spki.getPublicKeyData(), alg.getParameters());
-    byte[] der = new PrivateKeyInfo(alg, inner).getEncoded();
-    return "-----BEGIN PRIVATE KEY-----\n"
-        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END PRIVATE KEY-----\n";
   }
 }

@@ -28,7 +28,6 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 
 /**
  * A private key with its certificate chain (leaf first): what a host presents in mutual TLS, or
@@ -77,9 +76,33 @@ public final class TlsCredentials {
     writeCertificatesPem(certificateFile, chain);
     StringWriter text = new StringWriter();
     try (JcaPEMWriter pem = new JcaPEMWriter(text)) {
-      pem.writeObject(new JcaPKCS8Generator(privateKey, null));
+      pem.writeObject(new org.bouncycastle.util.io.pem.PemObject("PRIVATE KEY", pkcs8().getEncoded()));
     }
     writeAtomically(keyFile, text.toString(), true);
+  }
+
+  /**
+   * The key as PKCS#8; an EC key carries its public point too (the JDK leaves the optional field
+   * out, and GnuTLS, so QEMU's TLS, refuses such a key file).
+   */
+  private PrivateKeyInfo pkcs8() throws IOException {
+    PrivateKeyInfo info =
+        PrivateKeyInfo.getInstance(privateKey.getEncoded());
+    if (!(privateKey instanceof java.security.interfaces.ECPrivateKey ec)
+        || !org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey.equals(
+            info.getPrivateKeyAlgorithm().getAlgorithm())) {
+      return info;
+    }
+    org.bouncycastle.asn1.sec.ECPrivateKey inner =
+        org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(info.parsePrivateKey());
+    if (inner.getPublicKey() != null) {
+      return info;
+    }
+    org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki =
+        org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(certificate().getPublicKey().getEncoded());
+    return new PrivateKeyInfo(info.getPrivateKeyAlgorithm(),
+        new org.bouncycastle.asn1.sec.ECPrivateKey(ec.getParams().getOrder().bitLength(), ec.getS(),
+            spki.getPublicKeyData(), null));
   }
 
   /**
