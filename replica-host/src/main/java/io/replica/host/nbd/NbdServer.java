@@ -9,11 +9,9 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.replica.spi.storage.VirtualDisk;
-import io.replica.transport.netty.TlsCredentials;
+import io.replica.transport.netty.TlsSettings;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -28,7 +26,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -303,8 +300,7 @@ public final class NbdServer implements Closeable {
   public static final class Builder {
     private @Nullable Path unixSocket;
     private @Nullable InetSocketAddress tcp;
-    private @Nullable TlsCredentials tlsCredentials;
-    private List<X509Certificate> trusted = List.of();
+    private @Nullable TlsSettings tlsSettings;
     private @Nullable Executor executor;
     private long maxInFlightBytes = 64L * 1024 * 1024;
     private int eventLoopThreads = 1;
@@ -332,18 +328,12 @@ public final class NbdServer implements Closeable {
 
     /**
      * Requires TLS on the TCP listener (NBD_OPT_STARTTLS before any export is named): the server
-     * presents {@code credentials}, and a client must present a certificate that chains to one
-     * of {@code trusted}. The Unix socket, guarded by its file mode, stays without TLS.
-     *
-     * @throws IllegalArgumentException if {@code trusted} is empty
+     * presents this host's certificate from {@code settings}, and a client must present a
+     * certificate that chains to one of its trusted certificates. Certificates renewed on disk are
+     * used from the next handshake on. The Unix socket, guarded by its file mode, stays without TLS.
      */
-    public Builder tls(TlsCredentials credentials, List<X509Certificate> trusted) {
-      this.tlsCredentials = Objects.requireNonNull(credentials, "credentials");
-      if (trusted.isEmpty()) {
-        throw new IllegalArgumentException("no trusted certificate given for NBD over TLS; pass"
-            + " the CA certificate that issued the clients' certificates");
-      }
-      this.trusted = List.copyOf(trusted);
+    public Builder tls(TlsSettings settings) {
+      this.tlsSettings = Objects.requireNonNull(settings, "settings");
       return this;
     }
 
@@ -426,19 +416,15 @@ public final class NbdServer implements Closeable {
             + " and/or tcp(address)");
       }
       SslContext tls = null;
-      if (tlsCredentials != null) {
+      if (tlsSettings != null) {
         if (tcp == null) {
           throw new IllegalStateException("TLS settings given but no TCP listener; call"
               + " tcp(address) or drop tls(...)");
         }
         try {
-          tls = SslContextBuilder.forServer(tlsCredentials.privateKey(),
-                  tlsCredentials.chain().toArray(new X509Certificate[0]))
-              .trustManager(trusted.toArray(new X509Certificate[0]))
-              .clientAuth(ClientAuth.REQUIRE)
-              .build();
+          tls = tlsSettings.nettyServerContext();
         } catch (SSLException | IllegalArgumentException e) {
-          throw new IOException("cannot use the TLS credentials " + tlsCredentials
+          throw new IOException("cannot use the TLS settings " + tlsSettings
               + " for the NBD server: " + e.getMessage(), e);
         }
       }

@@ -168,7 +168,7 @@ class NbdInteropTest {
   void qemuIoUsesMutualTlsAndAClientWithoutTlsOrTrustIsRefused() throws Exception {
     TlsCredentials ca = Certificates.newCa("NBD Test CA", Duration.ofDays(1));
     TlsCredentials serverCert = Certificates.issue(ca, List.of("localhost"), Duration.ofDays(1));
-    server = NbdServer.builder().tcp(0).tls(serverCert, List.of(ca.certificate()))
+    server = NbdServer.builder().tcp(0).tls(io.replica.transport.netty.TlsSettings.of(serverCert, List.of(ca.certificate())))
         .export("d", disk, false).start();
     int port = server.tcpAddress().orElseThrow().getPort();
 

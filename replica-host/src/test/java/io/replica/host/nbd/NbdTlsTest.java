@@ -40,8 +40,8 @@ class NbdTlsTest {
     ca = Certificates.newCa("NBD Test CA", Duration.ofDays(1));
     disk = InMemoryVirtualDisk.create(new DiskSpec(SIZE, 512, 4096, false));
     server = NbdServer.builder().tcp(0)
-        .tls(Certificates.issue(ca, List.of("localhost"), Duration.ofDays(1)),
-            List.of(ca.certificate()))
+        .tls(io.replica.transport.netty.TlsSettings.of(Certificates.issue(ca, List.of("localhost"), Duration.ofDays(1)),
+            List.of(ca.certificate())))
         .export("d", disk, false).start();
     address = server.tcpAddress().orElseThrow();
   }
@@ -125,7 +125,55 @@ class NbdTlsTest {
     assertArrayEquals(new byte[(int) SIZE], disk.contentSnapshot());
   }
 
-  private SSLSocket upgrade(RawClient c, TlsCredentials mine, X509Certificate trusted)
+  @Test
+  void certificatesRenewedOnDiskServeTheNextHandshake(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path cert = dir.resolve("nbd.pem");
+    java.nio.file.Path key = dir.resolve("nbd.key");
+    java.nio.file.Path trust = dir.resolve("ca.pem");
+    Certificates.issue(ca, List.of("localhost"), Duration.ofDays(1)).writePem(cert, key);
+    TlsCredentials.writeCertificatesPem(trust, List.of(ca.certificate()));
+    try (NbdServer files = NbdServer.builder().tcp(0)
+        .tls(io.replica.transport.netty.TlsSettings.fromPemFiles(cert, key, trust))
+        .export("d", disk, false).start()) {
+      java.net.InetSocketAddress at = files.tcpAddress().orElseThrow();
+      TlsCredentials first = Certificates.issue(ca, List.of("client.example"), Duration.ofDays(1));
+      assertEquals(Nbd.REP_ACK, goOverTls(at, first, ca.certificate()));
+
+      // The operator moves to a new CA: new server certificate, new trust, no restart.
+      TlsCredentials newCa = Certificates.newCa("Renewed CA", Duration.ofDays(1));
+      Certificates.issue(newCa, List.of("localhost"), Duration.ofDays(1)).writePem(cert, key);
+      TlsCredentials.writeCertificatesPem(trust, List.of(newCa.certificate()));
+      TlsCredentials renewed = Certificates.issue(newCa, List.of("client.example"), Duration.ofDays(1));
+      assertEquals(Nbd.REP_ACK, goOverTls(at, renewed, newCa.certificate()), "the new CA's client is let in");
+      assertThrows(IOException.class, () -> goOverTls(at, first, newCa.certificate()),
+          "the old CA's client is not trusted any more");
+    }
+  }
+
+  /** STARTTLS, then GO for export "d": the type of the final option reply. */
+  private int goOverTls(java.net.InetSocketAddress at, TlsCredentials mine, X509Certificate trusted) throws Exception {
+    try (RawClient c = new RawClient(at).handshake()) {
+      c.option(Nbd.OPT_STARTTLS, new byte[0]);
+      assertEquals(Nbd.REP_ACK, c.optionReply().type());
+      try (SSLSocket tls = upgrade(c, mine, trusted, at.getPort())) {
+        DataOutputStream out = new DataOutputStream(tls.getOutputStream());
+        DataInputStream in = new DataInputStream(tls.getInputStream());
+        option(out, Nbd.OPT_GO, RawClient.goData("d"));
+        int type;
+        while ((type = optionReplyType(in)) == Nbd.REP_INFO) {
+          // skip
+        }
+        return type;
+      }
+    }
+  }
+
+  private SSLSocket upgrade(RawClient c, TlsCredentials mine, X509Certificate trusted) throws Exception {
+    return upgrade(c, mine, trusted, address.getPort());
+  }
+
+  private SSLSocket upgrade(RawClient c, TlsCredentials mine, X509Certificate trusted, int port)
       throws Exception {
     KeyStore keys = KeyStore.getInstance("PKCS12");
     keys.load(null, null);
@@ -142,7 +190,7 @@ class NbdTlsTest {
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
     SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(c.socket, "localhost",
-        address.getPort(), true);
+        port, true);
     tls.setUseClientMode(true);
     tls.startHandshake();
     return tls;

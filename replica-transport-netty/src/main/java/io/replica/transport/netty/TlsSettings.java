@@ -66,6 +66,24 @@ public final class TlsSettings {
     return source.get().chain().get(0);
   }
 
+  /**
+   * A Netty server context for another TLS service of this host, such as the host service's NBD
+   * server: it presents this host's certificate (the one of the moment: a renewal on disk is used
+   * from the next handshake on) and requires a client certificate that chains to the trusted
+   * certificates of the moment and is valid now. It checks neither host names nor extended key
+   * usage; the replication transport makes those checks itself and does not use this.
+   *
+   * @throws javax.net.ssl.SSLException if no TLS implementation can be set up
+   */
+  public io.netty.handler.ssl.SslContext nettyServerContext() throws javax.net.ssl.SSLException {
+    return io.netty.handler.ssl.SslContextBuilder
+        .forServer(new io.replica.transport.netty.internal.tls.ReloadingKeyManager(source))
+        .trustManager(new io.replica.transport.netty.internal.tls.ReloadingTrustManager(source))
+        .clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE)
+        .protocols("TLSv1.3", "TLSv1.2")
+        .build();
+  }
+
   @Override
   public String toString() {
     return "TlsSettings[" + description + "]";
