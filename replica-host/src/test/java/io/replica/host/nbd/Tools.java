@@ -12,13 +12,13 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /** External NBD clients (qemu-io, qemu-img, nbdinfo, nbdcopy) and byte helpers. */
-final class Tools {
+public final class Tools {
 
   record Result(int exit, String output) {}
 
   private Tools() {}
 
-  static boolean available(String tool) {
+  public static boolean available(String tool) {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
       if (Files.isExecutable(Path.of(dir, tool))) {
         return true;
@@ -27,7 +27,7 @@ final class Tools {
     return Files.isExecutable(Path.of(tool));
   }
 
-  static Result run(String... command) throws IOException, InterruptedException {
+  public static Result run(String... command) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
     // A guard against a hung tool, not a timing assertion.
@@ -38,13 +38,13 @@ final class Tools {
     return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
   }
 
-  static String ok(String... command) throws IOException, InterruptedException {
+  public static String ok(String... command) throws IOException, InterruptedException {
     Result r = run(command);
     assertEquals(0, r.exit(), () -> List.of(command) + " failed: " + r.output());
     return r.output();
   }
 
-  static byte[] pattern(long seed, int length) {
+  public static byte[] pattern(long seed, int length) {
     SplittableRandom random = new SplittableRandom(seed);
     byte[] b = new byte[length];
     for (int i = 0; i < length; i++) {

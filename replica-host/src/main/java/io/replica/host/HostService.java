@@ -1,0 +1,357 @@
+package io.replica.host;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.replica.api.AuthenticationType;
+import io.replica.api.ChangeTracker;
+import io.replica.api.DiskId;
+import io.replica.api.NotFoundException;
+import io.replica.api.ReplicaServerSettings;
+import io.replica.api.ReplicationManager;
+import io.replica.api.ReplicationSettings;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VmDisk;
+import io.replica.api.VmId;
+import io.replica.core.ReplicaEngine;
+import io.replica.host.nbd.NbdServer;
+import io.replica.spi.storage.VirtualDisk;
+import io.replica.spi.time.Clock;
+import io.replica.spi.time.Scheduler;
+import io.replica.storage.vhdx.DirectoryStateStore;
+import io.replica.storage.vhdx.DirectoryStorageProvider;
+import io.replica.storage.vhdx.RawFileDisk;
+import io.replica.storage.vhdx.VhdxDisk;
+import io.replica.transport.netty.NettyTransport;
+import io.replica.transport.netty.TlsSettings;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One host running Replica as a service: the engine with mutual TLS and VHDX storage, the replica
+ * server role when configured, and the machines of {@link HostConfig} with their disks exported
+ * over NBD, so that unmodified QEMU writes through the change tracker once a machine replicates.
+ * What the host was asked to replicate is kept in its state folder; a restart enables it again
+ * and the engine resumes from its saved tracking state, without a new initial replication.
+ */
+public final class HostService implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(HostService.class);
+  private static final String REPLICATION_FILE = "replication.json";
+
+  private final HostConfig config;
+  private final ScheduledExecutorService executor;
+  private final NettyTransport transport;
+  private final ReplicationManager engine;
+  private final Map<String, Running> machines = new LinkedHashMap<>();
+  private final Path hostState;
+  private final ObjectMapper json = new ObjectMapper();
+  private @Nullable NbdServer nbd;
+
+  /** A machine of the configuration, its disks open, as guests reach them. */
+  private record Running(VirtualMachine vm, List<GuestDisk> disks) {}
+
+  private HostService(HostConfig config) throws IOException {
+    this.config = config;
+    this.hostState = Files.createDirectories(config.stateFolder().resolve("host"));
+    TlsSettings tls = TlsSettings.fromPemFiles(config.tls().certificate(), config.tls().key(), config.tls().trust());
+    String me = config.hostName();
+    this.transport = NettyTransport.builder().hostName(me).tls(tls)
+        .authorizer(identity -> identity.equalsIgnoreCase(me)
+            ? Optional.of("replica server " + me + " rejected primary '" + identity + "': that is this host"
+                + " (a machine cannot replicate to its own host; choose another replica server)")
+            : Optional.empty())
+        .build();
+    this.executor = Executors.newScheduledThreadPool(2, r -> {
+      Thread t = new Thread(r, "replica-host-engine");
+      t.setDaemon(true);
+      return t;
+    });
+    ReplicaEngine.Builder b = ReplicaEngine.builder().hostName(me).clock(Clock.system())
+        .scheduler(Scheduler.of(executor)).transport(transport).storage(new DirectoryStorageProvider())
+        .primaryState(new DirectoryStateStore(config.stateFolder().resolve("primary")));
+    config.replicaServer().ifPresent(r -> b.listenHost(r.listenHost()));
+    this.engine = b.build();
+  }
+
+  /**
+   * Starts the host: the engine, the replica server role, every machine's disks, the replication
+   * the host was asked for before a restart, then the NBD listeners.
+   *
+   * @throws IOException if a file, folder or port cannot be used; nothing keeps running then
+   */
+  public static HostService start(HostConfig config) throws IOException {
+    HostService s = new HostService(config);
+    try {
+      s.startUp();
+      return s;
+    } catch (IOException | RuntimeException e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  private void startUp() throws IOException {
+    if (config.replicaServer().isPresent()) {
+      HostConfig.ReplicaServer r = config.replicaServer().get();
+      Files.createDirectories(r.storage());
+      engine.setReplicaServerSettings(ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(EnumSet.of(AuthenticationType.CERTIFICATE))
+          .certificatePort(r.port())
+          .allowAnyAuthenticatedServer(r.storage().toAbsolutePath().normalize().toString())
+          .build());
+    }
+    for (HostConfig.Machine m : config.machines()) {
+      List<GuestDisk> disks = new ArrayList<>();
+      List<VmDisk> vmDisks = new ArrayList<>();
+      for (HostConfig.Disk d : m.disks()) {
+        VirtualDisk own;
+        try {
+          own = d.vhdx() ? VhdxDisk.open(d.path(), false) : RawFileDisk.open(d.path(), d.sectorBytes(), false);
+        } catch (IllegalArgumentException e) {
+          throw new IOException("machine '" + m.name() + "': " + e.getMessage(), e);
+        } catch (IOException e) {
+          throw new IOException("machine '" + m.name() + "': cannot open its disk " + d.path() + ": " + e, e);
+        }
+        GuestDisk g = new GuestDisk(own);
+        disks.add(g);
+        vmDisks.add(new VmDisk(DiskId.of(d.id()), own, vmDisks.isEmpty()));
+      }
+      machines.put(m.name(), new Running(new VirtualMachine(VmId.of(m.id()), m.name(), vmDisks), disks));
+    }
+    resumeReplication();
+    NbdServer.Builder nb = NbdServer.builder().unixSocket(config.nbd().unixSocket());
+    config.nbd().tcpHost().ifPresent(h -> nb.tcp(new InetSocketAddress(h, config.nbd().tcpPort()))
+        .tls(tlsFor()));
+    for (Running r : machines.values()) {
+      for (int i = 0; i < r.disks().size(); i++) {
+        nb.export(exportName(r.vm().name(), i), r.disks().get(i), false);
+      }
+    }
+    Files.createDirectories(config.nbd().unixSocket().toAbsolutePath().getParent());
+    nbd = nb.start();
+  }
+
+  private TlsSettings tlsFor() {
+    try {
+      return TlsSettings.fromPemFiles(config.tls().certificate(), config.tls().key(), config.tls().trust());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The NBD export name of a machine's disk: {@code web01-disk0} for the first disk of web01. */
+  public static String exportName(String machine, int disk) {
+    return machine + "-disk" + disk;
+  }
+
+  /** Enables again what this host replicated before it stopped; the engine resumes each from its state. */
+  private void resumeReplication() throws IOException {
+    ObjectNode saved = readReplication();
+    for (Map.Entry<String, JsonNode> e : saved.properties()) {
+      Running r = machines.get(e.getKey());
+      if (r == null) {
+        LOG.warn("'{}' replicated before the restart but is no longer in the configuration; its replication"
+            + " stays off", e.getKey());
+        continue;
+      }
+      ReplicationSettings settings;
+      try {
+        settings = SettingsJson.fromJson(e.getValue());
+      } catch (RuntimeException ex) {
+        LOG.warn("cannot read the saved replication settings of '{}' ({}); enable it again", e.getKey(),
+            ex.getMessage());
+        continue;
+      }
+      CompletableFuture<Void> f = engine.enableReplication(r.vm(), settings);
+      // Resumed or not, its tracker must be in place before any guest can write.
+      Optional<ChangeTracker> tracker = awaitTracker(r.vm().id(), f);
+      if (tracker.isEmpty()) {
+        LOG.warn("'{}' did not resume replication: {}", e.getKey(), f.isCompletedExceptionally()
+            ? describe(f) : "no answer");
+        continue;
+      }
+      track(r, tracker.get());
+      LOG.info("'{}' resumes replication to {}", e.getKey(), settings.replicaServer());
+    }
+  }
+
+  private Optional<ChangeTracker> awaitTracker(VmId vm, CompletableFuture<Void> enabled) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        return Optional.of(engine.changeTracker(vm));
+      } catch (NotFoundException e) {
+        if ((enabled.isDone() && enabled.isCompletedExceptionally()) || System.nanoTime() > deadline) {
+          return Optional.empty();
+        }
+      }
+      try {
+        enabled.get(20, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+        // not registered yet, or failed: look again
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return Optional.empty();
+      }
+    }
+  }
+
+  private static String describe(CompletableFuture<?> f) {
+    try {
+      f.join();
+      return "done";
+    } catch (RuntimeException e) {
+      Throwable t = e.getCause() != null ? e.getCause() : e;
+      return String.valueOf(t.getMessage());
+    }
+  }
+
+  private static void track(Running r, ChangeTracker tracker) {
+    for (int i = 0; i < r.disks().size(); i++) {
+      r.disks().get(i).switchTo(tracker.trackedDisk(r.vm().disks().get(i).id()));
+    }
+  }
+
+  /** The engine, for every operation the host does not wrap. */
+  public ReplicationManager engine() {
+    return engine;
+  }
+
+  /** The machines this host runs, in configuration order. */
+  public List<VirtualMachine> machines() {
+    return machines.values().stream().map(Running::vm).toList();
+  }
+
+  /** The machine named {@code name} (case-insensitive), or with that id. */
+  public Optional<VirtualMachine> machine(String nameOrId) {
+    for (Running r : machines.values()) {
+      if (r.vm().name().equalsIgnoreCase(nameOrId) || r.vm().id().toString().equalsIgnoreCase(nameOrId)) {
+        return Optional.of(r.vm());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The NBD server: its socket and TCP address. */
+  public NbdServer nbd() {
+    NbdServer n = nbd;
+    if (n == null) {
+      throw new IllegalStateException("the host has not started its NBD server");
+    }
+    return n;
+  }
+
+  /**
+   * Enables replication of a configured machine (Enable-VMReplication) and starts its initial
+   * replication; from then on its guests' writes go through the change tracker. The settings are
+   * kept, so a restart of this host resumes the relationship.
+   *
+   * @return completes when initial replication did
+   * @throws NotFoundException if the configuration has no such machine
+   */
+  public synchronized CompletableFuture<Void> enable(String machine, ReplicationSettings settings) {
+    Running r = running(machine);
+    return engine.enableReplication(r.vm(), settings).thenCompose(enabled -> {
+      track(r, engine.changeTracker(r.vm().id()));
+      try {
+        saveReplication(r.vm().name(), settings);
+      } catch (IOException e) {
+        LOG.warn("cannot keep the replication settings of '{}' ({}); after a restart, enable it again",
+            r.vm().name(), e.getMessage());
+      }
+      return engine.startInitialReplication(r.vm().id());
+    });
+  }
+
+  /**
+   * Removes replication of a configured machine (Remove-VMReplication): its guests write to its own
+   * disks again, untracked, and a restart does not enable it again.
+   */
+  public synchronized CompletableFuture<Void> remove(String machine) {
+    Running r = running(machine);
+    r.disks().forEach(GuestDisk::untrack);
+    try {
+      saveReplication(r.vm().name(), null);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return engine.removeReplication(r.vm().id());
+  }
+
+  private Running running(String machine) {
+    return machine(machine).map(vm -> machines.get(vm.name()))
+        .orElseThrow(() -> new NotFoundException("this host runs no machine '" + machine + "'; it runs "
+            + machines.keySet() + " (add it to the host configuration)"));
+  }
+
+  private ObjectNode readReplication() throws IOException {
+    Path f = hostState.resolve(REPLICATION_FILE);
+    if (!Files.exists(f)) {
+      return json.createObjectNode();
+    }
+    JsonNode n = json.readTree(Files.readAllBytes(f));
+    if (n == null || !n.isObject()) {
+      throw new IOException(f + " is not a JSON object; restore it or delete it (then enable the machines"
+          + " again)");
+    }
+    return (ObjectNode) n;
+  }
+
+  private synchronized void saveReplication(String machine, @Nullable ReplicationSettings settings)
+      throws IOException {
+    ObjectNode all = readReplication();
+    if (settings == null) {
+      all.remove(machine);
+    } else {
+      all.set(machine, SettingsJson.toJson(settings));
+    }
+    Path f = hostState.resolve(REPLICATION_FILE);
+    Path tmp = hostState.resolve(REPLICATION_FILE + ".tmp");
+    Files.write(tmp, json.writerWithDefaultPrettyPrinter().writeValueAsString(all).getBytes(StandardCharsets.UTF_8));
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Stops the NBD listeners, the engine and the transport, and closes the machines' disks. */
+  @Override
+  public synchronized void close() {
+    NbdServer n = nbd;
+    if (n != null) {
+      n.close();
+    }
+    engine.close();
+    transport.close();
+    executor.shutdownNow();
+    for (Running r : machines.values()) {
+      for (GuestDisk d : r.disks()) {
+        try {
+          d.flush();
+          d.close();
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("closing a disk of '{}' failed: {}", r.vm().name(), e.toString().toLowerCase(Locale.ROOT));
+        }
+      }
+    }
+  }
+}
