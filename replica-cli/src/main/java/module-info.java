@@ -2,6 +2,7 @@
 module io.replica.cli {
   requires io.replica.api;
   requires io.replica.core;
+  requires io.replica.host;
   requires io.replica.testkit;
   requires io.replica.storage.vhdx;
   requires io.replica.transport.netty;
