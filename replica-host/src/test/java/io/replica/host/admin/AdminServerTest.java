@@ -306,6 +306,38 @@ class AdminServerTest {
   }
 
   @Test
+  void anOversizedBodyIsAnsweredAfterTheClientHasSentIt() throws IOException {
+    // A plain client (curl, a script) writes its whole request before it reads: the server
+    // must not close while the body still arrives, or the client sees a reset, not the answer.
+    byte[] body = new byte[16 * AdminServer.BODY_BYTES_MAX];
+    java.util.Arrays.fill(body, (byte) ' ');
+    String head = "POST /v1/vms/web01/enable HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        + "Content-Length: " + body.length + "\r\n\r\n";
+    try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+        java.net.StandardProtocolFamily.UNIX)) {
+      ch.connect(java.net.UnixDomainSocketAddress.of(primaryAdmin.unixSocket().orElseThrow()));
+      ByteBuffer out = ByteBuffer.allocate(head.length() + body.length);
+      out.put(head.getBytes(StandardCharsets.US_ASCII)).put(body).flip();
+      while (out.hasRemaining()) {
+        ch.write(out);
+      }
+      String answer = new String(readAll(ch), StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+      assertTrue(answer.contains("larger than 65536 bytes"), answer);
+    }
+  }
+
+  private static byte[] readAll(java.nio.channels.SocketChannel ch) throws IOException {
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    ByteBuffer buf = ByteBuffer.allocate(8192);
+    while (ch.read(buf) >= 0) {
+      all.write(buf.array(), 0, buf.position());
+      buf.clear();
+    }
+    return all.toByteArray();
+  }
+
+  @Test
   void socketFileBelongsToTheAdminGroupWithMode0660() throws IOException {
     Path socket = primaryAdmin.unixSocket().orElseThrow();
     int mode = (Integer) Files.getAttribute(socket, "unix:mode", LinkOption.NOFOLLOW_LINKS);
