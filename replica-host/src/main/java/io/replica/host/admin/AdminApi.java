@@ -63,7 +63,8 @@ final class AdminApi {
   private final Map<VmId, Progress> progress = new ConcurrentHashMap<>();
 
   /** The last two progress reports of an initial replication or resynchronization. */
-  private record Progress(long bytesDone, long bytesTotal, Instant time, @Nullable Progress before) {}
+  private record Progress(long bytesDone, long bytesTotal, Instant time,
+      @Nullable Progress before) {}
 
   AdminApi(ReplicationManager manager, MachineCatalog catalog, ObjectMapper mapper) {
     this.manager = manager;
@@ -551,7 +552,8 @@ final class AdminApi {
         Duration interval = b.has("recoveryPointIntervalSeconds")
             ? Duration.ofSeconds(number(b, "recoveryPointIntervalSeconds"))
             : RecoveryHistory.DEFAULT_POINT_INTERVAL;
-        int every = b.has("applicationConsistentEvery") ? integer(b, "applicationConsistentEvery") : 0;
+        int every = b.has("applicationConsistentEvery")
+            ? integer(b, "applicationConsistentEvery") : 0;
         s.recoveryHistory(new RecoveryHistory(points, interval, every));
       }
       if (b.has("initialReplicationMethod")) {

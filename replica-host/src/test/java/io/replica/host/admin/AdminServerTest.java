@@ -277,6 +277,24 @@ class AdminServerTest {
   }
 
   @Test
+  void initialReplicationProgressShowsBytesAndRate() throws Exception {
+    ok(primaryClient.post("/v1/vms/web01/enable", "{\"replicaServer\": \"" + REPLICA + "\"}"));
+    AdminApi api = new AdminApi(primary, catalog(web01),
+        new com.fasterxml.jackson.databind.ObjectMapper());
+    java.time.Instant t = java.time.Instant.parse("2026-01-01T00:00:00Z");
+    api.onEvent(new ReplicationEvent.InitialReplicationProgress(web01.id(), t, 1000, 10_000));
+    api.onEvent(new ReplicationEvent.InitialReplicationProgress(web01.id(),
+        t.plusSeconds(2), 5000, 10_000));
+    ApiResponse r = api.handle("GET", List.of("v1", "vms", "web01"), Map.of(), new byte[0])
+        .get(30, TimeUnit.SECONDS);
+    assertEquals(200, r.status(), r.body().toString());
+    JsonNode p = r.body().path("progress");
+    assertEquals(5000, p.path("bytesDone").asLong(), r.body().toString());
+    assertEquals(10_000, p.path("bytesTotal").asLong());
+    assertEquals(2000, p.path("bytesPerSecond").asLong());
+  }
+
+  @Test
   void hostileInputGetsClearErrorsAndTheServerGoesOn() throws Exception {
     error(primaryClient.post("/v1/vms/web01/enable", "{\"replicaServer\": "), 400,
         "bad-request", "not valid JSON");
