@@ -345,6 +345,20 @@ class AdminServerTest {
     }
   }
 
+  @Test
+  void somethingThatIsNotHttpGetsA400() throws IOException {
+    try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+        java.net.StandardProtocolFamily.UNIX)) {
+      ch.connect(java.net.UnixDomainSocketAddress.of(primaryAdmin.unixSocket().orElseThrow()));
+      ch.write(ByteBuffer.wrap("GET /v1/vms HTTP/1.1\r\nHost: x\r\nX: "
+          .concat("y".repeat(20_000)).concat("\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+      String answer = new String(readAll(ch), StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+      assertTrue(answer.contains("not valid HTTP/1.1"), answer);
+    }
+    assertTrue(primaryClient.get("/v1/vms").ok(), "the server answers the next client");
+  }
+
   private static byte[] readAll(java.nio.channels.SocketChannel ch) throws IOException {
     java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
     ByteBuffer buf = ByteBuffer.allocate(8192);
