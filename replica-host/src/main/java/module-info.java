@@ -9,7 +9,7 @@ module io.replica.host {
   requires static org.jspecify;
   requires org.slf4j;
   requires jdk.net;
-  requires com.fasterxml.jackson.databind;
+  requires transitive com.fasterxml.jackson.databind;
   requires io.netty.codec.http;
   requires io.netty.buffer;
   requires io.netty.codec;

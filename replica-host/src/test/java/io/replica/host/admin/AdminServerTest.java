@@ -206,6 +206,13 @@ class AdminServerTest {
     assertEquals("REPLICATING",
         ok(primaryClient.post("/v1/vms/web01/resume", "{}")).path("state").asText());
 
+    CompletableFuture<Void> resynchronized = primaryReaches(ReplicationState.REPLICATING);
+    AdminClient.Response resync = primaryClient.post("/v1/vms/web01/resume?resync=true", "{}");
+    assertEquals(202, resync.status(), resync.body().toString());
+    resynchronized.get(60, TimeUnit.SECONDS);
+    error(primaryClient.exchange("PUT", "/v1/vms/web01/settings", "{}"), 405, "bad-request",
+        "remove replication and enable it again");
+
     // The replica host: recovery points and test failover, by id (it has no catalog entry).
     JsonNode points = ok(replicaClient.get("/v1/vms/" + id + "/recovery-points"));
     assertFalse(points.path("recoveryPoints").isEmpty(), points.toString());
