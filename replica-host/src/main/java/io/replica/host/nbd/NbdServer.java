@@ -10,21 +10,16 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
+import io.replica.host.internal.UnixSockets;
 import io.replica.spi.storage.VirtualDisk;
 import io.replica.transport.netty.TlsSettings;
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -245,43 +240,12 @@ public final class NbdServer implements Closeable {
 
   private void bindUnix(Path path) throws IOException {
     Path target = path.toAbsolutePath();
-    clearStaleSocket(target);
-    // Bound under a private name, given its mode, then moved into place: no client can reach
-    // the socket before its permissions are right.
-    Path staging = target.resolveSibling("." + target.getFileName() + ".binding");
-    Files.deleteIfExists(staging);
-    Channel ch = bind(new ServerBootstrap().group(group)
-        .channel(NioServerDomainSocketChannel.class).childHandler(initializer(null)),
-        UnixDomainSocketAddress.of(staging), "Unix socket " + target);
-    try {
-      Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rw-rw----"));
-      Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException | UnsupportedOperationException e) {
-      ch.close().syncUninterruptibly();
-      Files.deleteIfExists(staging);
-      throw new IOException("cannot set up the NBD socket " + target + ": " + e, e);
-    }
+    Channel ch = UnixSockets.bind(new ServerBootstrap().group(group)
+        .channel(NioServerDomainSocketChannel.class).childHandler(initializer(null)), target,
+        PosixFilePermissions.fromString("rw-rw----"), null, "NBD server");
+    listeners.add(ch);
     unixSocket = target;
     LOG.info("NBD server listens on {}", target);
-  }
-
-  private static void clearStaleSocket(Path target) throws IOException {
-    if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    int mode = (Integer) Files.getAttribute(target, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-    if ((mode & 0170000) != 0140000) {
-      throw new IOException("cannot listen on " + target + ": a file of that name exists and is"
-          + " not a socket (choose another path or remove it)");
-    }
-    try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-      probe.connect(UnixDomainSocketAddress.of(target));
-      throw new IOException("cannot listen on " + target + ": another server accepts"
-          + " connections there (stop it or choose another path)");
-    } catch (ConnectException e) {
-      // Left behind by a server that did not stop cleanly.
-      Files.delete(target);
-    }
   }
 
   private Channel bind(ServerBootstrap b, java.net.SocketAddress address, String what)
