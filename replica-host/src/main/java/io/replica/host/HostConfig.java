@@ -29,10 +29,11 @@ import org.jspecify.annotations.Nullable;
  * @param tls this host's certificate, key and the CA certificates it trusts
  * @param replicaServer set when this host accepts replicas from authorized primaries
  * @param nbd where the machines' disks are exported
+ * @param admin where the management API listens, when it does
  * @param machines the machines this host runs, as primary
  */
 public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<ReplicaServer> replicaServer,
-    Nbd nbd, List<Machine> machines) {
+    Nbd nbd, Optional<Admin> admin, List<Machine> machines) {
 
   /** The most machines one host may define. */
   public static final int MACHINES_MAX = 1024;
@@ -50,6 +51,7 @@ public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<Re
     Objects.requireNonNull(tls, "tls");
     Objects.requireNonNull(replicaServer, "replicaServer");
     Objects.requireNonNull(nbd, "nbd");
+    Objects.requireNonNull(admin, "admin");
     machines = List.copyOf(machines);
   }
 
@@ -61,6 +63,12 @@ public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<Re
    * primary whose certificate the trusted CA issued in {@code storage}.
    */
   public record ReplicaServer(String listenHost, int port, Path storage) {}
+
+  /**
+   * The management API: a Unix socket that root and the members of {@code group} may use (Hyper-V's
+   * "Hyper-V Administrators"); the file gets mode 0660 and that group.
+   */
+  public record Admin(Path unixSocket, String group) {}
 
   /** NBD listeners: a Unix socket (mode 0660) and, optionally, TCP (loopback unless a host is named). */
   public record Nbd(Path unixSocket, Optional<String> tcpHost, int tcpPort) {}
@@ -116,7 +124,7 @@ public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<Re
 
   static HostConfig parse(@Nullable JsonNode root, Path base, String where) throws InvalidConfigException {
     Fields f = new Fields(root, where, "");
-    f.only("hostName", "stateFolder", "tls", "replicaServer", "nbd", "machines");
+    f.only("hostName", "stateFolder", "tls", "replicaServer", "nbd", "admin", "machines");
     String hostName = f.text("hostName");
     if (!hostName.matches("[A-Za-z0-9.-]{1,253}") || hostName.startsWith(".") || hostName.startsWith("-")) {
       throw f.invalid("hostName", "'" + hostName + "' is not a DNS name; write this host's name as its"
@@ -153,6 +161,17 @@ public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<Re
       tcpHost = Optional.of(tcp.substring(0, colon));
     }
     Nbd nbd = new Nbd(base.resolve(n.text("unixSocket")), tcpHost, tcpPort);
+    Optional<Admin> admin = Optional.empty();
+    if (f.has("admin")) {
+      Fields a = f.object("admin");
+      a.only("unixSocket", "group");
+      String group = a.text("group");
+      if (!group.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}")) {
+        throw a.invalid("group", "'" + (group.length() > 40 ? group.substring(0, 40) + "..." : group)
+            + "' is not a Unix group name; name the group whose members administer this host");
+      }
+      admin = Optional.of(new Admin(base.resolve(a.text("unixSocket")), group));
+    }
     List<Machine> machines = new ArrayList<>();
     Set<String> names = new HashSet<>();
     Set<UUID> ids = new HashSet<>();
@@ -196,7 +215,7 @@ public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<Re
       }
       machines.add(new Machine(name, id, disks));
     }
-    return new HostConfig(hostName, state, t, server, nbd, machines);
+    return new HostConfig(hostName, state, t, server, nbd, admin, machines);
   }
 
   private static int port(String text) {

@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * What the host was asked to replicate is kept in its state folder; a restart enables it again
  * and the engine resumes from its saved tracking state, without a new initial replication.
  */
-public final class HostService implements AutoCloseable {
+public final class HostService implements io.replica.host.admin.MachineCatalog, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HostService.class);
   private static final String REPLICATION_FILE = "replication.json";
 
@@ -64,6 +64,7 @@ public final class HostService implements AutoCloseable {
   private final Path hostState;
   private final ObjectMapper json = new ObjectMapper();
   private @Nullable NbdServer nbd;
+  private io.replica.host.admin.@Nullable AdminServer admin;
 
   /** A machine of the configuration, its disks open, as guests reach them. */
   private record Running(VirtualMachine vm, List<GuestDisk> disks) {}
@@ -147,6 +148,16 @@ public final class HostService implements AutoCloseable {
     }
     Files.createDirectories(config.nbd().unixSocket().toAbsolutePath().getParent());
     nbd = nb.start();
+    if (config.admin().isPresent()) {
+      HostConfig.Admin a = config.admin().get();
+      Files.createDirectories(a.unixSocket().toAbsolutePath().getParent());
+      admin = io.replica.host.admin.AdminServer.builder(engine, this).unixSocket(a.unixSocket(), a.group()).start();
+    }
+  }
+
+  /** The management API's server, when the configuration has one. */
+  public Optional<io.replica.host.admin.AdminServer> admin() {
+    return Optional.ofNullable(admin);
   }
 
   private TlsSettings tlsFor() {
@@ -174,7 +185,10 @@ public final class HostService implements AutoCloseable {
       }
       ReplicationSettings settings;
       try {
-        settings = SettingsJson.fromJson(e.getValue());
+        if (!e.getValue().isObject()) {
+          throw new IllegalArgumentException("not a JSON object");
+        }
+        settings = io.replica.host.admin.SettingsJson.fromJson((ObjectNode) e.getValue());
       } catch (RuntimeException ex) {
         LOG.warn("cannot read the saved replication settings of '{}' ({}); enable it again", e.getKey(),
             ex.getMessage());
@@ -236,11 +250,13 @@ public final class HostService implements AutoCloseable {
   }
 
   /** The machines this host runs, in configuration order. */
+  @Override
   public List<VirtualMachine> machines() {
     return machines.values().stream().map(Running::vm).toList();
   }
 
   /** The machine named {@code name} (case-insensitive), or with that id. */
+  @Override
   public Optional<VirtualMachine> machine(String nameOrId) {
     for (Running r : machines.values()) {
       if (r.vm().name().equalsIgnoreCase(nameOrId) || r.vm().id().toString().equalsIgnoreCase(nameOrId)) {
@@ -260,16 +276,22 @@ public final class HostService implements AutoCloseable {
   }
 
   /**
-   * Enables replication of a configured machine (Enable-VMReplication) and starts its initial
-   * replication; from then on its guests' writes go through the change tracker. The settings are
-   * kept, so a restart of this host resumes the relationship.
+   * Enables replication of a configured machine (Enable-VMReplication); from then on its guests'
+   * writes go through the change tracker. Initial replication is the next step
+   * ({@link ReplicationManager#startInitialReplication}). The settings are kept, so a restart of
+   * this host resumes the relationship.
    *
-   * @return completes when initial replication did
+   * @return completes when the replica server accepted the machine
    * @throws NotFoundException if the configuration has no such machine
    */
-  public synchronized CompletableFuture<Void> enable(String machine, ReplicationSettings settings) {
-    Running r = running(machine);
-    return engine.enableReplication(r.vm(), settings).thenCompose(enabled -> {
+  public CompletableFuture<Void> enable(String machine, ReplicationSettings settings) {
+    return enable(engine, running(machine).vm(), settings);
+  }
+
+  @Override
+  public CompletableFuture<Void> enable(ReplicationManager manager, VirtualMachine vm, ReplicationSettings settings) {
+    Running r = running(vm.name());
+    return engine.enableReplication(r.vm(), settings).thenApply(enabled -> {
       track(r, engine.changeTracker(r.vm().id()));
       try {
         saveReplication(r.vm().name(), settings);
@@ -277,15 +299,21 @@ public final class HostService implements AutoCloseable {
         LOG.warn("cannot keep the replication settings of '{}' ({}); after a restart, enable it again",
             r.vm().name(), e.getMessage());
       }
-      return engine.startInitialReplication(r.vm().id());
+      return null;
     });
+  }
+
+  @Override
+  public CompletableFuture<Void> remove(ReplicationManager manager, VmId vm) {
+    Optional<VirtualMachine> mine = machine(vm.toString());
+    return mine.isPresent() ? remove(mine.get().name()) : engine.removeReplication(vm);
   }
 
   /**
    * Removes replication of a configured machine (Remove-VMReplication): its guests write to its own
    * disks again, untracked, and a restart does not enable it again.
    */
-  public synchronized CompletableFuture<Void> remove(String machine) {
+  public CompletableFuture<Void> remove(String machine) {
     Running r = running(machine);
     r.disks().forEach(GuestDisk::untrack);
     try {
@@ -321,7 +349,7 @@ public final class HostService implements AutoCloseable {
     if (settings == null) {
       all.remove(machine);
     } else {
-      all.set(machine, SettingsJson.toJson(settings));
+      all.set(machine, io.replica.host.admin.SettingsJson.toJson(settings));
     }
     Path f = hostState.resolve(REPLICATION_FILE);
     Path tmp = hostState.resolve(REPLICATION_FILE + ".tmp");
@@ -336,6 +364,10 @@ public final class HostService implements AutoCloseable {
   /** Stops the NBD listeners, the engine and the transport, and closes the machines' disks. */
   @Override
   public synchronized void close() {
+    io.replica.host.admin.AdminServer a = admin;
+    if (a != null) {
+      a.close();
+    }
     NbdServer n = nbd;
     if (n != null) {
       n.close();

@@ -3,10 +3,8 @@ package io.replica.host;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.replica.api.AuthenticationType;
 import io.replica.api.RecoveryPoint;
 import io.replica.api.RecoveryPointView;
-import io.replica.api.ReplicationSettings;
 import io.replica.api.ReplicationState;
 import io.replica.api.VirtualMachine;
 import io.replica.host.nbd.Tools;
@@ -56,6 +54,7 @@ class HostServiceTest {
         {"hostName": "primary.test", "stateFolder": "primary-state",
          "tls": {"certificate": "tls/primary.test.pem", "key": "tls/primary.test.key", "trust": "tls/ca.pem"},
          "nbd": {"unixSocket": "primary-nbd.sock"},
+         "admin": {"unixSocket": "primary-admin.sock", "group": "root"},
          "machines": [{"name": "web01", "disks": [{"path": "vms/web01.vhdx"}]}]}
         """);
     String uri = "nbd+unix:///web01-disk0?socket=" + dir.resolve("primary-nbd.sock");
@@ -65,9 +64,16 @@ class HostServiceTest {
       try (HostService primary = HostService.start(HostConfig.read(primaryConfig))) {
         vm = primary.machine("web01").orElseThrow();
         Tools.ok("qemu-io", "-f", "raw", uri, "-c", "write -P 0x11 0 64k"); // before replication
-        primary.enable("web01", ReplicationSettings.builder("localhost").replicaServerPort(port)
-            .authenticationType(AuthenticationType.CERTIFICATE)
-            .replicationFrequency(Duration.ofSeconds(1)).build()).get(60, java.util.concurrent.TimeUnit.SECONDS);
+        // As `replica vm enable` and `replica vm start-initial` do, through the management API.
+        var admin = new io.replica.host.admin.AdminClient(dir.resolve("primary-admin.sock"));
+        var enabled = admin.post("/v1/vms/web01/enable", """
+            {"replicaServer": "localhost", "port": %d, "authenticationType": "certificate", "frequencySeconds": 1}
+            """.formatted(port));
+        assertTrue(enabled.ok(), enabled.body().toString());
+        var initial = admin.post("/v1/vms/web01/initial-replication", "{}");
+        assertTrue(initial.ok(), initial.body().toString());
+        await("initial replication", () -> latest(replica, vm).length > 0 && primary.engine().state(vm.id())
+            == ReplicationState.REPLICATING);
         Tools.ok("qemu-io", "-f", "raw", uri, "-c", "write -P 0x22 1M 64k", "-c", "flush");
         await("the replica holds the write made through NBD", () -> replicaHas(replica, vm, 1 << 20, 0x22));
         assertTrue(replicaHas(replica, vm, 0, 0x11), "what the disk held before replication was copied");

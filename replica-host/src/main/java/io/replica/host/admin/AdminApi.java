@@ -110,7 +110,7 @@ final class AdminApi {
       case "":
         if (method.equals("DELETE")) {
           VmId id = resolve(vm);
-          return manager.removeReplication(id).thenApply(v -> ok("removed", id));
+          return catalog.remove(manager, id).thenApply(v -> ok("removed", id));
         }
         expect(method, "GET", "DELETE");
         return done(one(resolve(vm)));
@@ -141,7 +141,7 @@ final class AdminApi {
             ApiException.notFound("no virtual machine '" + vm + "' is configured on host '"
                 + manager.hostName() + "' (add it to the host's configuration first)"));
         ReplicationSettings settings = settings(object(body), Set.of());
-        return manager.enableReplication(machine, settings)
+        return catalog.enable(manager, machine, settings)
             .thenApply(v -> ApiResponse.ok(one(machine.id())));
       }
       case "settings":
@@ -371,10 +371,14 @@ final class AdminApi {
     return n;
   }
 
-  private static ObjectNode settingsView(ReplicationSettings s) {
+  /**
+   * Replication settings as JSON, in the fields the enable body takes: what {@link
+   * #settingsFromJson} reads back to the same settings.
+   */
+  static ObjectNode settingsView(ReplicationSettings s) {
     ObjectNode n = JSON.objectNode();
     n.put("replicaServer", s.replicaServer());
-    n.put("replicaServerPort", s.replicaServerPort());
+    n.put("port", s.replicaServerPort());
     n.put("authenticationType", s.authenticationType().name().toLowerCase(Locale.ROOT));
     n.put("frequencySeconds", s.replicationFrequency().toSeconds());
     n.put("compression", s.compressionEnabled());
@@ -515,6 +519,19 @@ final class AdminApi {
       throw ApiException.badRequest("unknown field" + (unknown.size() > 1 ? "s " : " ")
           + String.join(", ", unknown) + " in the request body; the known fields are "
           + new TreeSet<>(allowed));
+    }
+  }
+
+  /**
+   * Settings from the JSON of an enable body.
+   *
+   * @throws IllegalArgumentException naming the field that is wrong
+   */
+  static ReplicationSettings settingsFromJson(ObjectNode body) {
+    try {
+      return settings(body, Set.of());
+    } catch (ApiException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
     }
   }
 

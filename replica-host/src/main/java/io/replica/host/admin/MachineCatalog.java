@@ -1,8 +1,12 @@
 package io.replica.host.admin;
 
+import io.replica.api.ReplicationManager;
+import io.replica.api.ReplicationSettings;
 import io.replica.api.VirtualMachine;
+import io.replica.api.VmId;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The primary machines a host is configured with. The engine knows a machine only once replication
@@ -18,4 +22,22 @@ public interface MachineCatalog {
 
   /** Every primary machine the host is configured with. */
   List<VirtualMachine> machines();
+
+  /**
+   * Enables replication of a configured machine (Enable-VMReplication). A host whose guests
+   * reach their disks through it routes their writes through the change tracker from then on;
+   * by default this is the engine's {@link ReplicationManager#enableReplication}.
+   */
+  default CompletableFuture<Void> enable(ReplicationManager manager, VirtualMachine vm, ReplicationSettings settings) {
+    return manager.enableReplication(vm, settings);
+  }
+
+  /**
+   * Removes replication of a machine (Remove-VMReplication); by default the engine's
+   * {@link ReplicationManager#removeReplication}. A host routes its guests' writes to the
+   * machine's own disks again.
+   */
+  default CompletableFuture<Void> remove(ReplicationManager manager, VmId vm) {
+    return manager.removeReplication(vm);
+  }
 }
