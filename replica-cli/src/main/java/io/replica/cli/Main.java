@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "replica", mixinStandardHelpOptions = true, version = "replica 0.1.0",
     description = "Asynchronous replication of virtual machine disks.",
     subcommands = {DemoCommand.class, SimulateCommand.class, DiskCommand.class,
-        ServerCommand.class, HostCommand.class, TestConnectionCommand.class, CertCommand.class})
+        ServerCommand.class, HostCommand.class, VmCommand.class, TestConnectionCommand.class,
+        CertCommand.class})
 public final class Main implements Runnable {
 
   /** Set in the environment to see the stack trace of a failure no command foresaw. */
