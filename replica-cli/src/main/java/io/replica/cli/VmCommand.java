@@ -95,8 +95,8 @@ final class VmCommand implements Runnable {
       try {
         r = new AdminClient(parent.socket()).exchange(method(), path(), body());
       } catch (IOException e) {
-        err.println(what + ": cannot reach the host's management socket " + parent.socket() + ": "
-            + Preflight.describe(e) + " (is 'replica host' running with an admin socket? pass --socket)");
+        err.println(what + ": " + Preflight.describe(e) + " (pass --socket if it listens elsewhere than "
+            + parent.socket() + ")");
         return 5;
       }
       if (!r.ok()) {
@@ -317,6 +317,11 @@ final class VmCommand implements Runnable {
   abstract static class LongRunning extends Post {
     @Option(names = "--no-wait", description = "Return once started; 'replica vm get' shows the progress.")
     boolean noWait;
+
+    @Override
+    void print(PrintWriter out, JsonNode body) {
+      out.println("started: " + text(body, "name") + " is " + text(body, "state"));
+    }
 
     @Override
     int after(PrintWriter out, PrintWriter err, JsonNode body) {
