@@ -61,6 +61,8 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
   private final NettyTransport transport;
   private final ReplicationManager engine;
   private final Map<String, Running> machines = new LinkedHashMap<>();
+  /** Machines that came up on this host by a (test) failover, exported while they exist. */
+  private final Map<VmId, Running> attached = new LinkedHashMap<>();
   private final Path hostState;
   private final ObjectMapper json = new ObjectMapper();
   private @Nullable NbdServer nbd;
@@ -301,6 +303,49 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
       }
       return null;
     });
+  }
+
+  /**
+   * Exports the disks of a test machine or a failed-over machine as {@code <name>-disk<N>}, so
+   * that the operator can boot or inspect it (a test machine's name ends in " - Test").
+   */
+  @Override
+  public synchronized void attached(VirtualMachine machine) {
+    NbdServer n = nbd;
+    if (n == null || attached.containsKey(machine.id())) {
+      return;
+    }
+    List<GuestDisk> disks = new ArrayList<>();
+    for (int i = 0; i < machine.disks().size(); i++) {
+      GuestDisk g = new GuestDisk(machine.disks().get(i).disk());
+      disks.add(g);
+      n.addExport(exportName(machine.name(), i), g, false);
+    }
+    attached.put(machine.id(), new Running(machine, disks));
+    LOG.info("'{}' is exported over NBD as {}", machine.name(), exportName(machine.name(), 0) + (disks.size() > 1
+        ? " and " + (disks.size() - 1) + " more" : ""));
+  }
+
+  /** Stops exporting a machine {@link #attached} earlier; its clients are disconnected. */
+  @Override
+  public synchronized void detached(VmId machine) {
+    Running r = attached.remove(machine);
+    NbdServer n = nbd;
+    if (r == null || n == null) {
+      return;
+    }
+    for (int i = 0; i < r.disks().size(); i++) {
+      n.removeExport(exportName(r.vm().name(), i)).join();
+    }
+  }
+
+  /** A failed-over machine replicates back: its exports write through the change tracker from now on. */
+  @Override
+  public synchronized void reversed(ReplicationManager manager, VmId vm) {
+    Running r = attached.get(vm);
+    if (r != null) {
+      track(r, engine.changeTracker(vm));
+    }
   }
 
   @Override

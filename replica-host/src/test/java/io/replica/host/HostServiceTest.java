@@ -48,7 +48,8 @@ class HostServiceTest {
         {"hostName": "localhost", "stateFolder": "replica-state",
          "tls": {"certificate": "tls/localhost.pem", "key": "tls/localhost.key", "trust": "tls/ca.pem"},
          "replicaServer": {"listen": "127.0.0.1:%d", "storage": "replicas"},
-         "nbd": {"unixSocket": "replica-nbd.sock"}}
+         "nbd": {"unixSocket": "replica-nbd.sock"},
+         "admin": {"unixSocket": "replica-admin.sock", "group": "root"}}
         """.formatted(port));
     Path primaryConfig = write("primary.json", """
         {"hostName": "primary.test", "stateFolder": "primary-state",
@@ -86,6 +87,20 @@ class HostServiceTest {
         await("the write after the restart is replicated", () -> replicaHas(replica, vm, 2 << 20, 0x33));
         byte[] primaryBytes = content(primary.machine("web01").orElseThrow().disks().get(0).disk());
         await("the replica equals the primary", () -> java.util.Arrays.equals(primaryBytes, latest(replica, vm)));
+
+        // A test failover on the replica host: its test machine's disk is read through NBD there.
+        var replicaAdmin = new io.replica.host.admin.AdminClient(dir.resolve("replica-admin.sock"));
+        var test = replicaAdmin.post("/v1/vms/" + vm.id() + "/test-failover", "{}");
+        assertTrue(test.ok(), test.body().toString());
+        String testUri = "nbd+unix:///web01%20-%20Test-disk0?socket=" + dir.resolve("replica-nbd.sock");
+        Tools.ok("qemu-io", "-f", "raw", testUri, "-r", "-c", "read -P 0x11 0 64k", "-c", "read -P 0x22 1M 64k",
+            "-c", "read -P 0x33 2M 64k");
+        Path copy = dir.resolve("test-copy.raw");
+        Tools.ok("qemu-img", "convert", "-f", "raw", "-O", "raw", testUri, copy.toString());
+        assertTrue(java.util.Arrays.equals(primaryBytes, Files.readAllBytes(copy)), "the test machine's disk is the primary's");
+        assertTrue(replicaAdmin.post("/v1/vms/" + vm.id() + "/test-failover/stop", "{}").ok());
+        assertTrue(Tools.run("qemu-io", "-f", "raw", testUri, "-r", "-c", "read 0 4k").exit() != 0,
+            "the test machine's export is gone with it");
       }
     }
   }

@@ -176,6 +176,7 @@ final class AdminApi {
         VmId id = resolve(vm);
         RecoveryPoint p = chosenPoint(id, object(body), Set.of());
         return manager.startTestFailover(id, p).thenApply(m -> {
+          catalog.attached(m);
           ObjectNode n = JSON.objectNode();
           n.put("id", id.toString());
           n.set("recoveryPoint", point(p));
@@ -186,7 +187,11 @@ final class AdminApi {
       case "test-failover/stop": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        return manager.stopTestFailover(id).thenApply(v -> ApiResponse.ok(one(id)));
+        Optional<VirtualMachine> test = manager.testFailover(id);
+        return manager.stopTestFailover(id).thenApply(v -> {
+          test.ifPresent(t -> catalog.detached(t.id()));
+          return ApiResponse.ok(one(id));
+        });
       }
       case "failover/prepare": {
         expect(method, "POST");
@@ -200,6 +205,7 @@ final class AdminApi {
         RecoveryPoint p = chosenPoint(id, b, Set.of("force"));
         boolean force = b.has("force") && bool(b, "force");
         return manager.failover(id, p, force).thenApply(m -> {
+          catalog.attached(m);
           ObjectNode n = one(id);
           n.set("recoveryPoint", point(p));
           n.set("machine", machine(m));
@@ -210,6 +216,8 @@ final class AdminApi {
         expect(method, "POST");
         VmId id = resolve(vm);
         return manager.commitFailover(id).thenApply(m -> {
+          catalog.detached(id);
+          catalog.attached(m);
           ObjectNode n = one(id);
           n.set("machine", machine(m));
           return ApiResponse.ok(n);
@@ -218,13 +226,19 @@ final class AdminApi {
       case "failover/cancel": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        return manager.cancelFailover(id).thenApply(v -> ApiResponse.ok(one(id)));
+        return manager.cancelFailover(id).thenApply(v -> {
+          catalog.detached(id);
+          return ApiResponse.ok(one(id));
+        });
       }
       case "reverse": {
         expect(method, "POST");
         VmId id = resolve(vm);
         ReplicationSettings settings = settings(object(body), Set.of());
-        return manager.reverseReplication(id, settings).thenApply(v -> ApiResponse.ok(one(id)));
+        return manager.reverseReplication(id, settings).thenApply(v -> {
+          catalog.reversed(manager, id);
+          return ApiResponse.ok(one(id));
+        });
       }
       default:
         throw ApiException.notFound("no resource '" + resource + "' under /v1/vms/{vm};"

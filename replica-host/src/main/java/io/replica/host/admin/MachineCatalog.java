@@ -40,4 +40,19 @@ public interface MachineCatalog {
   default CompletableFuture<Void> remove(ReplicationManager manager, VmId vm) {
     return manager.removeReplication(vm);
   }
+
+  /**
+   * A machine now exists on this host outside the configuration: the test machine of a test
+   * failover, or the machine a failover brought up. A host exports its disks; by default nothing.
+   */
+  default void attached(VirtualMachine machine) {}
+
+  /** The machine {@link #attached} earlier is gone (test failover stopped, failover cancelled). */
+  default void detached(VmId machine) {}
+
+  /**
+   * The failed-over machine {@code vm} replicates back to its old primary: a host routes its
+   * guests' writes through the change tracker from now on; by default nothing.
+   */
+  default void reversed(ReplicationManager manager, VmId vm) {}
 }

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 /** External NBD clients (qemu-io, qemu-img, nbdinfo, nbdcopy) and byte helpers. */
 public final class Tools {
 
-  record Result(int exit, String output) {}
+  public record Result(int exit, String output) {}
 
   private Tools() {}
 
