@@ -18,8 +18,8 @@ import picocli.CommandLine.Spec;
  * {@code replica host --config FILE}: runs this host as a service in the foreground (systemd's
  * {@code Type=simple}): the machines of the configuration with their disks over NBD, the replica
  * server role if configured, and the replication the host was asked for before it stopped. Logs go
- * to standard output and error; SIGTERM or SIGINT stops it cleanly. Exit 0 after a clean stop, 1
- * when it cannot start, 2 for a configuration that is wrong.
+ * to standard output and error; SIGTERM or SIGINT stops it cleanly (the JVM then exits 143 or
+ * 130). Exit 1 when it cannot start, 2 for a configuration that is wrong.
  */
 @Command(name = "host", mixinStandardHelpOptions = true,
     description = "Run this host: its machines' disks over NBD, replication, and the replica server role.")

@@ -107,6 +107,11 @@ final class TestConnectionCommand implements Callable<Integer> {
       return 2;
     }
     boolean kerberos = keytab != null || principal != null;
+    if (principal != null && (principal.indexOf('/') < 1 || principal.lastIndexOf('@') < principal.indexOf('/') + 2)) {
+      spec.commandLine().getErr().println("--principal '" + principal.replaceAll("[^\\x20-\\x7e]", "?")
+          + "' is not a host principal; write host/FQDN@REALM");
+      return 2;
+    }
     if (kerberos ? (keytab == null || principal == null)
         : (cert == null || key == null || trust == null)) {
       spec.commandLine().getErr().println(kerberos

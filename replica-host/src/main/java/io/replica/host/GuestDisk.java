@@ -92,7 +92,22 @@ final class GuestDisk implements VirtualDisk {
 
   @Override
   public List<ByteRange> allocatedRanges() throws IOException {
-    return target.allocatedRanges();
+    lock.readLock().lock();
+    try {
+      return target.allocatedRanges();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  @Override
+  public void trim(long offsetBytes, long lengthBytes) throws IOException {
+    lock.readLock().lock();
+    try {
+      target.trim(offsetBytes, lengthBytes);
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   @Override

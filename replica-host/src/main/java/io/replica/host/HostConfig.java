@@ -175,6 +175,7 @@ public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<Re
     List<Machine> machines = new ArrayList<>();
     Set<String> names = new HashSet<>();
     Set<UUID> ids = new HashSet<>();
+    Set<Path> paths = new HashSet<>();
     List<Fields> list = f.array("machines", MACHINES_MAX);
     for (int i = 0; i < list.size(); i++) {
       Fields m = list.get(i);
@@ -200,7 +201,10 @@ public record HostConfig(String hostName, Path stateFolder, Tls tls, Optional<Re
       for (int d = 0; d < dl.size(); d++) {
         Fields disk = dl.get(d);
         disk.only("path", "id", "sectorSize");
-        Path path = base.resolve(disk.text("path"));
+        Path path = base.resolve(disk.text("path")).toAbsolutePath().normalize();
+        if (!paths.add(path)) {
+          throw disk.invalid("path", path + " is given twice; two writers of one disk file would corrupt it");
+        }
         UUID diskId = disk.has("id") ? disk.uuid("id") : UUID.nameUUIDFromBytes(("replica-disk:" + id + ":" + d)
             .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         if (!ids.add(diskId)) {

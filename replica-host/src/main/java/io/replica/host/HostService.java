@@ -32,6 +32,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -64,6 +65,8 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
   /** Machines that came up on this host by a (test) failover, exported while they exist. */
   private final Map<VmId, Running> attached = new LinkedHashMap<>();
   private final Path hostState;
+  private final DirectoryStateStore primaryState;
+  private final java.nio.channels.FileChannel lockFile;
   private final ObjectMapper json = new ObjectMapper();
   private @Nullable NbdServer nbd;
   private io.replica.host.admin.@Nullable AdminServer admin;
@@ -71,10 +74,11 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
   /** A machine of the configuration, its disks open, as guests reach them. */
   private record Running(VirtualMachine vm, List<GuestDisk> disks) {}
 
-  private HostService(HostConfig config) throws IOException {
+  private HostService(HostConfig config, java.nio.channels.FileChannel lockFile, TlsSettings tls) throws IOException {
     this.config = config;
+    this.lockFile = lockFile;
     this.hostState = Files.createDirectories(config.stateFolder().resolve("host"));
-    TlsSettings tls = TlsSettings.fromPemFiles(config.tls().certificate(), config.tls().key(), config.tls().trust());
+    this.primaryState = new DirectoryStateStore(config.stateFolder().resolve("primary"));
     String me = config.hostName();
     this.transport = NettyTransport.builder().hostName(me).tls(tls)
         .authorizer(identity -> identity.equalsIgnoreCase(me)
@@ -89,9 +93,15 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
     });
     ReplicaEngine.Builder b = ReplicaEngine.builder().hostName(me).clock(Clock.system())
         .scheduler(Scheduler.of(executor)).transport(transport).storage(new DirectoryStorageProvider())
-        .primaryState(new DirectoryStateStore(config.stateFolder().resolve("primary")));
+        .primaryState(primaryState);
     config.replicaServer().ifPresent(r -> b.listenHost(r.listenHost()));
-    this.engine = b.build();
+    try {
+      this.engine = b.build();
+    } catch (RuntimeException e) {
+      transport.close();
+      executor.shutdownNow();
+      throw e;
+    }
   }
 
   /**
@@ -101,7 +111,28 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
    * @throws IOException if a file, folder or port cannot be used; nothing keeps running then
    */
   public static HostService start(HostConfig config) throws IOException {
-    HostService s = new HostService(config);
+    // One service per state folder: a second one would track and send the same machines.
+    Path host = Files.createDirectories(config.stateFolder().resolve("host"));
+    java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(host.resolve("lock"),
+        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+    HostService s;
+    try {
+      java.nio.channels.FileLock held;
+      try {
+        held = lock.tryLock();
+      } catch (java.nio.channels.OverlappingFileLockException e) {
+        held = null; // another host of this JVM
+      }
+      if (held == null) {
+        throw new IOException("another replica host runs with the state folder " + config.stateFolder()
+            + "; stop it first, or give this one its own state folder");
+      }
+      TlsSettings tls = TlsSettings.fromPemFiles(config.tls().certificate(), config.tls().key(), config.tls().trust());
+      s = new HostService(config, lock, tls);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
     try {
       s.startUp();
       return s;
@@ -128,10 +159,12 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
         VirtualDisk own;
         try {
           own = d.vhdx() ? VhdxDisk.open(d.path(), false) : RawFileDisk.open(d.path(), d.sectorBytes(), false);
-        } catch (IllegalArgumentException e) {
-          throw new IOException("machine '" + m.name() + "': " + e.getMessage(), e);
-        } catch (IOException e) {
-          throw new IOException("machine '" + m.name() + "': cannot open its disk " + d.path() + ": " + e, e);
+        } catch (IllegalArgumentException | IOException e) {
+          for (GuestDisk opened : disks) {
+            closeQuietly(m.name(), opened);
+          }
+          throw new IOException("machine '" + m.name() + "': cannot open its disk " + d.path() + ": "
+              + (e instanceof IllegalArgumentException ? e.getMessage() : e.toString()), e);
         }
         GuestDisk g = new GuestDisk(own);
         disks.add(g);
@@ -175,37 +208,55 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
     return machine + "-disk" + disk;
   }
 
-  /** Enables again what this host replicated before it stopped; the engine resumes each from its state. */
+  /**
+   * Enables again what this host replicated before it stopped; the engine resumes each from its
+   * state. A machine whose kept settings are gone has its engine state dropped, so that enabling
+   * it again starts with a full initial replication: writes made meanwhile were not tracked.
+   */
   private void resumeReplication() throws IOException {
     ObjectNode saved = readReplication();
-    for (Map.Entry<String, JsonNode> e : saved.properties()) {
-      Running r = machines.get(e.getKey());
-      if (r == null) {
-        LOG.warn("'{}' replicated before the restart but is no longer in the configuration; its replication"
-            + " stays off", e.getKey());
+    for (Running r : machines.values()) {
+      String id = r.vm().id().toString();
+      JsonNode kept = saved.get(id);
+      if (kept == null) {
+        List<String> stale = primaryState.list(id + "/"); // the engine keeps a machine's state under its id
+        if (!stale.isEmpty()) {
+          LOG.warn("'{}' has tracking state but no kept replication settings; the state is dropped, and enabling"
+              + " it again starts with a full initial replication", r.vm().name());
+          for (String name : stale) {
+            primaryState.delete(name);
+          }
+        }
         continue;
       }
       ReplicationSettings settings;
       try {
-        if (!e.getValue().isObject()) {
+        if (!kept.isObject()) {
           throw new IllegalArgumentException("not a JSON object");
         }
-        settings = io.replica.host.admin.SettingsJson.fromJson((ObjectNode) e.getValue());
+        settings = io.replica.host.admin.SettingsJson.fromJson((ObjectNode) kept);
       } catch (RuntimeException ex) {
-        LOG.warn("cannot read the saved replication settings of '{}' ({}); enable it again", e.getKey(),
-            ex.getMessage());
-        continue;
+        throw new IOException("the kept replication settings of '" + r.vm().name() + "' in "
+            + hostState.resolve(REPLICATION_FILE) + " cannot be used (" + ex.getMessage() + "); restore the file,"
+            + " or remove the machine's entry and its folder " + config.stateFolder().resolve("primary").resolve(id)
+            + " to replicate it afresh");
       }
       CompletableFuture<Void> f = engine.enableReplication(r.vm(), settings);
       // Resumed or not, its tracker must be in place before any guest can write.
       Optional<ChangeTracker> tracker = awaitTracker(r.vm().id(), f);
       if (tracker.isEmpty()) {
-        LOG.warn("'{}' did not resume replication: {}", e.getKey(), f.isCompletedExceptionally()
-            ? describe(f) : "no answer");
-        continue;
+        throw new IOException("'" + r.vm().name() + "' cannot resume replication: " + (f.isCompletedExceptionally()
+            ? describe(f) : "the engine did not take it within 30 s") + "; its disks are not exported untracked");
       }
       track(r, tracker.get());
-      LOG.info("'{}' resumes replication to {}", e.getKey(), settings.replicaServer());
+      LOG.info("'{}' resumes replication to {}", r.vm().name(), settings.replicaServer());
+    }
+    for (Iterator<String> it = saved.fieldNames(); it.hasNext(); ) {
+      String id = it.next();
+      if (machines.values().stream().noneMatch(r -> r.vm().id().toString().equals(id))) {
+        LOG.warn("machine {} replicated before the restart but is no longer in the configuration; its replication"
+            + " stays off", id);
+      }
     }
   }
 
@@ -240,9 +291,16 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
     }
   }
 
+  /** Routes the replicated disks' I/O through the tracker; a disk not replicated stays on its own. */
   private static void track(Running r, ChangeTracker tracker) {
     for (int i = 0; i < r.disks().size(); i++) {
-      r.disks().get(i).switchTo(tracker.trackedDisk(r.vm().disks().get(i).id()));
+      VirtualDisk tracked;
+      try {
+        tracked = tracker.trackedDisk(r.vm().disks().get(i).id());
+      } catch (NotFoundException e) {
+        continue;
+      }
+      r.disks().get(i).switchTo(tracked);
     }
   }
 
@@ -293,16 +351,41 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
   @Override
   public CompletableFuture<Void> enable(ReplicationManager manager, VirtualMachine vm, ReplicationSettings settings) {
     Running r = running(vm.name());
-    return engine.enableReplication(r.vm(), settings).thenApply(enabled -> {
-      track(r, engine.changeTracker(r.vm().id()));
-      try {
-        saveReplication(r.vm().name(), settings);
-      } catch (IOException e) {
-        LOG.warn("cannot keep the replication settings of '{}' ({}); after a restart, enable it again",
-            r.vm().name(), e.getMessage());
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    engine.enableReplication(r.vm(), settings).whenCompleteAsync((v, failure) -> {
+      synchronized (this) {
+        // A resumed relationship keeps tracking even when the replica does not answer yet.
+        Optional<ChangeTracker> tracker = trackerOf(r.vm().id());
+        tracker.ifPresent(t -> track(r, t));
+        if (tracker.isEmpty()) {
+          done.completeExceptionally(failure != null ? failure : new IllegalStateException("no change tracker"));
+          return;
+        }
+        try {
+          saveReplication(r.vm().id(), settings);
+        } catch (IOException e) {
+          engine.removeReplication(r.vm().id()).whenComplete((x, y) -> r.disks().forEach(GuestDisk::untrack));
+          done.completeExceptionally(new IOException("cannot keep the replication settings of '" + r.vm().name()
+              + "' in " + hostState + " (" + e.getMessage() + "), so a restart could not resume it; replication"
+              + " was removed again: free space or fix the folder, then enable it again", e));
+          return;
+        }
       }
-      return null;
-    });
+      if (failure != null) {
+        done.completeExceptionally(failure);
+      } else {
+        done.complete(null);
+      }
+    }, executor);
+    return done;
+  }
+
+  private Optional<ChangeTracker> trackerOf(VmId vm) {
+    try {
+      return Optional.of(engine.changeTracker(vm));
+    } catch (NotFoundException e) {
+      return Optional.empty();
+    }
   }
 
   /**
@@ -318,8 +401,13 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
     List<GuestDisk> disks = new ArrayList<>();
     for (int i = 0; i < machine.disks().size(); i++) {
       GuestDisk g = new GuestDisk(machine.disks().get(i).disk());
+      try {
+        n.addExport(exportName(machine.name(), i), g, false);
+      } catch (RuntimeException e) { // a name taken: the machine is up, only not exported
+        LOG.warn("cannot export '{}' over NBD: {}", machine.name(), e.getMessage());
+        break;
+      }
       disks.add(g);
-      n.addExport(exportName(machine.name(), i), g, false);
     }
     attached.put(machine.id(), new Running(machine, disks));
     LOG.info("'{}' is exported over NBD as {}", machine.name(), exportName(machine.name(), 0) + (disks.size() > 1
@@ -360,13 +448,20 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
    */
   public CompletableFuture<Void> remove(String machine) {
     Running r = running(machine);
-    r.disks().forEach(GuestDisk::untrack);
-    try {
-      saveReplication(r.vm().name(), null);
-    } catch (IOException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-    return engine.removeReplication(r.vm().id());
+    // The engine first: until it has removed the relationship, writes stay tracked.
+    return engine.removeReplication(r.vm().id()).thenApplyAsync(v -> {
+      synchronized (this) {
+        r.disks().forEach(GuestDisk::untrack);
+        try {
+          saveReplication(r.vm().id(), null);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException("replication of '" + r.vm().name() + "' was removed, but "
+              + hostState.resolve(REPLICATION_FILE) + " could not be updated (" + e.getMessage() + "); after a"
+              + " restart its tracking state is dropped", e);
+        }
+        return null;
+      }
+    }, executor);
   }
 
   private Running running(String machine) {
@@ -388,13 +483,13 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
     return (ObjectNode) n;
   }
 
-  private synchronized void saveReplication(String machine, @Nullable ReplicationSettings settings)
+  private synchronized void saveReplication(VmId machine, @Nullable ReplicationSettings settings)
       throws IOException {
     ObjectNode all = readReplication();
     if (settings == null) {
-      all.remove(machine);
+      all.remove(machine.toString());
     } else {
-      all.set(machine, io.replica.host.admin.SettingsJson.toJson(settings));
+      all.set(machine.toString(), io.replica.host.admin.SettingsJson.toJson(settings));
     }
     Path f = hostState.resolve(REPLICATION_FILE);
     Path tmp = hostState.resolve(REPLICATION_FILE + ".tmp");
@@ -422,13 +517,26 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
     executor.shutdownNow();
     for (Running r : machines.values()) {
       for (GuestDisk d : r.disks()) {
-        try {
-          d.flush();
-          d.close();
-        } catch (IOException | RuntimeException e) {
-          LOG.warn("closing a disk of '{}' failed: {}", r.vm().name(), e.toString().toLowerCase(Locale.ROOT));
-        }
+        closeQuietly(r.vm().name(), d);
       }
+    }
+    try {
+      lockFile.close(); // releases the state folder
+    } catch (IOException e) {
+      LOG.warn("cannot release the state folder's lock: {}", e.toString());
+    }
+  }
+
+  private static void closeQuietly(String machine, GuestDisk d) {
+    try {
+      d.flush();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("flushing a disk of '{}' failed: {}", machine, e.toString());
+    }
+    try {
+      d.close();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("closing a disk of '{}' failed: {}", machine, e.toString());
     }
   }
 }

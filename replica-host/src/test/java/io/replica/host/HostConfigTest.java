@@ -64,6 +64,8 @@ class HostConfigTest {
         .contains("machines[0].id 'nope' is not a UUID"));
     assertTrue(refused(base + ", \"machines\": [{\"name\": \"a\", \"disks\": [{\"path\": \"x\", \"sectorSize\": 1000}]}]}")
         .contains("machines[0].disks[0].sectorSize 1000 is not a logical sector size"));
+    assertTrue(refused(base + ", \"machines\": [{\"name\": \"a\", \"disks\": [{\"path\": \"x\"}]},"
+        + " {\"name\": \"b\", \"disks\": [{\"path\": \"./x\"}]}]}").contains("machines[1].disks[0].path"));
   }
 
   @Test
