@@ -26,6 +26,14 @@ class HostCommandTest {
   }
 
   @Test
+  void testConnectionRefusesAPrincipalThatIsNotAHostPrincipal() {
+    CertCommandTest.Run r = CertCommandTest.run("test-connection", "localhost:1", "--keytab",
+        dir.resolve("none.keytab").toString(), "--principal", "host/hv1");
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("is not a host principal; write host/FQDN@REALM"), r.err());
+  }
+
+  @Test
   void aHostThatCannotStartSaysWhyAndExitsOne() throws Exception {
     Path config = Files.writeString(dir.resolve("host.json"), """
         {"hostName": "hv1.test", "stateFolder": "state",
