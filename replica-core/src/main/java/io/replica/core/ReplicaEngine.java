@@ -1,7 +1,7 @@
 package io.replica.core;
 
 import io.replica.api.ReplicationManager;
-import io.replica.core.internal.Engine;
+import io.replica.core.host.Engine;
 import io.replica.spi.consistency.ConsistencyProvider;
 import io.replica.spi.host.VirtualMachineHost;
 import io.replica.spi.storage.StorageProvider;

@@ -3,7 +3,7 @@ package io.replica.testkit.sim;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.replica.core.internal.Mutation;
+import io.replica.core.testing.Mutation;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;

@@ -121,7 +121,7 @@ class SimulationRegressionTest {
   void aFailedRunReportsTheSeedTheReplayCommandAndTheLastEvents() {
     {
       SimulationResult r = Simulation.builder(0).scenario(Scenario.PAUSE_RESUME)
-          .mutation(io.replica.core.internal.Mutation.COPY_BEFORE_WRITE_SKIPPED).build().run();
+          .mutation(io.replica.core.testing.Mutation.COPY_BEFORE_WRITE_SKIPPED).build().run();
       assertTrue(!r.passed());
       String report = r.report();
       assertTrue(report.startsWith("seed 0 (PAUSE_RESUME): REPLICA_EQUALS_ACKED_CUT violated"), report);

@@ -1,0 +1,1413 @@
+package io.replica.core.primary;
+
+import io.replica.core.host.Engine;
+import io.replica.core.tracking.DiskTracker;
+import io.replica.core.tracking.VmTracker;
+import io.replica.core.tracking.BlockSet;
+import io.replica.core.health.HealthWatch;
+import io.replica.core.health.Stats;
+import io.replica.core.verify.Verification;
+import io.replica.core.verify.BlockHashes;
+import io.replica.core.verify.ContentChecksum;
+import io.replica.core.replica.ReplicaRelationship;
+import io.replica.core.replica.ReplicaRecord;
+
+import io.replica.api.DiskId;
+import io.replica.api.HealthState;
+import io.replica.api.NotAuthorizedException;
+import io.replica.api.ReplicaException;
+import io.replica.api.RecoveryHistory;
+import io.replica.api.RecoveryPointType;
+import io.replica.api.ReplicaServerSettings;
+import io.replica.api.ReplicationHealth;
+import io.replica.api.ReplicationMode;
+import io.replica.api.ReplicationSettings;
+import io.replica.api.ReplicationState;
+import io.replica.api.ReplicationStatistics;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VerificationResult;
+import io.replica.api.VmDisk;
+import io.replica.api.WrongStateException;
+import io.replica.api.event.ReplicationEvent;
+import io.replica.spi.time.Cancellable;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Message;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The primary side of one machine's replication: cuts cycles on schedule, streams them, and
+ * handles the replica's acknowledgements. Guarded by the engine lock.
+ */
+public final class PrimaryRelationship {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PrimaryRelationship.class);
+  /** The most bytes read for one block message. */
+  static final int CHUNK_BYTES_MAX = 256 * 1024;
+  private static final byte[] ZEROS = new byte[CHUNK_BYTES_MAX];
+  private static final Duration SUCCESS_AGE_WARNING = Duration.ofHours(1);
+  private static final double MISSED_SHARE_WARNING = 0.2;
+  /** How long a cycle may go without sending or hearing anything before the link is reset. */
+  public static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(60);
+
+  public final VirtualMachine vm;
+  public final ReplicationSettings settings;
+  public final VmTracker tracker;
+  private final Engine engine;
+  public final PeerLink link;
+  public final Stats stats;
+
+  private ReplicationState state = ReplicationState.READY_FOR_INITIAL_REPLICATION;
+  /** Completes when the replica accepted the machine; null once it did. */
+  private @Nullable CompletableFuture<Void> enabling;
+  private @Nullable CompletableFuture<Void> initialReplication;
+  private @Nullable Cancellable initialStart;
+  private @Nullable Cancellable timer;
+  private @Nullable Connection connection;
+  /** Whether the replica accepted the machine on the current connection. */
+  private boolean accepted;
+  private long connectedNanos;
+  private long nextCycle;
+  private long lastAcked = -1;
+  /** The replica already held cycles of this machine when we knew of none: it needs a full copy. */
+  private boolean replicaHoldsData;
+  /** The first cycle number this relationship sent, -1 before any. */
+  private long firstSent = -1;
+  /** When the next cycle becomes an additional recovery point; null for the first one due now. */
+  private @Nullable Instant nextPointAt;
+  /** {@link #reverseOf} after an unplanned failover: the other side's disks must be resynchronized. */
+  public static final long REVERSE_AFTER_UNPLANNED = -2;
+  /**
+   * For reverse replication: the planned failover's cycle both sides hold, or
+   * {@link #REVERSE_AFTER_UNPLANNED}; -1 otherwise.
+   */
+  public long reverseOf = -1;
+  /** A planned failover in progress: completes when the old replica replicates back here. */
+  private @Nullable CompletableFuture<Void> planned;
+  /** The first cycle cut after the planned failover started. */
+  private long finalFrom = -1;
+  private @Nullable ReplicaServerSettings reverseServer;
+  private long pointsTaken;
+  /** The guest is being quiesced for an application-consistent cut. */
+  private boolean quiescing;
+  /** The next cycle compares blocks by hash (resynchronization): every block, or see {@link #narrowResync}. */
+  private boolean resyncPending;
+  /** The resynchronization compares only the blocks changed on either side (reverse after unplanned failover). */
+  private boolean narrowResync;
+  /** This side's common ground with the other, for an unplanned failover's reverse replication. */
+  public ReplicaRelationship.@Nullable ReverseBase reverseBase;
+  /** The other side's changes, per disk, as it announced them before accepting the reverse replication. */
+  private final Map<DiskId, List<long[]>> theirChanges = new HashMap<>();
+  private long theirRanges;
+  private boolean theirChangesOverflow;
+  /** Ranges taken from the other side before falling back to comparing every block. */
+  private static final int THEIR_RANGES_MAX = 1 << 20;
+  /** Resumed from the state a previous run of this host left. */
+  private boolean resumed;
+  /** The last cycle the replica said it holds. */
+  private long heldByReplica = -1;
+  private final BlockHashes hashes = new BlockHashes();
+  private @Nullable Cycle inflight;
+  private @Nullable String error;
+  private final HealthWatch healthWatch;
+  /** The online verify running, if any. */
+  private @Nullable Verification verification;
+  /** The next scheduled verify. */
+  private @Nullable Cancellable verifyTimer;
+  /** What the last verify found differing, until the resynchronization of those ranges completed. */
+  private @Nullable String verifyFinding;
+  /** The first cycle that can carry the repair of {@link #verifyFinding}; -1 with none due. */
+  private long repairFrom = -1;
+
+  public PrimaryRelationship(Engine engine, VirtualMachine vm, ReplicationSettings settings,
+      VmTracker tracker, PeerLink link, CompletableFuture<Void> enabling) {
+    this.engine = engine;
+    this.vm = vm;
+    this.settings = settings;
+    this.tracker = tracker;
+    this.link = link;
+    this.enabling = enabling;
+    this.stats = new Stats(engine.clock().instant());
+    this.healthWatch = new HealthWatch(engine, vm.id());
+    engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
+  }
+
+  private void enableTimedOut() {
+    CompletableFuture<Void> f = enabling;
+    if (f == null) {
+      return;
+    }
+    if (resumed) {
+      // It goes on by itself: a lost request or answer is asked again on a fresh connection.
+      resumeDelayed("cannot be reached yet (no answer within " + ANSWER_TIMEOUT.toSeconds() + " s)");
+      link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
+          + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
+      engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
+      return;
+    }
+    engine.dropPrimary(this);
+    f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " did not accept"
+        + " virtual machine " + vm.id() + " ('" + vm.name() + "') within " + ANSWER_TIMEOUT.toSeconds()
+        + " s" + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")")
+        + "; check that it is reachable and try again"));
+  }
+
+  public ReplicationState state() {
+    return state;
+  }
+
+  // ---- connection
+
+  void connected(Connection c) {
+    connection = c;
+    accepted = false;
+    connectedNanos = engine.clock().nanoTime();
+    List<Message.DiskDescriptor> disks = new ArrayList<>();
+    for (DiskTracker t : tracker.disks()) {
+      disks.add(new Message.DiskDescriptor(t.id, t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
+    }
+    c.send(new Message.EnableRequest(vm.id(), vm.name(), engine.hostName(), disks,
+        tracker.trackingBlockSizeBytes(), settings.recoveryHistory().additionalPoints(),
+        enabling != null ? reverseOf : -1,
+        settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXISTING_COPY));
+  }
+
+  void disconnected(String reason) {
+    connection = null;
+    accepted = false;
+    stats.networkFailure();
+    if (enabling != null && resumed) {
+      resumeDelayed("cannot be reached yet (" + reason + ")");
+      return;
+    }
+    if (enabling != null) {
+      CompletableFuture<Void> f = enabling;
+      engine.dropPrimary(this);
+      f.completeExceptionally(new ReplicaException(
+          "cannot enable replication of virtual machine " + vm.id() + " ('" + vm.name() + "'): "
+              + reason + "; check that the replica server is reachable and enabled"));
+      return;
+    }
+    failInflight(reason);
+    updateHealth();
+  }
+
+  void onMessage(Message message) {
+    if (message instanceof Message.PowerStateQuery) {
+      Connection c = connection;
+      if (c != null) {
+        c.send(new Message.PowerStateReport(vm.id(), engine.powerState(vm.id())));
+      }
+    } else if (message instanceof Message.HashResponse m) {
+      onHashResponse(m);
+    } else if (message instanceof Message.VerifyResponse m) {
+      Verification v = verification;
+      if (v != null) {
+        v.onResponse(m);
+      }
+    } else if (message instanceof Message.ChangedRanges m) {
+      onChangedRanges(m);
+    } else if (message instanceof Message.FailoverCompleted m) {
+      onFailoverCompleted(m);
+    } else if (message instanceof Message.EnableResponse m) {
+      onEnableResponse(m);
+    } else if (message instanceof Message.CycleAck m) {
+      onAck(m);
+    } else if (message instanceof Message.CycleRejected m) {
+      onRejected(m);
+    }
+  }
+
+  private void onEnableResponse(Message.EnableResponse m) {
+    if (m.status() != Message.EnableStatus.ACCEPTED) {
+      String text = "replica server " + link.endpoint + " refused virtual machine " + vm.id()
+          + " ('" + vm.name() + "'): " + m.reason();
+      if (enabling != null && resumed && m.status() == Message.EnableStatus.REFUSED) {
+        // A host that resumed keeps its tracking whatever the replica says now (it may have failed
+        // over there, and replicate back to this host next): dropping it would cost a full copy.
+        resumeDelayed("does not take the machine now (" + m.reason() + "); if it failed over there, reverse"
+            + " replication from it makes this host its replica");
+        return;
+      }
+      if (enabling != null) {
+        CompletableFuture<Void> f = enabling;
+        engine.dropPrimary(this);
+        f.completeExceptionally(m.status() == Message.EnableStatus.NOT_AUTHORIZED
+            ? new NotAuthorizedException(text) : new ReplicaException(text));
+      } else {
+        toError(text);
+      }
+      return;
+    }
+    accepted = true;
+    long held = m.lastCommittedCycle();
+    heldByReplica = held;
+    // Never reuse a number the replica already holds (after a restart of this host, say).
+    nextCycle = Math.max(nextCycle, held + 1);
+    if (enabling != null && reverseOf == REVERSE_AFTER_UNPLANNED) {
+      // The other side holds what it had when it stopped: compare and send what differs. When
+      // both sides know what they changed since a cycle they share, only those blocks are compared.
+      CompletableFuture<Void> f = enabling;
+      enabling = null;
+      engine.adoptPrimary(this);
+      boolean narrow = narrowsReverse(held);
+      if (narrow) {
+        for (DiskTracker t : tracker.disks()) {
+          for (long[] ranges : theirChanges.get(t.id)) {
+            for (int i = 0; i < ranges.length; i += 2) {
+              t.markDirty(ranges[i], ranges[i + 1]);
+            }
+          }
+        }
+      }
+      theirChanges.clear();
+      theirRanges = 0;
+      theirChangesOverflow = false;
+      reverseBase = null;
+      lastAcked = held;
+      firstSent = nextCycle;
+      initialReplicationDone();
+      resynchronize(narrow);
+      f.complete(null);
+      return;
+    }
+    if (enabling != null && resumed) {
+      // This host restarted: the activity log's extents are dirty, the rest the replica has.
+      CompletableFuture<Void> f = enabling;
+      enabling = null;
+      engine.adoptPrimary(this);
+      if (held < lastAcked) {
+        initialReplicationDone();
+        resynchronizationRequired("replica server " + link.endpoint + " holds cycle " + held
+            + " but acknowledged cycle " + lastAcked);
+      } else if (held < 0) {
+        // No first copy ever completed: the replica holds nothing to build on, so the initial
+        // replication is still to do (startInitialReplication starts it again).
+        replicaHoldsData = false;
+      } else {
+        lastAcked = held; // a cycle whose acknowledgement the crash lost is ours
+        firstSent = nextCycle;
+        initialReplicationDone();
+      }
+      f.complete(null);
+      return;
+    }
+    if (enabling != null) {
+      CompletableFuture<Void> f = enabling;
+      if (reverseOf >= 0 && held != reverseOf) {
+        engine.dropPrimary(this);
+        f.completeExceptionally(new ReplicaException("reverse replication of " + vm.id() + " to " + link.endpoint
+            + " found cycle " + held + " there instead of cycle " + reverseOf + "; the disks differ"));
+        return;
+      }
+      replicaHoldsData = held >= 0;
+      enabling = null;
+      engine.adoptPrimary(this);
+      if (reverseOf >= 0) {
+        // Both sides hold the disks at the failover's cycle: replicate changes from there.
+        replicaHoldsData = false;
+        lastAcked = held;
+        firstSent = held + 1;
+        initialReplicationDone();
+      }
+      f.complete(null);
+      return;
+    }
+    Cycle open = inflight;
+    if (open != null && open.exported && held >= open.number) {
+      // The replica imported the exported cycle.
+      inflight = null;
+      lastAcked = held;
+      tracker.cycleAcknowledged();
+      stats.initialReplication(open.checksum.payloadBytes(), open.cutTime, engine.clock().nanoTime());
+      initialReplicationDone();
+      updateHealth();
+      return;
+    }
+    if (firstSent >= 0 && held >= firstSent) {
+      // A cycle of ours whose acknowledgement was lost; its blocks were merged back, so the next
+      // cycle from this base brings the replica up to date.
+      if (held > lastAcked) {
+        long previous = lastAcked;
+        lastAcked = held;
+        if (previous < 0) {
+          initialReplicationDone();
+        }
+      }
+    } else if (lastAcked >= 0 && held < lastAcked) {
+      resynchronizationRequired("replica server " + link.endpoint + " holds cycle " + held
+          + " but acknowledged cycle " + lastAcked);
+      return;
+    }
+    updateHealth();
+    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && initialStart == null) {
+      startCycle();
+    }
+  }
+
+  /** A former primary's changes since the last cycle it had acknowledged, before it answers. */
+  private void onChangedRanges(Message.ChangedRanges m) {
+    if (enabling == null || reverseOf != REVERSE_AFTER_UNPLANNED
+        || tracker.disks().stream().noneMatch(t -> t.id.equals(m.disk()))) {
+      LOG.warn("ignored changed ranges of {} disk {} outside an unplanned reverse replication", vm.id(), m.disk());
+      return;
+    }
+    List<long[]> parts = theirChanges.computeIfAbsent(m.disk(), k -> new ArrayList<>());
+    theirRanges += m.ranges().length / 2;
+    if (theirRanges > THEIR_RANGES_MAX) {
+      theirChangesOverflow = true; // so scattered that comparing every block is as cheap
+      return;
+    }
+    parts.add(m.ranges());
+  }
+
+  /**
+   * Whether reverse replication after an unplanned failover may compare only the blocks either
+   * side changed. The cycles decide: the other side must have acknowledged at least the cycle
+   * before the one these disks hold (the one after it it still tracks as unacknowledged), and no
+   * cycle these disks never received; and both sides must know their changes for every disk.
+   */
+  private boolean narrowsReverse(long heldThere) {
+    ReplicaRelationship.ReverseBase base = reverseBase;
+    if (base == null) {
+      LOG.info("reverse replication of {} compares every block: the changes since the failover are not known"
+          + " (the host restarted since)", vm.id());
+      return false;
+    }
+    if (theirChangesOverflow || tracker.disks().stream().anyMatch(t -> !theirChanges.containsKey(t.id))) {
+      LOG.info("reverse replication of {} compares every block: {} did not say what it changed", vm.id(),
+          link.endpoint);
+      return false;
+    }
+    if (heldThere < base.appliedCycle() - 1 || heldThere > base.journaledCycle()) {
+      LOG.info("reverse replication of {} compares every block: {} acknowledged cycle {}, these disks hold"
+          + " cycle {} and received up to {}", vm.id(), link.endpoint, heldThere, base.appliedCycle(),
+          base.journaledCycle());
+      return false;
+    }
+    return true;
+  }
+
+  // ---- operations
+
+  public CompletableFuture<Void> startInitialReplication() {
+    Instant now = engine.clock().instant();
+    Instant at = settings.initialReplicationStartTime().orElse(now);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    initialReplication = done;
+    setState(ReplicationState.WAITING_FOR_INITIAL_REPLICATION, at.isAfter(now)
+        ? "initial replication scheduled for " + at : "initial replication started");
+    scheduleTick();
+    if (at.isAfter(now)) {
+      initialStart = engine.scheduler().schedule(() -> engine.runLocked(() -> {
+        initialStart = null;
+        if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && inflight == null) {
+          startCycle();
+        }
+      }), Duration.between(now, at));
+    } else {
+      startCycle();
+    }
+    return done;
+  }
+
+  public void suspend() {
+    setState(ReplicationState.SUSPENDED, "suspended by the operator");
+  }
+
+  public void resume() {
+    setState(lastAcked >= 0 ? ReplicationState.REPLICATING
+        : initialReplication != null ? ReplicationState.WAITING_FOR_INITIAL_REPLICATION
+        : ReplicationState.READY_FOR_INITIAL_REPLICATION, "resumed by the operator");
+    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION && inflight == null) {
+      startCycle();
+    }
+  }
+
+  public void remove() {
+    cancelTimers();
+    tracker.release();
+    inflight = null;
+    if (initialReplication != null && !initialReplication.isDone()) {
+      initialReplication.completeExceptionally(new ReplicaException(
+          "replication of virtual machine " + vm.id() + " was removed before initial replication completed"));
+    }
+  }
+
+  /** The operator removed replication before the replica server accepted it: the enable's caller learns so. */
+  public void removedWhileEnabling() {
+    CompletableFuture<Void> f = enabling;
+    enabling = null;
+    if (f != null && !f.isDone()) {
+      f.completeExceptionally(new ReplicaException("replication of virtual machine " + vm.id() + " ('" + vm.name()
+          + "') was removed before replica server " + link.endpoint + " accepted it"));
+    }
+  }
+
+  public void cancelTimers() {
+    if (timer != null) {
+      timer.cancel();
+      timer = null;
+    }
+    if (initialStart != null) {
+      initialStart.cancel();
+      initialStart = null;
+    }
+    if (throttled != null) {
+      throttled.cancel();
+      throttled = null;
+    }
+    if (verifyTimer != null) {
+      verifyTimer.cancel();
+      verifyTimer = null;
+    }
+    Verification v = verification;
+    if (v != null) {
+      v.fail(new WrongStateException(vm.id(), state, Set.of(ReplicationState.REPLICATING), "verify of virtual machine "
+          + vm.id() + " stopped: replication from " + engine.hostName() + " stopped or was removed"));
+    }
+  }
+
+  /** Block bytes the bandwidth limit allows now (negative: owed); at most one second's worth. */
+  private double allowance;
+  private long allowanceAt = -1;
+  /** Resumes sending once the bandwidth limit allows it again. */
+  private @Nullable Cancellable throttled;
+
+  /** Whether the relationship's bandwidth limit lets the sender go on now; if not, it resumes later. */
+  private boolean bandwidthAllows() {
+    long limit = settings.bandwidthBytesPerSecondMax();
+    if (limit <= 0) {
+      return true;
+    }
+    long now = engine.clock().nanoTime();
+    allowance = allowanceAt < 0 ? limit : Math.min(limit, allowance + (now - allowanceAt) * (double) limit / 1e9);
+    allowanceAt = now;
+    if (allowance > 0) {
+      return true;
+    }
+    if (throttled == null) {
+      long waitNanos = (long) Math.ceil(-allowance * 1e9 / limit) + 1;
+      throttled = engine.scheduler().schedule(() -> engine.runLocked(() -> {
+        throttled = null;
+        pump();
+      }), Duration.ofNanos(waitNanos));
+    }
+    return false;
+  }
+
+  // ---- cycles
+
+  private void scheduleTick() {
+    if (timer != null) {
+      timer.cancel();
+    }
+    timer = engine.scheduler().schedule(() -> engine.runLocked(this::tick), settings.replicationFrequency());
+  }
+
+  private void tick() {
+    scheduleTick();
+    Verification v = verification;
+    if (v != null) {
+      v.tick();
+    }
+    stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
+    Cycle c = inflight;
+    if (c != null && c.media != null) {
+      return; // an export to media is being written
+    }
+    if (c != null && c.exported) {
+      if (connection != null && accepted) {
+        connected(connection); // asks again what the replica holds: the import may have happened
+      }
+      return;
+    }
+    if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED && throttled == null
+        && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
+      // A message was lost or the replica stalled: start over on a fresh connection.
+      String reason = "no progress on cycle " + c.number + " for " + ANSWER_TIMEOUT.toSeconds()
+          + " s; reconnecting to " + link.endpoint;
+      failInflight(reason);
+      link.reset(reason);
+    }
+    if (connection != null && !accepted
+        && engine.clock().nanoTime() - connectedNanos > ANSWER_TIMEOUT.toNanos()) {
+      link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
+          + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
+    }
+    if (state == ReplicationState.REPLICATING && planned == null) {
+      long total = 0;
+      for (DiskTracker t : tracker.disks()) {
+        total += t.disk.sizeBytes();
+      }
+      if (tracker.pendingBytes() > settings.resynchronizationThreshold() * total) {
+        failInflight("the pending changes passed the resynchronization threshold");
+        resynchronizationRequired(tracker.pendingBytes() + " bytes of changes are pending, more than "
+            + Math.round(settings.resynchronizationThreshold() * 100) + " % of the disks");
+      }
+    }
+    if (state == ReplicationState.WAITING_FOR_START_RESYNCHRONIZE && settings.autoResynchronization()
+        .map(w -> w.contains(engine.clock().instant())).orElse(false)) {
+      resynchronize();
+      return;
+    }
+    if (state == ReplicationState.RESYNCHRONIZING && inflight == null) {
+      startCycle(); // a failed resynchronization starts again
+    } else if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
+      if (inflight == null && initialStart == null) {
+        startCycle(); // a failed initial replication starts again
+      }
+    } else if (state == ReplicationState.REPLICATING && planned == null) {
+      String reason = inflight != null ? "the previous cycle " + inflight.number + " is still in transfer"
+          : !accepted ? "the replica server " + link.endpoint + " is not reachable"
+              + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")")
+          : null;
+      if (reason == null) {
+        startCycle();
+      } else {
+        stats.missed();
+        engine.emit(new ReplicationEvent.CycleMissed(vm.id(), engine.clock().instant(), reason));
+      }
+    } else if (state == ReplicationState.REPLICATING && inflight == null) {
+      startCycle(); // a planned failover's final cycle failed or could not start: send it again
+    }
+    updateHealth();
+  }
+
+  private void startCycle() {
+    if (!accepted || connection == null || inflight != null || quiescing) {
+      return;
+    }
+    RecoveryPointType point = pointDue();
+    if (point != RecoveryPointType.APPLICATION_CONSISTENT) {
+      cut(point);
+      return;
+    }
+    // quiesce, cut, thaw: the guest's applications are consistent at the cut
+    quiescing = true;
+    CompletableFuture<Void> quiesced;
+    try {
+      quiesced = engine.consistency().quiesce(vm.id());
+    } catch (RuntimeException e) {
+      quiesced = CompletableFuture.failedFuture(e);
+    }
+    quiesced.whenComplete((ok, failure) -> engine.runLocked(() -> {
+      quiescing = false;
+      try {
+        if (failure != null) {
+          engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+              "cannot quiesce virtual machine " + vm.id() + " for an application-consistent recovery point ("
+                  + Engine.describe(failure) + "); this point is crash-consistent"));
+        }
+        if (accepted && connection != null && inflight == null) {
+          cut(failure == null ? RecoveryPointType.APPLICATION_CONSISTENT : RecoveryPointType.STANDARD);
+        }
+      } finally {
+        engine.consistency().thaw(vm.id());
+      }
+    }));
+  }
+
+  /** Whether the next cycle is to become a recovery point, and of which type. */
+  private @Nullable RecoveryPointType pointDue() {
+    RecoveryHistory history = settings.recoveryHistory();
+    if (history.isLatestOnly() || lastAcked < 0) {
+      return null;
+    }
+    Instant now = engine.clock().instant();
+    if (nextPointAt != null && now.isBefore(nextPointAt)) {
+      return null;
+    }
+    int every = history.applicationConsistentEvery();
+    return every > 0 && pointsTaken % every == every - 1
+        ? RecoveryPointType.APPLICATION_CONSISTENT : RecoveryPointType.STANDARD;
+  }
+
+  private void cut(@Nullable RecoveryPointType point) {
+    Connection connection = Objects.requireNonNull(this.connection);
+    boolean initial = lastAcked < 0;
+    // Without a trustworthy change set (lost tracking, a diverged replica), compare every block.
+    boolean resync = resyncPending || initial && (replicaHoldsData
+        || settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXISTING_COPY);
+    long blocks;
+    try {
+      if (initial && tracker.tracksCrashes()) {
+        // Writes from before tracking began are in no hot extent: make them durable before they are
+        // sent, or a crash of this host could lose what the replica already holds.
+        tracker.flush();
+      }
+      blocks = tracker.cut(resync ? narrowResync ? VmTracker.CutScope.CHANGES : VmTracker.CutScope.EVERY_BLOCK
+          : initial ? VmTracker.CutScope.ALLOCATED : VmTracker.CutScope.CHANGES);
+    } catch (IOException e) {
+      stats.error();
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+          "cannot read the allocation of the disks of " + vm.id() + ": " + Engine.describe(e)));
+      return;
+    }
+    if (firstSent < 0) {
+      firstSent = nextCycle;
+    }
+    Cycle c = new Cycle(nextCycle++, resync ? heldByReplica : lastAcked, engine.clock().instant(),
+        engine.clock().nanoTime(), blocks * tracker.trackingBlockSizeBytes(), tracker.disks(), point, resync);
+    c.initial = initial;
+    inflight = c;
+    engine.emit(new ReplicationEvent.CycleStarted(vm.id(), c.cutTime, c.number, c.cutTime, blocks));
+    if (initial && !resync && settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXPORT_TO_MEDIA) {
+      exportInitial(c);
+      return;
+    }
+    connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime, point, resync));
+    pump();
+  }
+
+  /** How much an export writes before it lets other work of the engine run. */
+  private static final long EXPORT_SLICE_BYTES = 32L << 20;
+
+  /**
+   * Initial replication to media: the disks at the cut go to the export location instead of the
+   * network; the cycle stays open until the replica imported it, while changes keep being tracked.
+   * The export runs in slices, so the engine's other work goes on in between.
+   */
+  private void exportInitial(Cycle c) {
+    String location = settings.initialReplicationExportLocation().orElseThrow();
+    try {
+      c.media = engine.storageProvider().open(location);
+    } catch (IOException | RuntimeException e) {
+      failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
+          + Engine.describe(e));
+      return;
+    }
+    engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
+  }
+
+  private void exportSlice(Cycle c, String location) {
+    io.replica.spi.storage.StorageLocation media = c.media;
+    if (inflight != c || media == null) {
+      closeExport(c); // the cycle failed or was cancelled meanwhile
+      return;
+    }
+    c.progressNanos = engine.clock().nanoTime();
+    try {
+      long written = 0;
+      while (written < EXPORT_SLICE_BYTES) {
+        if (c.disk >= c.disks.size()) {
+          media.state().write(vm.id() + "/export.properties", ("cycle=" + c.number + "\ncutTime=" + c.cutTime
+              + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          c.exported = true;
+          c.sentAll = true;
+          c.media = null;
+          engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
+              state, state, "initial replication exported to " + location + " at cycle " + c.number
+                  + "; import it on the replica server"));
+          return;
+        }
+        DiskTracker d = c.disks.get(c.disk);
+        if (c.exportDisk == null) {
+          String name = vm.id() + "/disks/" + d.id;
+          if (media.disks().exists(name)) {
+            media.disks().delete(name); // an earlier export of this machine
+          }
+          c.exportDisk = media.disks().create(name,
+              new io.replica.spi.storage.DiskSpec(d.disk.sizeBytes(), d.disk.logicalSectorSizeBytes(), 4096, false));
+        }
+        io.replica.spi.storage.VirtualDisk out = c.exportDisk;
+        DiskTracker.Chunk chunk = d.readNext(Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()));
+        if (chunk == null) {
+          out.flush();
+          out.close();
+          c.exportDisk = null;
+          c.disk++;
+          continue;
+        }
+        byte[] data = chunk.data();
+        if (!isZero(data, 0, data.length)) {
+          out.write(chunk.offsetBytes(), java.nio.ByteBuffer.wrap(data));
+          c.checksum.block(d.id, chunk.offsetBytes(), data);
+        }
+        written += data.length;
+        c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
+        reportProgress(c);
+      }
+    } catch (IOException | RuntimeException e) {
+      closeExport(c);
+      failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
+          + Engine.describe(e));
+      return;
+    }
+    engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
+  }
+
+  private void closeExport(Cycle c) {
+    io.replica.spi.storage.VirtualDisk out = c.exportDisk;
+    c.exportDisk = null;
+    c.media = null;
+    if (out != null) {
+      try {
+        out.close();
+      } catch (IOException e) {
+        LOG.warn("cannot close the export disk of {}", vm.id(), e);
+      }
+    }
+  }
+
+  /** Sends what the connection takes of the cycle in flight; resumes when it is writable again. */
+  void pump() {
+    Cycle c = inflight;
+    Connection conn = connection;
+    if (c == null || conn == null || c.sentAll || c.media != null
+        || state == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
+      return;
+    }
+    c.progressNanos = engine.clock().nanoTime();
+    try {
+      while (conn.isWritable()) {
+        if (c.disk >= c.disks.size()) {
+          conn.send(new Message.CycleEnd(vm.id(), c.number, c.checksum.messages(),
+              c.checksum.payloadBytes(), c.checksum.value()));
+          c.sentAll = true;
+          return;
+        }
+        DiskTracker d = c.disks.get(c.disk);
+        int block = tracker.trackingBlockSizeBytes();
+        int maxBlocks = Math.max(1, CHUNK_BYTES_MAX / block);
+        if (c.resync) {
+          long reach = requestHashes(conn, c, d);
+          long next = d.peekNext();
+          if (next >= 0 && next * block >= reach) {
+            return; // the replica's hashes for the next blocks are on their way
+          }
+          if (next >= 0) {
+            maxBlocks = (int) Math.min(maxBlocks, (reach - next * block + block - 1) / block);
+          }
+        }
+        if (!bandwidthAllows()) {
+          return;
+        }
+        DiskTracker.Chunk chunk = d.readNext(maxBlocks);
+        if (chunk == null) {
+          c.disk++;
+          continue;
+        }
+        long before = c.checksum.payloadBytes();
+        if (c.resync) {
+          sendDiffering(conn, c, d, chunk);
+        } else {
+          send(conn, c, d, chunk);
+        }
+        allowance -= c.checksum.payloadBytes() - before;
+        c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
+        if (c.initial) {
+          reportProgress(c);
+        }
+      }
+    } catch (IOException e) {
+      failInflight("cannot read disk of virtual machine " + vm.id() + ": " + Engine.describe(e));
+    }
+  }
+
+  /** Hash requests for a resync cover at most this many blocks each, and go this many ahead. */
+  private static final long HASH_RANGE_BLOCKS = 1024;
+  private static final int HASH_RANGES_AHEAD = 8;
+
+  /**
+   * Asks for the replica's hashes of the runs of blocks the cycle will read, ahead of the reading
+   * (every block for a full comparison, fewer when it was narrowed); returns how far the answers
+   * reach: every block of the cycle below that offset has its hash here.
+   */
+  private long requestHashes(Connection conn, Cycle c, DiskTracker d) {
+    HashPlan plan = c.hashed.computeIfAbsent(d.id, k -> new HashPlan(d.frozenCursor()));
+    int block = tracker.trackingBlockSizeBytes();
+    while (plan.requested.size() < HASH_RANGES_AHEAD && (plan.lookahead >= 0 || plan.blocks.hasNext())) {
+      long first = plan.lookahead >= 0 ? plan.lookahead : plan.blocks.next();
+      plan.lookahead = -1;
+      long end = first + 1;
+      while (end - first < HASH_RANGE_BLOCKS && plan.blocks.hasNext()) {
+        long next = plan.blocks.next();
+        if (next != end) {
+          plan.lookahead = next;
+          break;
+        }
+        end++;
+      }
+      long offset = first * block;
+      long length = Math.min(end * block, d.disk.sizeBytes()) - offset;
+      conn.send(new Message.HashRequest(vm.id(), c.number, d.id, offset, length, block));
+      plan.requested.add(new long[] {offset, length});
+    }
+    if (plan.requested.isEmpty() && plan.lookahead < 0 && !plan.blocks.hasNext()) {
+      return d.disk.sizeBytes(); // every hash asked for arrived
+    }
+    return plan.answered;
+  }
+
+  private void onHashResponse(Message.HashResponse m) {
+    Cycle c = inflight;
+    if (c == null || !c.resync || m.cycle() != c.number) {
+      return;
+    }
+    HashPlan plan = c.hashed.get(m.disk());
+    long[] asked = plan == null ? null : plan.requested.peekFirst();
+    int block = tracker.trackingBlockSizeBytes();
+    if (asked == null || m.offsetBytes() != asked[0] || m.blockSizeBytes() != block
+        || m.hashes().length != (asked[1] + block - 1) / block * BlockHashes.HASH_BYTES) {
+      failInflight("replica server " + link.endpoint + " answered hashes for " + m.disk() + " at " + m.offsetBytes()
+          + " that were not asked for");
+      return;
+    }
+    plan.requested.pollFirst();
+    c.hashes.computeIfAbsent(m.disk(), k -> new java.util.TreeMap<>()).put(m.offsetBytes(), m);
+    plan.answered = asked[0] + asked[1];
+    pump();
+  }
+
+  /** The hash requests of one disk in a resync cycle: the runs asked for, in order, and how far answered. */
+  private static final class HashPlan {
+    final BlockSet.Cursor blocks;
+    long lookahead = -1;
+    final java.util.ArrayDeque<long[]> requested = new java.util.ArrayDeque<>();
+    long answered;
+
+    HashPlan(BlockSet.Cursor blocks) {
+      this.blocks = blocks;
+    }
+  }
+
+  /** Sends the blocks of a chunk whose hash differs from the replica's; skips the others. */
+  private void sendDiffering(Connection conn, Cycle c, DiskTracker d, DiskTracker.Chunk chunk) {
+    byte[] data = chunk.data();
+    int block = tracker.trackingBlockSizeBytes();
+    java.util.TreeMap<Long, Message.HashResponse> known = c.hashes.get(d.id);
+    byte[] mine = new byte[BlockHashes.HASH_BYTES];
+    int start = -1;
+    for (int at = 0; at <= data.length; at += block) {
+      boolean same = false;
+      if (at < data.length) {
+        long offset = chunk.offsetBytes() + at;
+        Map.Entry<Long, Message.HashResponse> e = known == null ? null : known.floorEntry(offset);
+        int index = e == null ? -1 : (int) ((offset - e.getKey()) / block);
+        if (e != null && (index + 1) * BlockHashes.HASH_BYTES <= e.getValue().hashes().length) {
+          hashes.hash(data, at, Math.min(data.length, at + block), mine, 0);
+          same = BlockHashes.same(mine, 0, e.getValue().hashes(), index * BlockHashes.HASH_BYTES);
+        }
+      }
+      if (same || at >= data.length) {
+        if (start >= 0) {
+          int end = Math.min(at, data.length);
+          send(conn, c, d, new DiskTracker.Chunk(chunk.firstBlock() + start / block, (end - start + block - 1) / block,
+              chunk.offsetBytes() + start, Arrays.copyOfRange(data, start, end)));
+          start = -1;
+        }
+        if (same) {
+          c.skippedBytes += Math.min(block, data.length - at);
+        }
+      } else if (start < 0) {
+        start = at;
+      }
+    }
+    if (known != null) {
+      long end = chunk.offsetBytes() + data.length;
+      while (!known.isEmpty()) {
+        Map.Entry<Long, Message.HashResponse> first = known.firstEntry();
+        if (first.getKey() + (long) first.getValue().hashes().length / BlockHashes.HASH_BYTES * block > end) {
+          break;
+        }
+        known.pollFirstEntry();
+      }
+    }
+  }
+
+  /** Sends a chunk as block messages, with runs of zero blocks as zero-run markers. */
+  private void send(Connection conn, Cycle c, DiskTracker d, DiskTracker.Chunk chunk) {
+    byte[] data = chunk.data();
+    int block = tracker.trackingBlockSizeBytes();
+    int start = 0;
+    while (start < data.length) {
+      boolean zero = isZero(data, start, Math.min(data.length, start + block));
+      int end = start;
+      while (end < data.length && isZero(data, end, Math.min(data.length, end + block)) == zero) {
+        end = Math.min(data.length, end + block);
+      }
+      long offset = chunk.offsetBytes() + start;
+      if (zero) {
+        c.checksum.zero(d.id, offset, end - start);
+        conn.send(new Message.ZeroRun(vm.id(), c.number, c.checksum.messages(), d.id, offset, end - start));
+      } else {
+        byte[] payload = start == 0 && end == data.length ? data : Arrays.copyOfRange(data, start, end);
+        c.checksum.block(d.id, offset, payload);
+        conn.send(new Message.BlockData(vm.id(), c.number, c.checksum.messages(), d.id, offset, payload));
+      }
+      start = end;
+    }
+  }
+
+  private void reportProgress(Cycle c) {
+    long percent = c.totalBytes == 0 ? 100 : c.doneBytes * 100 / c.totalBytes;
+    if (percent > c.reportedPercent) {
+      c.reportedPercent = percent;
+      engine.emit(new ReplicationEvent.InitialReplicationProgress(vm.id(), engine.clock().instant(),
+          Math.min(c.doneBytes, c.totalBytes), c.totalBytes));
+    }
+  }
+
+  private static boolean isZero(byte[] data, int from, int to) {
+    return Arrays.mismatch(data, from, to, ZEROS, 0, to - from) < 0;
+  }
+
+  private void onAck(Message.CycleAck m) {
+    Cycle c = inflight;
+    if (c == null || m.cycle() != c.number || !c.sentAll) {
+      return;
+    }
+    inflight = null;
+    lastAcked = c.number;
+    tracker.cycleAcknowledged();
+    if (c.resync && repairFrom >= 0 && c.number >= repairFrom) {
+      verifyFinding = null; // the ranges verify found were compared again and sent where they differed
+      repairFrom = -1;
+    }
+    try {
+      tracker.cool();
+      engine.persistPrimary(this);
+    } catch (IOException e) {
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+          "cannot update the primary state of " + vm.id() + " (" + Engine.describe(e) + "); a crash of this host"
+              + " would send more blocks again than needed"));
+    }
+    if (c.point != null) {
+      pointsTaken++;
+      nextPointAt = c.cutTime.plus(settings.recoveryHistory().pointInterval());
+    }
+    long latency = engine.clock().nanoTime() - c.cutNanos;
+    if (c.initial) {
+      stats.initialReplication(c.checksum.payloadBytes(), c.cutTime, engine.clock().nanoTime());
+    } else {
+      stats.success(c.checksum.payloadBytes(), latency, c.cutTime, engine.clock().nanoTime());
+    }
+    engine.emit(new ReplicationEvent.CycleCompleted(vm.id(), engine.clock().instant(),
+        ReplicationMode.PRIMARY, c.number, c.doneBytes / tracker.trackingBlockSizeBytes(), c.checksum.payloadBytes(),
+        Duration.ofNanos(latency)));
+    if (c.resync) {
+      resyncPending = false;
+      narrowResync = false;
+      engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
+          state, state, "resynchronization compared " + c.doneBytes + " bytes and sent "
+              + c.checksum.payloadBytes() + " that differed"));
+      if (state == ReplicationState.RESYNCHRONIZING) {
+        error = null;
+        setState(ReplicationState.REPLICATING, "resynchronization completed");
+      }
+    }
+    if (c.initial) {
+      initialReplicationDone();
+    }
+    if (planned != null && state == ReplicationState.REPLICATING) {
+      finishPreparing();
+    }
+    Verification v = verification;
+    if (v != null) {
+      v.acknowledged(lastAcked);
+    }
+    updateHealth();
+  }
+
+  // ---- online verify
+
+  /** Starts an online verify, or joins the one running. */
+  public CompletableFuture<VerificationResult> verify() {
+    Verification running = verification;
+    if (running != null) {
+      return running.result.copy();
+    }
+    if (state != ReplicationState.REPLICATING || !changesKnown()) {
+      throw new WrongStateException("verify", vm.id(), state, Set.of(ReplicationState.REPLICATING));
+    }
+    Verification v = new Verification(engine, vm.id(), tracker.disks(), () -> accepted ? connection : null,
+        () -> lastAcked, this::verified);
+    verification = v;
+    v.start();
+    return v.result.copy();
+  }
+
+  /** A verify ended: report it, and repair what differed by a resynchronization of exactly those ranges. */
+  private void verified(Verification v) {
+    if (verification == v) {
+      verification = null;
+    }
+    if (!v.result.isDone() || v.result.isCompletedExceptionally()) {
+      return; // failed: the caller learns why
+    }
+    VerificationResult r = v.result.join();
+    engine.emit(new ReplicationEvent.VerifyCompleted(vm.id(), engine.clock().instant(), r));
+    if (r.matches()) {
+      LOG.info("verify of {} compared {} bytes of {} disks with the replica at cycle {}: no range differs", vm.id(),
+          r.comparedBytes(), r.disks(), r.cycle());
+      return;
+    }
+    for (VerificationResult.DifferingRange range : r.differences()) {
+      for (DiskTracker t : tracker.disks()) {
+        if (t.id.equals(range.disk())) {
+          t.markDirty(range.offsetBytes(), range.lengthBytes());
+        }
+      }
+    }
+    List<VerificationResult.DifferingRange> shown = r.differences().subList(0, Math.min(8, r.differences().size()));
+    verifyFinding = "verify found " + r.differences().size() + " range" + (r.differences().size() == 1 ? "" : "s")
+        + " of the replica differing from the primary at cycle " + r.cycle() + ": " + shown
+        + (shown.size() < r.differences().size() ? " and more" : "")
+        + "; a resynchronization of those ranges repairs them";
+    LOG.warn("{}: {}", vm.id(), verifyFinding);
+    repairFrom = nextCycle;
+    if (state == ReplicationState.REPLICATING) {
+      resynchronize(true);
+    }
+    updateHealth();
+  }
+
+  /** Schedules the next verify of the schedule in the settings, if it has one. */
+  private void scheduleVerify(Duration after) {
+    if (verifyTimer != null) {
+      verifyTimer.cancel();
+      verifyTimer = null;
+    }
+    if (settings.verifyInterval().isEmpty()) {
+      return;
+    }
+    verifyTimer = engine.scheduler().schedule(() -> engine.runLocked(this::scheduledVerify), after);
+  }
+
+  private void scheduledVerify() {
+    verifyTimer = null;
+    Duration interval = settings.verifyInterval().orElseThrow();
+    if (verification != null || state != ReplicationState.REPLICATING || !changesKnown()) {
+      scheduleVerify(settings.replicationFrequency()); // due: runs once replication goes on
+      return;
+    }
+    scheduleVerify(interval);
+    verify().whenComplete((result, failure) -> {
+      if (failure != null) {
+        engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+            "scheduled verify of virtual machine " + vm.id() + " failed: " + Engine.describe(failure)));
+      }
+    });
+  }
+
+  // ---- planned failover
+
+  /**
+   * Starts a planned failover: the machine is off; the changes still pending go in final cycles,
+   * then the replica is told to fail over at the last one and to replicate back to this host.
+   */
+  public CompletableFuture<Void> plannedFailover(ReplicaServerSettings mine) {
+    planned = new CompletableFuture<>();
+    reverseServer = mine;
+    finalFrom = nextCycle;
+    if (inflight == null) {
+      startCycle();
+    }
+    return planned;
+  }
+
+  /** A cycle was acknowledged during a planned failover: another final one, or done. */
+  private void finishPreparing() {
+    if (lastAcked < finalFrom || tracker.pendingBytes() > 0) {
+      startCycle();
+      return;
+    }
+    setState(ReplicationState.PREPARED_FOR_FAILOVER, "final cycle " + lastAcked + " is on the replica");
+    cancelTimers();
+    ReplicaServerSettings mine = java.util.Objects.requireNonNull(reverseServer);
+    io.replica.api.AuthenticationType auth = mine.allowedAuthenticationTypes().contains(settings.authenticationType())
+        ? settings.authenticationType() : mine.allowedAuthenticationTypes().iterator().next();
+    java.util.Objects.requireNonNull(connection).send(new Message.FailoverPrepared(vm.id(), lastAcked,
+        engine.hostName(), mine.port(auth), auth, settings.replicationFrequency()));
+  }
+
+  private void onFailoverCompleted(Message.FailoverCompleted m) {
+    CompletableFuture<Void> f = planned;
+    if (f == null || m.succeeded()) {
+      return; // success completes when the reverse replication arrives
+    }
+    planned = null;
+    setState(ReplicationState.REPLICATING, "planned failover refused by the replica: " + m.reason());
+    scheduleTick();
+    f.completeExceptionally(new ReplicaException("replica server " + link.endpoint + " refused the planned"
+        + " failover of " + vm.id() + ": " + m.reason()));
+  }
+
+  /**
+   * A relationship resumed from this host's saved state cannot reach its replica yet: it stays,
+   * tracking changes, and its link keeps reconnecting; the caller of the enable learns why it is
+   * not replicating yet.
+   */
+  /** {@code why} completes "replica server X ...": what keeps the resumed relationship waiting. */
+  private void resumeDelayed(String why) {
+    CompletableFuture<Void> f = enabling;
+    if (f != null && !f.isDone()) {
+      f.completeExceptionally(new ReplicaException("replication of virtual machine " + vm.id() + " ('" + vm.name()
+          + "') resumed from this host's saved state, but replica server " + link.endpoint + " " + why
+          + "; changes are tracked, and replication goes on by itself once it answers"));
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
+          "replica server " + link.endpoint + " " + why));
+    }
+  }
+
+  /** Resumes what a previous run of this host persisted. */
+  public void resumeFrom(PrimaryRecord record) {
+    resumed = true;
+    lastAcked = record.lastAckedCycle();
+    nextCycle = Math.max(nextCycle, record.nextCycle());
+  }
+
+  public PrimaryRecord record() {
+    List<ReplicaRecord.Disk> disks = new ArrayList<>();
+    for (DiskTracker t : tracker.disks()) {
+      disks.add(new ReplicaRecord.Disk(t.id.toString(), t.disk.sizeBytes(), t.disk.logicalSectorSizeBytes()));
+    }
+    return new PrimaryRecord(PrimaryRecord.VERSION, vm.id().toString(), settings.replicaServer(),
+        settings.replicaServerPort(), tracker.trackingBlockSizeBytes(), disks, lastAcked, nextCycle);
+  }
+
+  /** Cycle numbers go on after {@code cycle}, the last one the machine's disks here received. */
+  public void continueAfter(long cycle) {
+    nextCycle = Math.max(nextCycle, cycle + 1);
+  }
+
+  /** The old replica replicates back: this host is now the replica. */
+  public void reversed() {
+    CompletableFuture<Void> f = planned;
+    planned = null;
+    if (f != null) {
+      f.complete(null);
+    }
+  }
+
+  private void initialReplicationDone() {
+    replicaHoldsData = false;
+    settings.verifyInterval().ifPresent(this::scheduleVerify);
+    if (state != ReplicationState.SUSPENDED) {
+      setState(ReplicationState.REPLICATING, "initial replication completed");
+    }
+    scheduleTick();
+    if (initialReplication != null) {
+      initialReplication.complete(null);
+    }
+  }
+
+  private void onRejected(Message.CycleRejected m) {
+    Cycle c = inflight;
+    if (c == null || m.cycle() != c.number) {
+      return;
+    }
+    if (m.resynchronizationRequired()) {
+      failInflight("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
+      resynchronizationRequired("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
+    } else {
+      failInflight("replica server " + link.endpoint + " rejected cycle " + m.cycle() + ": " + m.reason());
+    }
+  }
+
+  private void failInflight(String reason) {
+    if (inflight == null) {
+      return;
+    }
+    inflight = null;
+    tracker.cycleFailed();
+    stats.error();
+    engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(), reason));
+  }
+
+  /** The replica diverged: nothing more replicates until a resynchronization compares the disks. */
+  private void resynchronizationRequired(String reason) {
+    error = reason + "; resynchronization required";
+    setState(ReplicationState.WAITING_FOR_START_RESYNCHRONIZE, error);
+  }
+
+  /** Starts comparing every block by hash and sending the ones that differ (Resume-VMReplication -Resynchronize). */
+  public void resynchronize() {
+    resynchronize(false);
+  }
+
+  /** {@code narrow}: compare only the blocks tracked as changed, not every block. */
+  private void resynchronize(boolean narrow) {
+    resyncPending = true;
+    narrowResync = narrow;
+    setState(ReplicationState.RESYNCHRONIZING, "resynchronization started");
+    startCycle();
+  }
+
+  /** Pauses a resynchronization mid-way; {@link #resumeResynchronization()} goes on where it stopped. */
+  public void suspendResynchronization() {
+    setState(ReplicationState.RESYNCHRONIZE_SUSPENDED, "resynchronization suspended");
+  }
+
+  public void resumeResynchronization() {
+    Cycle c = inflight;
+    if (!resyncPending && (c == null || !c.resync)) {
+      // Its last cycle was acknowledged while it was suspended: nothing is left to compare.
+      error = null;
+      setState(ReplicationState.REPLICATING, "resynchronization completed while suspended; replication resumed");
+      return;
+    }
+    setState(ReplicationState.RESYNCHRONIZING, "resynchronization resumed");
+    if (c != null) {
+      c.progressNanos = engine.clock().nanoTime();
+      pump();
+    } else {
+      startCycle();
+    }
+  }
+
+  /** Stops a resynchronization; it must be started again before replication goes on. */
+  public void cancelResynchronization() {
+    failInflight("resynchronization cancelled by the operator");
+    resyncPending = false;
+    setState(ReplicationState.WAITING_FOR_START_RESYNCHRONIZE, "resynchronization cancelled; start it again to"
+        + " replicate");
+  }
+
+  private void toError(String reason) {
+    error = reason;
+    failInflight(reason);
+    setState(ReplicationState.ERROR, reason);
+    if (initialReplication != null && !initialReplication.isDone()) {
+      initialReplication.completeExceptionally(new ReplicaException(reason));
+    }
+  }
+
+  private void setState(ReplicationState to, String reason) {
+    ReplicationState from = state;
+    if (from == to) {
+      return;
+    }
+    state = to;
+    engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(),
+        ReplicationMode.PRIMARY, from, to, reason));
+    Verification v = verification;
+    if (v != null && to != ReplicationState.REPLICATING) {
+      v.fail(new WrongStateException(vm.id(), to, Set.of(ReplicationState.REPLICATING), "verify of virtual machine "
+          + vm.id() + " stopped: replication went from " + from + " to " + to + " (" + reason + "); run it again"
+          + " once the machine replicates"));
+    }
+    updateHealth();
+  }
+
+  // ---- health and statistics
+
+  public ReplicationHealth health() {
+    List<String> critical = new ArrayList<>();
+    List<String> warning = new ArrayList<>();
+    if (state == ReplicationState.ERROR) {
+      critical.add(error == null ? "replication stopped on an error" : error);
+    } else if (state != ReplicationState.SUSPENDED && state != ReplicationState.READY_FOR_INITIAL_REPLICATION
+        && !link.isConnected()) {
+      critical.add("cannot send changes: the replica server " + link.endpoint + " is not reachable"
+          + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")"));
+    }
+    if (verifyFinding != null) {
+      critical.add(verifyFinding);
+    }
+    if (state == ReplicationState.SUSPENDED) {
+      warning.add("replication is suspended");
+    }
+    if (lastAcked < 0) {
+      warning.add("initial replication is not complete");
+    }
+    long cycles = stats.successful() + stats.missedCount();
+    if (cycles > 0 && stats.missedCount() > MISSED_SHARE_WARNING * cycles) {
+      warning.add(stats.missedCount() + " of " + cycles + " cycles in the monitoring window were missed"
+          + " (more than 20 %)");
+    }
+    if (lastAcked >= 0 && engine.clock().nanoTime() - stats.lastSuccessNanos > SUCCESS_AGE_WARNING.toNanos()) {
+      warning.add("the last successful replication was more than an hour ago, at " + stats.lastReplicationTime);
+    }
+    if (!critical.isEmpty()) {
+      critical.addAll(warning);
+      return new ReplicationHealth(HealthState.CRITICAL, critical);
+    }
+    return warning.isEmpty() ? ReplicationHealth.normal() : new ReplicationHealth(HealthState.WARNING, warning);
+  }
+
+  void updateHealth() {
+    healthWatch.update(health());
+  }
+
+  public ReplicationStatistics statistics() {
+    Instant now = engine.clock().instant();
+    stats.rollIfDue(now, engine.monitoringInterval());
+    return stats.snapshot(vm.id(), now, tracker.pendingBytes(), lastAcked);
+  }
+
+  /**
+   * Whether the changes tracked since the last acknowledged cycle are all this side wrote since:
+   * not while a resynchronization is due or running, nor before the first acknowledgement.
+   */
+  public boolean changesKnown() {
+    return lastAcked >= 0 && !resyncPending && state != ReplicationState.WAITING_FOR_START_RESYNCHRONIZE
+        && state != ReplicationState.RESYNCHRONIZING && state != ReplicationState.RESYNCHRONIZE_SUSPENDED
+        && state != ReplicationState.WAITING_FOR_INITIAL_REPLICATION;
+  }
+
+  public long lastAcked() {
+    return lastAcked;
+  }
+
+  /** The cycle in transfer. */
+  private static final class Cycle {
+    final long number;
+    final long base;
+    final Instant cutTime;
+    final long cutNanos;
+    final long totalBytes;
+    final List<DiskTracker> disks;
+    final ContentChecksum checksum = new ContentChecksum();
+    final @Nullable RecoveryPointType point;
+    /** Blocks go only where the replica's hash differs. */
+    final boolean resync;
+    /** The first full copy (or full comparison) of the relationship. */
+    boolean initial;
+    /** Per disk, for a resync: hashes received, by offset, and the requests made. */
+    final Map<DiskId, java.util.TreeMap<Long, Message.HashResponse>> hashes = new HashMap<>();
+    final Map<DiskId, HashPlan> hashed = new HashMap<>();
+    long skippedBytes;
+    int disk;
+    long doneBytes;
+    /** When this cycle last moved: cut, a message sent. */
+    long progressNanos;
+    long reportedPercent = -1;
+    boolean sentAll;
+    /** Written to media for import rather than sent. */
+    boolean exported;
+    /** While an export to media runs: where it goes, and the disk being written. */
+    io.replica.spi.storage.@Nullable StorageLocation media;
+    io.replica.spi.storage.@Nullable VirtualDisk exportDisk;
+
+    Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks,
+        @Nullable RecoveryPointType point, boolean resync) {
+      this.point = point;
+      this.resync = resync;
+      this.number = number;
+      this.base = base;
+      this.cutTime = cutTime;
+      this.cutNanos = cutNanos;
+      this.progressNanos = cutNanos;
+      this.totalBytes = totalBytes;
+      this.disks = disks;
+    }
+  }
+
+  public static List<VmDisk> replicatedDisks(VirtualMachine vm, ReplicationSettings settings) {
+    if (settings.replicatedDisks().isEmpty()) {
+      return vm.disks();
+    }
+    return vm.disks().stream().filter(d -> settings.replicatedDisks().contains(d.id())).toList();
+  }
+}

@@ -1,0 +1,1433 @@
+package io.replica.core.replica;
+
+import io.replica.core.host.Engine;
+import io.replica.core.testing.Mutation;
+import io.replica.core.tracking.DiskTracker;
+import io.replica.core.tracking.VmTracker;
+import io.replica.core.tracking.BlockSet;
+import io.replica.core.tracking.ForwardingDisk;
+import io.replica.core.journal.JournalRecord;
+import io.replica.core.journal.CycleJournal;
+import io.replica.core.history.UndoHistory;
+import io.replica.core.history.OverlayDisk;
+import io.replica.core.failover.FailedOverDisk;
+import io.replica.core.health.HealthWatch;
+import io.replica.core.health.Stats;
+import io.replica.core.verify.BlockHashes;
+import io.replica.core.verify.ContentChecksum;
+
+import io.replica.api.DiskId;
+import io.replica.api.HealthState;
+import io.replica.api.NotFoundException;
+import io.replica.api.RecoveryPoint;
+import io.replica.api.RecoveryPointType;
+import io.replica.api.RecoveryPointView;
+import io.replica.api.ReplicationHealth;
+import io.replica.api.ReplicationMode;
+import io.replica.api.ReplicationState;
+import io.replica.api.ReplicationStatistics;
+import io.replica.api.VirtualMachine;
+import io.replica.api.VmDisk;
+import io.replica.api.VmId;
+import io.replica.api.WrongStateException;
+import io.replica.spi.storage.DiskSpec;
+import io.replica.api.event.ReplicationEvent;
+import io.replica.spi.storage.ByteRange;
+import io.replica.spi.storage.StorageLocation;
+import io.replica.spi.storage.VirtualDisk;
+import io.replica.spi.transport.Connection;
+import io.replica.spi.transport.Message;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.ReadOnlyFileSystemException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The replica side of one machine: receives cycles into the journal, acknowledges them once
+ * durable, applies them, and serves the latest recovery point. Guarded by the engine lock, except
+ * reads through recovery point views, which take {@link #pointLock}.
+ */
+public final class ReplicaRelationship {
+  private static final Duration RECEIVE_AGE_WARNING = Duration.ofHours(1);
+  private static final int ZERO_CHUNK = 1 << 20;
+  /** The most blocks one hash request may cover: a 1 MiB answer. */
+  private static final long HASH_REQUEST_BLOCKS_MAX = 65536;
+
+  public final VmId vm;
+  public final String location;
+  private final StorageLocation storage;
+  private final Engine engine;
+  private ReplicaRecord record;
+  private final Map<DiskId, VirtualDisk> disks;
+  public final Stats stats;
+  /** Apply holds it for writing; reads of a recovery point view hold it for reading. */
+  private final ReentrantReadWriteLock pointLock = new ReentrantReadWriteLock();
+  private volatile long lastApplied;
+  private @Nullable Instant lastAppliedCut;
+  private long lastCommitted;
+  private ReplicationState state;
+  private @Nullable String error;
+  private final HealthWatch healthWatch;
+  private @Nullable Receiving receiving;
+  private long duplicateCycle = -1;
+  /** Committed cycles not applied yet, oldest first; they wait while a recovery point view is open. */
+  private final ArrayDeque<Long> pending = new ArrayDeque<>();
+  private final AtomicInteger openViews = new AtomicInteger();
+  /**
+   * The cycle whose apply began writing the replica disks and did not finish, -1 for none: until it
+   * finishes the disks hold part of it, so the latest point is not offered (its journal completes
+   * the apply at the next start).
+   */
+  private volatile long partlyApplied = -1;
+  private final UndoHistory history;
+  private final BlockHashes hashes = new BlockHashes();
+  private @Nullable Connection primaryConnection;
+  /** The running test failover, if any. */
+  private @Nullable Copy test;
+  /** The failover awaiting commit or cancel, if any. */
+  private @Nullable Copy failover;
+  /** After a committed failover: the disks the machine runs on here, which remember what it writes. */
+  private @Nullable Map<DiskId, FailedOverDisk> failedOver;
+  /** While reverse replication starts: the disks handed over to its change tracking. */
+  private @Nullable Map<DiskId, FailedOverDisk> handedOver;
+  /** After a committed failover: the last cycle acknowledged to the old primary, applied or not. */
+  private long journaledUpTo = -1;
+  private ReplicationState previousState = ReplicationState.REPLICATING;
+  private boolean applyScheduled;
+  /** Bytes the applied cycles covered since {@link #firstCut}, for the history storage estimate. */
+  private long churnBytes;
+  private @Nullable Instant firstCut;
+
+  public ReplicaRelationship(Engine engine, String location, StorageLocation storage, ReplicaRecord record,
+      Map<DiskId, VirtualDisk> disks) throws IOException {
+    this.engine = engine;
+    this.vm = VmId.parse(record.vm());
+    this.location = location;
+    this.storage = storage;
+    this.record = record;
+    this.disks = disks;
+    this.lastApplied = record.lastAppliedCycle();
+    this.lastCommitted = record.lastAppliedCycle();
+    this.lastAppliedCut = record.lastAppliedCutTime() == null ? null : Instant.parse(record.lastAppliedCutTime());
+    this.stats = new Stats(engine.clock().instant());
+    this.healthWatch = new HealthWatch(engine, vm);
+    this.history = new UndoHistory(storage.state(), vm, record.trackingBlockSizeBytes(), disks);
+    this.history.load(record.points());
+    this.stats.lastReplicationTime = lastAppliedCut;
+    this.stats.lastSuccessNanos = engine.clock().nanoTime();
+    this.state = record.resynchronizationRequired() ? ReplicationState.ERROR
+        : lastApplied < 0 ? ReplicationState.WAITING_FOR_INITIAL_REPLICATION : ReplicationState.REPLICATING;
+    if (record.resynchronizationRequired()) {
+      error = "resynchronization required: a cycle arrived out of sequence";
+    }
+  }
+
+  public static String recordName(VmId vm) {
+    return vm + "/replica.json";
+  }
+
+  public static String diskName(VmId vm, DiskId disk) {
+    return vm + "/disks/" + disk;
+  }
+
+  public ReplicaRecord record() {
+    return record;
+  }
+
+  public ReplicationState state() {
+    return state;
+  }
+
+  public long lastCommitted() {
+    return lastCommitted;
+  }
+
+  public Map<DiskId, VirtualDisk> disks() {
+    return disks;
+  }
+
+  /** A primary (re)connected for this machine, possibly another of the same trust group. */
+  /** Connections the primary has since replaced by a newer one (weakly held). */
+  private final Set<Connection> replaced = Collections.newSetFromMap(new java.util.WeakHashMap<>());
+
+  public void primaryConnected(String primaryHost, Connection c) throws IOException {
+    Connection before = primaryConnection;
+    if (before != null && before != c) {
+      replaced.add(before);
+    }
+    primaryConnection = c;
+    if (!primaryHost.equals(record.primaryHost())) {
+      record = record.withPrimary(primaryHost, record.resynchronizationRequired());
+      storage.state().write(recordName(vm), record.toJson());
+    }
+  }
+
+  // ---- receiving
+
+  public void onMessage(Connection c, Message m) {
+    if (replaced.contains(c)) {
+      // Still queued from a connection the primary has replaced: its cycles are stale, and a
+      // late one must not displace the cycle the primary sends now.
+      return;
+    }
+    try {
+      if (m instanceof Message.CycleBegin b) {
+        onBegin(c, b);
+      } else if (m instanceof Message.BlockData d) {
+        onBlock(c, d);
+      } else if (m instanceof Message.ZeroRun z) {
+        onZero(c, z);
+      } else if (m instanceof Message.CycleEnd e) {
+        onEnd(c, e);
+      } else if (m instanceof Message.FailoverPrepared f) {
+        onFailoverPrepared(c, f);
+      } else if (m instanceof Message.HashRequest h) {
+        onHashRequest(c, h);
+      } else if (m instanceof Message.VerifyRequest v) {
+        onVerifyRequest(c, v);
+      } else if (m instanceof Message.PowerStateReport p) {
+        onPowerState(p.powerState(), false);
+      }
+    } catch (IOException e) {
+      long cycle = receiving == null ? -1 : receiving.cycle;
+      abandon();
+      stats.error();
+      String reason = "replica storage failed for virtual machine " + vm + ": " + Engine.describe(e);
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
+      c.send(new Message.CycleRejected(vm, cycle, reason, false));
+    }
+  }
+
+  private void onBegin(Connection c, Message.CycleBegin b) throws IOException {
+    if (receiving != null && receiving.cycle == b.cycle() && receiving.from == c) {
+      return; // a duplicate
+    }
+    abandon();
+    duplicateCycle = -1;
+    boolean resyncAllowed = b.resynchronization() && record.resynchronizationRequired();
+    if (state == ReplicationState.ERROR && !resyncAllowed) {
+      c.send(new Message.CycleRejected(vm, b.cycle(), error == null ? "replica is in error" : error,
+          record.resynchronizationRequired()));
+      return;
+    }
+    if (state == ReplicationState.FAILOVER_WAITING_COMPLETION || state == ReplicationState.FAILED_OVER) {
+      c.send(new Message.CycleRejected(vm, b.cycle(), "virtual machine " + vm + " failed over on "
+          + engine.hostName() + " (" + state + "); it takes no more cycles", false));
+      return;
+    }
+    if (b.cycle() <= lastCommitted) {
+      duplicateCycle = b.cycle();
+      return;
+    }
+    if (b.baseCycle() > lastCommitted) {
+      String reason = "cycle " + b.cycle() + " builds on cycle " + b.baseCycle() + " but the replica holds"
+          + " only up to cycle " + lastCommitted + "; resynchronization required";
+      record = record.withPrimary(record.primaryHost(), true);
+      storage.state().write(recordName(vm), record.toJson());
+      toError(reason);
+      c.send(new Message.CycleRejected(vm, b.cycle(), reason, true));
+      return;
+    }
+    // Before the first cut is complete there is no recovery point to protect: write in place.
+    boolean direct = lastCommitted < 0;
+    CycleJournal journal = direct ? null : CycleJournal.create(storage.state(), vm, b.cycle());
+    receiving = new Receiving(c, b.cycle(), b.cutTime(), b.recoveryPoint(), journal);
+    receiving.resync = b.resynchronization();
+    if (direct && !b.resynchronization()) {
+      receiving.inPlace = new LinkedHashMap<>();
+    }
+    if (journal != null) {
+      journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime(), b.recoveryPoint()));
+    }
+  }
+
+  /**
+   * The transfer a numbered message belongs to, or null if the message is to be ignored: a
+   * duplicate, or part of a cycle already held. A gap in the numbering abandons the transfer.
+   */
+  private @Nullable Receiving current(Connection c, long cycle, long sequence) {
+    if (cycle == duplicateCycle || cycle <= lastCommitted) {
+      return null;
+    }
+    Receiving r = receiving;
+    if (r == null || r.cycle != cycle) {
+      engine.protocolError(c, "message for cycle " + cycle + " of virtual machine " + vm
+          + " arrived outside that cycle");
+      return null;
+    }
+    if (sequence <= r.checksum.messages()) {
+      return null;
+    }
+    if (sequence != r.checksum.messages() + 1) {
+      String reason = "message " + sequence + " of cycle " + cycle + " arrived after message "
+          + r.checksum.messages() + "; the messages between were lost";
+      abandon();
+      stats.error();
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
+      c.send(new Message.CycleRejected(vm, cycle, reason, false));
+      return null;
+    }
+    return r;
+  }
+
+  private void onBlock(Connection c, Message.BlockData d) throws IOException {
+    Receiving r = current(c, d.cycle(), d.sequence());
+    if (r == null || !checkRange(c, d.disk(), d.offsetBytes(), d.data().length)) {
+      return;
+    }
+    r.checksum.block(d.disk(), d.offsetBytes(), d.data());
+    if (r.journal != null) {
+      r.journal.append(new JournalRecord.Block(d.disk(), d.offsetBytes(), d.data()));
+    } else {
+      r.wroteInPlace(d.disk(), disks.get(d.disk()).sizeBytes(), d.offsetBytes(), d.data().length,
+          record.trackingBlockSizeBytes());
+      disks.get(d.disk()).write(d.offsetBytes(), ByteBuffer.wrap(d.data()));
+    }
+  }
+
+  private void onZero(Connection c, Message.ZeroRun z) throws IOException {
+    Receiving r = current(c, z.cycle(), z.sequence());
+    if (r == null || !checkRange(c, z.disk(), z.offsetBytes(), z.lengthBytes())) {
+      return;
+    }
+    r.checksum.zero(z.disk(), z.offsetBytes(), z.lengthBytes());
+    if (r.journal != null) {
+      r.journal.append(new JournalRecord.Zero(z.disk(), z.offsetBytes(), z.lengthBytes()));
+    } else {
+      writeZeros(disks.get(z.disk()), z.offsetBytes(), z.lengthBytes());
+    }
+  }
+
+  private boolean checkRange(Connection c, DiskId disk, long offset, long length) {
+    VirtualDisk d = disks.get(disk);
+    if (d == null) {
+      engine.protocolError(c, "cycle data names disk " + disk + ", which virtual machine " + vm
+          + " does not have");
+      abandon();
+      return false;
+    }
+    int sector = d.logicalSectorSizeBytes();
+    if (offset < 0 || length <= 0 || offset % sector != 0 || length % sector != 0
+        || offset > d.sizeBytes() - length) {
+      engine.protocolError(c, "cycle data for disk " + disk + " of virtual machine " + vm
+          + " at offset " + offset + " length " + length + " is outside the disk or not sector-aligned");
+      abandon();
+      return false;
+    }
+    return true;
+  }
+
+  private void onEnd(Connection c, Message.CycleEnd e) throws IOException {
+    if (e.cycle() == duplicateCycle || e.cycle() <= lastCommitted) {
+      c.send(new Message.CycleAck(vm, e.cycle()));
+      if (engine.mutated(Mutation.DUPLICATE_APPLIED_TWICE) && e.cycle() == lastApplied && lastAppliedCut != null) {
+        markApplied(e.cycle(), lastAppliedCut, null, 0, 0);
+      }
+      return;
+    }
+    Receiving r = receiving;
+    if (r == null || r.cycle != e.cycle()) {
+      return; // the end of a transfer already abandoned and rejected
+    }
+    if (r.checksum.messages() != e.messageCount() || r.checksum.payloadBytes() != e.payloadBytes()
+        || r.checksum.value() != e.contentCrc32c()) {
+      abandon();
+      stats.error();
+      String reason = "cycle " + e.cycle() + " arrived incomplete or damaged (" + r.checksum.messages()
+          + " of " + e.messageCount() + " messages, " + r.checksum.payloadBytes() + " of "
+          + e.payloadBytes() + " bytes, checksum " + (r.checksum.value() == e.contentCrc32c() ? "ok" : "mismatch")
+          + "); nothing of it was kept";
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
+      c.send(new Message.CycleRejected(vm, e.cycle(), reason, false));
+      return;
+    }
+    receiving = null;
+    if (r.journal == null) {
+      for (VirtualDisk d : disks.values()) {
+        d.flush();
+      }
+      lastCommitted = r.cycle;
+      markApplied(r.cycle, r.cutTime, r.point, r.checksum.payloadBytes(), r.checksum.coveredBytes());
+      c.send(new Message.CycleAck(vm, r.cycle));
+      return;
+    }
+    JournalRecord.Commit commit = new JournalRecord.Commit(e.messageCount(), e.payloadBytes(), e.contentCrc32c());
+    if (engine.mutated(Mutation.ACK_BEFORE_DURABLE)) {
+      c.send(new Message.CycleAck(vm, r.cycle));
+      r.journal.append(commit);
+    } else {
+      r.journal.commit(commit);
+      c.send(new Message.CycleAck(vm, r.cycle));
+    }
+    r.journal.close();
+    lastCommitted = r.cycle;
+    pending.add(r.cycle);
+    if (r.resync && record.resynchronizationRequired()) {
+      // The cycle that makes the disks equal to the primary's is durable: replication goes on.
+      record = record.withPrimary(record.primaryHost(), false);
+      storage.state().write(recordName(vm), record.toJson());
+      error = null;
+      setState(ReplicationState.REPLICATING, "resynchronized at cycle " + r.cycle);
+    }
+    scheduleApply();
+  }
+
+  /** Applies pending cycles in a task of their own, unless a view holds the current point. */
+  private void scheduleApply() {
+    if (applyScheduled || pending.isEmpty() || openViews.get() > 0 || state == ReplicationState.ERROR) {
+      return;
+    }
+    applyScheduled = true;
+    engine.scheduler().execute(() -> engine.runLocked(() -> {
+      applyScheduled = false;
+      applyPending();
+    }));
+  }
+
+  /** Applies the pending cycles in order; a failure keeps the rest for the next start. */
+  public void applyPending() {
+    while (!pending.isEmpty() && openViews.get() == 0) {
+      long cycle = engine.mutated(Mutation.APPLY_OUT_OF_ORDER) ? pending.pollLast() : pending.pollFirst();
+      try {
+        applyJournal(cycle);
+      } catch (IOException | RuntimeException failure) {
+        // The cycle is durable in its journal: a restart applies it. Until then nothing more applies.
+        pending.addFirst(cycle);
+        stats.error();
+        toError("cannot apply cycle " + cycle + " to the replica disks: " + Engine.describe(failure)
+            + "; the journal is kept and is applied when the replica server restarts"
+            + (partlyApplied >= 0 ? "; until then the latest recovery point is not offered, since the disks hold"
+                + " part of cycle " + cycle : ""));
+        return;
+      }
+    }
+  }
+
+  /** Takes the committed journals found at start as pending, raising what this replica holds. */
+  public void recovered(List<Long> committedCycles) {
+    for (long cycle : committedCycles) {
+      pending.add(cycle);
+      lastCommitted = Math.max(lastCommitted, cycle);
+    }
+  }
+
+  /** A connection closed: a transfer it carried cannot complete. */
+  public void connectionClosed(Connection c) {
+    if (receiving != null && receiving.from == c) {
+      abandon();
+    }
+  }
+
+  /** The hashes of the blocks the replica holds, for a resynchronizing cycle. */
+  private void onHashRequest(Connection c, Message.HashRequest h) throws IOException {
+    Receiving r = receiving;
+    VirtualDisk d = disks.get(h.disk());
+    int block = record.trackingBlockSizeBytes();
+    if (r == null || r.cycle != h.cycle() || !r.resync || d == null || h.blockSizeBytes() != block
+        || h.offsetBytes() < 0 || h.offsetBytes() % block != 0 || h.lengthBytes() <= 0
+        || h.lengthBytes() > HASH_REQUEST_BLOCKS_MAX * block || h.offsetBytes() >= d.sizeBytes()) {
+      engine.protocolError(c, "hash request " + h + " does not fit the cycle in transfer of " + vm);
+      abandon();
+      return;
+    }
+    // The hashes must describe what the cycle will be applied to: everything committed is applied first.
+    applyPending();
+    if (!pending.isEmpty()) {
+      abandon();
+      c.send(new Message.CycleRejected(vm, h.cycle(), "the replica is still applying earlier cycles (a view"
+          + " is open); the resynchronization starts again later", false));
+      return;
+    }
+    long end = Math.min(d.sizeBytes(), h.offsetBytes() + h.lengthBytes());
+    int blocks = (int) ((end - h.offsetBytes() + block - 1) / block);
+    byte[] out = new byte[blocks * BlockHashes.HASH_BYTES];
+    byte[] buf = new byte[block];
+    pointLock.readLock().lock();
+    try {
+      for (int i = 0; i < blocks; i++) {
+        long offset = h.offsetBytes() + (long) i * block;
+        int n = (int) Math.min(block, d.sizeBytes() - offset);
+        d.read(offset, ByteBuffer.wrap(buf, 0, n));
+        hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
+      }
+    } finally {
+      pointLock.readLock().unlock();
+    }
+    c.send(new Message.HashResponse(vm, h.cycle(), h.disk(), h.offsetBytes(), block, out));
+  }
+
+  /**
+   * The hashes of the replica's latest recovery point, for an online verify: of the disk as it is
+   * once every committed cycle is applied, which the answer names. Every block is read, allocated
+   * or not, so a storage that misreports its allocation cannot hide a difference.
+   */
+  private void onVerifyRequest(Connection c, Message.VerifyRequest h) {
+    VirtualDisk d = disks.get(h.disk());
+    int block = record.trackingBlockSizeBytes();
+    if (d == null || h.blockSizeBytes() != block || h.offsetBytes() < 0 || h.offsetBytes() % block != 0
+        || h.lengthBytes() <= 0 || h.lengthBytes() > HASH_REQUEST_BLOCKS_MAX * block
+        || h.offsetBytes() >= d.sizeBytes()) {
+      engine.protocolError(c, "verify request " + h + " does not fit the disks of " + vm);
+      return;
+    }
+    String refusal = null;
+    if (state == ReplicationState.ERROR || state == ReplicationState.FAILOVER_WAITING_COMPLETION
+        || state == ReplicationState.FAILED_OVER || lastApplied < 0) {
+      refusal = "virtual machine " + vm + " on " + engine.hostName() + " is " + state
+          + (lastApplied < 0 ? " without a recovery point" : "");
+    } else {
+      applyPending();
+      if (!pending.isEmpty()) {
+        refusal = "the replica is still applying cycles (a recovery point view is open)";
+      }
+    }
+    byte[] out = new byte[0];
+    if (refusal == null) {
+      long end = Math.min(d.sizeBytes(), h.offsetBytes() + h.lengthBytes());
+      int blocks = (int) ((end - h.offsetBytes() + block - 1) / block);
+      out = new byte[blocks * BlockHashes.HASH_BYTES];
+      byte[] buf = new byte[block];
+      pointLock.readLock().lock();
+      try {
+        for (int i = 0; i < blocks; i++) {
+          long offset = h.offsetBytes() + (long) i * block;
+          int n = (int) Math.min(block, d.sizeBytes() - offset);
+          d.read(offset, ByteBuffer.wrap(buf, 0, n));
+          hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
+        }
+      } catch (IOException e) {
+        refusal = "cannot read replica disk " + h.disk() + ": " + Engine.describe(e);
+        out = new byte[0];
+      } finally {
+        pointLock.readLock().unlock();
+      }
+    }
+    c.send(new Message.VerifyResponse(vm, h.request(), h.disk(), h.offsetBytes(), block, lastApplied, out,
+        refusal == null ? "" : refusal));
+  }
+
+  /** Drops a transfer in progress and whatever it journaled. */
+  void abandon() {
+    Receiving r = receiving;
+    receiving = null;
+    if (r != null && r.inPlace != null) {
+      // A first copy written in place and not finished: nothing was committed before it, so
+      // what it wrote goes, and a later first copy starts from empty disks again.
+      int block = record.trackingBlockSizeBytes();
+      try {
+        for (Map.Entry<DiskId, BlockSet> e : r.inPlace.entrySet()) {
+          VirtualDisk d = disks.get(e.getKey());
+          long[] ranges = e.getValue().byteRanges(Integer.numberOfTrailingZeros(block), d.sizeBytes());
+          for (int i = 0; i < ranges.length; i += 2) {
+            writeZeros(d, ranges[i], ranges[i + 1]);
+          }
+        }
+      } catch (IOException e) {
+        engine.log("cannot clear what the abandoned first copy of cycle " + r.cycle + " of " + vm + " wrote", e);
+      }
+    }
+    if (r != null && r.journal != null) {
+      try {
+        r.journal.close();
+        storage.state().delete(CycleJournal.name(vm, r.cycle));
+      } catch (IOException e) {
+        engine.log("cannot delete the abandoned journal of cycle " + r.cycle + " of " + vm, e);
+      }
+    }
+  }
+
+  // ---- applying
+
+  /** Applies a committed journal to the disks, then records the cycle as the latest point. */
+  void applyJournal(long cycle) throws IOException {
+    String name = CycleJournal.name(vm, cycle);
+    JournalRecord.Begin[] begin = new JournalRecord.Begin[1];
+    long[] counts = new long[2];
+    pointLock.writeLock().lock();
+    try {
+      if (!history.points().isEmpty()) {
+        // First keep what the cycle overwrites for the history, durably, then overwrite it.
+        CycleJournal.read(storage.state(), name, rec -> {
+          if (rec instanceof JournalRecord.Block) {
+            JournalRecord.Block b = (JournalRecord.Block) rec;
+            history.preserve(b.disk(), b.offsetBytes(), b.data().length);
+          } else if (rec instanceof JournalRecord.Zero) {
+            JournalRecord.Zero z = (JournalRecord.Zero) rec;
+            history.preserve(z.disk(), z.offsetBytes(), z.lengthBytes());
+          }
+        });
+        history.sync();
+      }
+      partlyApplied = cycle;
+      boolean committed = CycleJournal.read(storage.state(), name, rec -> {
+        if (rec instanceof JournalRecord.Begin b) {
+          begin[0] = b;
+        } else if (rec instanceof JournalRecord.Block b) {
+          requireDisk(b.disk()).write(b.offsetBytes(), ByteBuffer.wrap(b.data()));
+          counts[0] += b.data().length;
+          counts[1] += b.data().length;
+        } else if (rec instanceof JournalRecord.Zero z) {
+          writeZeros(requireDisk(z.disk()), z.offsetBytes(), z.lengthBytes());
+          counts[0] += z.lengthBytes();
+        }
+      });
+      if (!committed || begin[0] == null) {
+        throw new IllegalStateException("journal " + name + " is not committed");
+      }
+      for (VirtualDisk d : disks.values()) {
+        d.flush();
+      }
+      markApplied(cycle, begin[0].cutTime(), begin[0].point(), counts[1], counts[0]);
+      partlyApplied = -1;
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+    storage.state().delete(name);
+  }
+
+  private VirtualDisk requireDisk(DiskId disk) {
+    VirtualDisk d = disks.get(disk);
+    if (d == null) {
+      throw new io.replica.api.CorruptDataException(
+          "journal of " + vm + " names disk " + disk + ", which the replica does not have");
+    }
+    return d;
+  }
+
+  /**
+   * Records a cycle as applied, keeping it as a recovery point if the primary marked it so;
+   * {@code coveredBytes} is what its blocks and zero runs span.
+   */
+  private void markApplied(long cycle, Instant cutTime, @Nullable RecoveryPointType point, long payloadBytes,
+      long coveredBytes) throws IOException {
+    long blocks = (coveredBytes + record.trackingBlockSizeBytes() - 1) / record.trackingBlockSizeBytes();
+    if (point != null) {
+      history.take(cycle, cutTime, point);
+    }
+    pruneHistory(cycle);
+    churnBytes += coveredBytes;
+    if (firstCut == null) {
+      firstCut = cutTime;
+    }
+    record = record.applied(cycle, cutTime.toString(), history.records());
+    storage.state().write(recordName(vm), record.toJson());
+    boolean initial = lastApplied < 0;
+    lastApplied = cycle;
+    lastCommitted = Math.max(lastCommitted, cycle);
+    lastAppliedCut = cutTime;
+    Instant now = engine.clock().instant();
+    long latency = Math.max(0, Duration.between(cutTime, now).toNanos());
+    if (initial) {
+      stats.initialReplication(payloadBytes, cutTime, engine.clock().nanoTime());
+    } else {
+      stats.success(payloadBytes, latency, cutTime, engine.clock().nanoTime());
+    }
+    engine.emit(new ReplicationEvent.CycleCompleted(vm, now, ReplicationMode.REPLICA, cycle, blocks,
+        payloadBytes, Duration.ofNanos(latency)));
+    if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
+      setState(ReplicationState.REPLICATING, "initial replication completed");
+    }
+    updateHealth();
+  }
+
+  private static void writeZeros(VirtualDisk disk, long offset, long length) throws IOException {
+    try {
+      disk.trim(offset, length);
+      return;
+    } catch (UnsupportedOperationException e) {
+      // Fall through: write the zeros.
+    }
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(ZERO_CHUNK, length));
+    for (long done = 0; done < length; ) {
+      int n = (int) Math.min(zeros.capacity(), length - done);
+      disk.write(offset + done, zeros.clear().limit(n));
+      done += n;
+    }
+  }
+
+  // ---- recovery points
+
+  /** The kept points, oldest first; the latest applied cycle is always the last. */
+  public List<RecoveryPoint> recoveryPoints() {
+    Instant cut = lastAppliedCut;
+    if (lastApplied < 0 || cut == null || state == ReplicationState.FAILED_OVER) {
+      return List.of();
+    }
+    List<RecoveryPoint> out = new ArrayList<>();
+    RecoveryPointType latestType = RecoveryPointType.STANDARD;
+    for (UndoHistory.Point p : history.points()) {
+      if (p.cycle == lastApplied) {
+        latestType = p.type;
+      } else {
+        out.add(new RecoveryPoint(vm, p.cycle, p.cutTime, p.type));
+      }
+    }
+    if (partlyApplied < 0) {
+      out.add(new RecoveryPoint(vm, lastApplied, cut, latestType));
+    }
+    return out;
+  }
+
+  public RecoveryPointView open(RecoveryPoint point) {
+    if (!recoveryPoints().contains(point)) {
+      throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine " + vm
+          + " is not kept; kept points: " + recoveryPoints());
+    }
+    UndoHistory.Point kept = point.cycle() == lastApplied ? null : history.find(point.cycle());
+    Map<DiskId, VirtualDisk> views = new LinkedHashMap<>();
+    disks.forEach((id, d) -> views.put(id, new PointDisk(point, kept, id, d)));
+    Map<DiskId, VirtualDisk> unmodifiable = Collections.unmodifiableMap(views);
+    // A view of the latest point holds back applying; a view of an older one pins its undo logs.
+    if (kept == null) {
+      openViews.incrementAndGet();
+    } else {
+      kept.pins++;
+    }
+    java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    return new RecoveryPointView() {
+      @Override
+      public RecoveryPoint point() {
+        return point;
+      }
+
+      @Override
+      public Map<DiskId, VirtualDisk> disks() {
+        return unmodifiable;
+      }
+
+      @Override
+      public void close() {
+        if (!closed.compareAndSet(false, true)) {
+          return;
+        }
+        if (kept == null) {
+          if (openViews.decrementAndGet() == 0) {
+            engine.scheduler().execute(() -> engine.runLocked(ReplicaRelationship.this::scheduleApply));
+          }
+        } else {
+          engine.scheduler().execute(() -> engine.runLocked(() -> unpin(kept)));
+        }
+      }
+    };
+  }
+
+  /**
+   * Keeps the additional points the settings ask for; a point at the latest cycle {@code latest}
+   * is the latest one, not an additional one, so it does not push out the oldest.
+   */
+  private void pruneHistory(long latest) throws IOException {
+    List<UndoHistory.Point> points = history.points();
+    boolean latestKept = !points.isEmpty() && points.get(points.size() - 1).cycle == latest;
+    history.prune(record.additionalRecoveryPoints() + (latestKept ? 1 : 0));
+  }
+
+  private void unpin(UndoHistory.Point kept) {
+    pointLock.writeLock().lock();
+    try {
+      kept.pins--;
+      pruneHistory(lastApplied);
+      record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+      storage.state().write(recordName(vm), record.toJson());
+    } catch (IOException e) {
+      engine.log("cannot prune the recovery history of " + vm, e);
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * What keeping {@code points} additional points {@code interval} apart would take, from the
+   * churn the applied cycles showed so far (each point's log holds at most what changed in its
+   * interval, and never more than the disks).
+   */
+  public long estimateHistoryBytes(int points, java.time.Duration interval) {
+    Instant first = firstCut;
+    Instant last = lastAppliedCut;
+    long diskBytes = disks.values().stream().mapToLong(VirtualDisk::sizeBytes).sum();
+    if (first == null || last == null || !last.isAfter(first)) {
+      return 0;
+    }
+    double perNano = (double) churnBytes / java.time.Duration.between(first, last).toNanos();
+    long perPoint = (long) Math.min(diskBytes, perNano * interval.toNanos());
+    return perPoint * points;
+  }
+
+  /** A read-only disk at a recovery point: the latest reads the replica disk, an older one the undo logs too. */
+  private final class PointDisk extends ForwardingDisk {
+    private final RecoveryPoint point;
+    private final UndoHistory.@Nullable Point kept;
+    private final DiskId id;
+
+    PointDisk(RecoveryPoint point, UndoHistory.@Nullable Point kept, DiskId id, VirtualDisk disk) {
+      super(disk);
+      this.point = point;
+      this.kept = kept;
+      this.id = id;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+      return true;
+    }
+
+    @Override
+    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+      pointLock.readLock().lock();
+      try {
+        if (kept != null) {
+          history.read(kept, id, offsetBytes, dst);
+          return;
+        }
+        if (lastApplied != point.cycle()) {
+          throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine "
+              + vm + " was replaced by cycle " + lastApplied);
+        }
+        disk.read(offsetBytes, dst);
+      } finally {
+        pointLock.readLock().unlock();
+      }
+    }
+
+    @Override
+    public void write(long offsetBytes, ByteBuffer src) {
+      throw new ReadOnlyFileSystemException();
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public List<ByteRange> allocatedRanges() throws IOException {
+      return kept == null ? new ArrayList<>(disk.allocatedRanges()) : List.of(new ByteRange(0, disk.sizeBytes()));
+    }
+
+    @Override
+    public String toString() {
+      return "disk " + id + " of " + vm + " at cycle " + point.cycle();
+    }
+  }
+
+  // ---- initial replication from media
+
+  /**
+   * Takes the disks a primary exported to {@code media} as the first copy; the cycles tracked
+   * since then follow over the network.
+   */
+  public void importInitialReplication(StorageLocation media, String location) throws IOException {
+    if (state != ReplicationState.WAITING_FOR_INITIAL_REPLICATION || lastCommitted >= 0) {
+      throw new WrongStateException("import initial replication", vm, state,
+          EnumSet.of(ReplicationState.WAITING_FOR_INITIAL_REPLICATION));
+    }
+    java.util.Properties export = new java.util.Properties();
+    byte[] manifest = media.state().read(vm + "/export.properties").orElseThrow(() -> new NotFoundException(
+        "there is no initial replication of virtual machine " + vm + " in " + location
+            + "; export it on the primary first"));
+    export.load(new java.io.StringReader(new String(manifest, StandardCharsets.UTF_8)));
+    long cycle;
+    Instant cut;
+    try {
+      cycle = Long.parseLong(export.getProperty("cycle", ""));
+      cut = Instant.parse(export.getProperty("cutTime", ""));
+    } catch (RuntimeException e) {
+      throw new io.replica.api.CorruptDataException("the export manifest of " + vm + " in " + location
+          + " is unreadable: " + e.getMessage(), e);
+    }
+    abandon();
+    long covered = 0;
+    long payload = 0;
+    byte[] buf = new byte[1 << 20];
+    for (Map.Entry<DiskId, VirtualDisk> e : disks.entrySet()) {
+      try (VirtualDisk in = media.disks().open(vm + "/disks/" + e.getKey(), true)) {
+        VirtualDisk out = e.getValue();
+        if (in.sizeBytes() != out.sizeBytes()) {
+          throw new IOException("the exported disk " + e.getKey() + " has " + in.sizeBytes() + " bytes, the replica's "
+              + out.sizeBytes());
+        }
+        for (ByteRange r : in.allocatedRanges()) {
+          for (long at = r.offsetBytes(); at < r.endBytes(); at += buf.length) {
+            int n = (int) Math.min(buf.length, r.endBytes() - at);
+            in.read(at, ByteBuffer.wrap(buf, 0, n));
+            out.write(at, ByteBuffer.wrap(buf, 0, n));
+            payload += n;
+          }
+          covered += r.lengthBytes();
+        }
+        out.flush();
+      }
+    }
+    lastCommitted = cycle;
+    markApplied(cycle, cut, null, payload, covered);
+  }
+
+  // ---- planned failover
+
+  /**
+   * The primary is off and sent its last cycle: apply it, fail over at exactly that point, and
+   * replicate back to the former primary.
+   */
+  private void onFailoverPrepared(Connection c, Message.FailoverPrepared m) throws IOException {
+    String refusal = null;
+    if (state != ReplicationState.REPLICATING) {
+      refusal = "the replica is " + state;
+    } else if (lastCommitted != m.cycle()) {
+      refusal = "the replica holds cycle " + lastCommitted + ", not the final cycle " + m.cycle();
+    } else if (openViews.get() > 0 || test != null) {
+      refusal = "a view or test failover of the latest point is open on the replica; close it first";
+    }
+    if (refusal == null) {
+      applyPending();
+      if (lastApplied != m.cycle()) {
+        refusal = "the final cycle " + m.cycle() + " could not be applied (" + error + ")";
+      }
+    }
+    if (refusal != null) {
+      c.send(new Message.FailoverCompleted(vm, false, refusal));
+      return;
+    }
+    pointLock.writeLock().lock();
+    try {
+      history.clear();
+      record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+      storage.state().write(recordName(vm), record.toJson());
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+    setState(ReplicationState.FAILED_OVER, "planned failover at cycle " + m.cycle() + "; replicating back to "
+        + m.reverseHost());
+    c.send(new Message.FailoverCompleted(vm, true, ""));
+    storage.state().delete(recordName(vm));
+    engine.startReverse(this, m);
+  }
+
+  /** The machine leaves this host's replicas (it runs here now): its state goes, its disks stay open. */
+  public void forget() throws IOException {
+    abandon();
+    history.close();
+    storage.state().delete(recordName(vm));
+  }
+
+  // ---- test failover and failover
+
+  /** A writable copy of a recovery point: overlay disks over a pinned point. */
+  private static final class Copy {
+    final VmId id;
+    final String name;
+    final UndoHistory.Point kept;
+    public final Map<DiskId, OverlayDisk> disks;
+    final String directory;
+
+    Copy(VmId id, String name, UndoHistory.Point kept, Map<DiskId, OverlayDisk> disks, String directory) {
+      this.id = id;
+      this.name = name;
+      this.kept = kept;
+      this.disks = disks;
+      this.directory = directory;
+    }
+
+    VirtualMachine machine() {
+      List<VmDisk> list = new ArrayList<>();
+      disks.forEach((id, d) -> list.add(new VmDisk(id, d, list.isEmpty())));
+      return new VirtualMachine(id, name, list);
+    }
+  }
+
+  /** Pins {@code point}; the latest becomes a kept point first, so later cycles leave it intact. */
+  private UndoHistory.Point pin(RecoveryPoint point) throws IOException {
+    if (!recoveryPoints().contains(point)) {
+      throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine " + vm
+          + " is not kept; kept points: " + recoveryPoints());
+    }
+    pointLock.writeLock().lock();
+    try {
+      if (point.cycle() == lastApplied) {
+        history.take(point.cycle(), point.time(), point.type());
+        record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+        storage.state().write(recordName(vm), record.toJson());
+      }
+      UndoHistory.Point kept = Objects.requireNonNull(history.find(point.cycle()));
+      kept.pins++;
+      return kept;
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+  }
+
+  private Copy copy(RecoveryPoint point, String kind, VmId id, String name) throws IOException {
+    return copy(point, kind, id, name, false);
+  }
+
+  /**
+   * A writable copy of {@code point}. A test failover's copy keeps its map of written sectors in
+   * the state store at each flush, so that {@code reopen} finds it, with its top disks, after a restart.
+   */
+  private Copy copy(RecoveryPoint point, String kind, VmId id, String name, boolean reopen) throws IOException {
+    UndoHistory.Point kept = pin(point);
+    String directory = vm + "/" + kind + "/";
+    boolean durable = kind.equals("test");
+    Map<DiskId, OverlayDisk> out = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<DiskId, VirtualDisk> e : disks.entrySet()) {
+        String topName = directory + e.getKey();
+        VirtualDisk d = e.getValue();
+        VirtualDisk top;
+        long[] written = new long[0];
+        if (reopen) {
+          top = storage.disks().open(topName, false);
+          written = readWrittenMap(directory + e.getKey() + WRITTEN_SUFFIX);
+        } else {
+          if (storage.disks().exists(topName)) {
+            storage.disks().delete(topName); // left by a crash during an earlier copy
+          }
+          top = storage.disks().create(topName, new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false));
+        }
+        String mapName = directory + e.getKey() + WRITTEN_SUFFIX;
+        OverlayDisk.WrittenMap saved = durable ? ranges -> storage.state().write(mapName, encodeRanges(ranges)) : null;
+        out.put(e.getKey(), new OverlayDisk(new PointDisk(point, kept, e.getKey(), d), top, written, saved));
+      }
+      if (durable && !reopen) {
+        storage.state().write(directory + POINT_DOC, ("cycle=" + point.cycle() + "\ntime=" + point.time() + "\ntype="
+            + point.type() + "\n").getBytes(StandardCharsets.UTF_8));
+      }
+    } catch (IOException | RuntimeException e) {
+      drop(new Copy(id, name, kept, out, directory));
+      throw e;
+    }
+    return new Copy(id, name, kept, out, directory);
+  }
+
+  /** The state document naming the point a test failover runs from. */
+  private static final String POINT_DOC = "point.properties";
+  private static final String WRITTEN_SUFFIX = ".written";
+
+  private static byte[] encodeRanges(long[] ranges) {
+    ByteBuffer b = ByteBuffer.allocate(ranges.length * Long.BYTES);
+    for (long v : ranges) {
+      b.putLong(v);
+    }
+    return b.array();
+  }
+
+  private long[] readWrittenMap(String name) throws IOException {
+    Optional<byte[]> doc = storage.state().read(name);
+    if (doc.isEmpty()) {
+      return new long[0]; // nothing was flushed
+    }
+    byte[] bytes = doc.get();
+    if (bytes.length % (2 * Long.BYTES) != 0) {
+      throw new IOException("the written-sector map " + name + " has " + bytes.length
+          + " bytes, not whole offset/length pairs");
+    }
+    long[] ranges = new long[bytes.length / Long.BYTES];
+    ByteBuffer.wrap(bytes).asLongBuffer().get(ranges);
+    return ranges;
+  }
+
+  /**
+   * After a restart: the test failover that was running, with the writes its last flush made
+   * durable. A test failover that cannot be restored is removed, with a warning.
+   */
+  public void restoreTestFailover() {
+    String directory = vm + "/test/";
+    try {
+      Optional<byte[]> doc = storage.state().read(directory + POINT_DOC);
+      if (doc.isEmpty()) {
+        return;
+      }
+      java.util.Properties p = new java.util.Properties();
+      p.load(new java.io.StringReader(new String(doc.get(), StandardCharsets.UTF_8)));
+      long cycle = Long.parseLong(p.getProperty("cycle", "-1"));
+      RecoveryPoint point = recoveryPoints().stream().filter(x -> x.cycle() == cycle).findFirst().orElse(null);
+      if (point == null) {
+        engine.log("the test failover of " + vm + " ran from cycle " + cycle + ", which is no longer kept; it is"
+            + " removed");
+        removeTestLeftovers(directory);
+        return;
+      }
+      test = copy(point, "test", testId(), record.vmName() + " - Test", true);
+    } catch (IOException | RuntimeException e) {
+      engine.log("cannot restore the test failover of " + vm + "; it is removed", e);
+      removeTestLeftovers(directory);
+    }
+  }
+
+  private void removeTestLeftovers(String directory) {
+    try {
+      for (DiskId id : disks.keySet()) {
+        if (storage.disks().exists(directory + id)) {
+          storage.disks().delete(directory + id);
+        }
+        storage.state().delete(directory + id + WRITTEN_SUFFIX);
+      }
+      storage.state().delete(directory + POINT_DOC);
+    } catch (IOException e) {
+      engine.log("cannot remove what the test failover of " + vm + " left", e);
+    }
+  }
+
+  /** Closes and deletes a copy's overlay disks and releases its point. */
+  private void drop(Copy c) {
+    for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
+      try {
+        e.getValue().close();
+        e.getValue().top().close();
+        storage.disks().delete(c.directory + e.getKey());
+        storage.state().delete(c.directory + e.getKey() + WRITTEN_SUFFIX);
+      } catch (IOException failure) {
+        engine.log("cannot delete the overlay disk " + c.directory + e.getKey(), failure);
+      }
+    }
+    try {
+      storage.state().delete(c.directory + POINT_DOC);
+    } catch (IOException failure) {
+      engine.log("cannot delete " + c.directory + POINT_DOC, failure);
+    }
+    unpin(c.kept);
+  }
+
+  public VirtualMachine startTestFailover(RecoveryPoint point) throws IOException {
+    if (test != null) {
+      throw new WrongStateException(vm, state, Set.of(), "a test failover of virtual machine " + vm + " is"
+          + " already running as '" + test.name + "'; stop it before starting another");
+    }
+    test = copy(point, "test", testId(), record.vmName() + " - Test");
+    return test.machine();
+  }
+
+  /** The test failover copy's id: the same for every test of this machine, also after a restart. */
+  private VmId testId() {
+    return VmId.of(UUID.nameUUIDFromBytes((vm + "/test").getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** The running test failover's machine, if any. */
+  public Optional<VirtualMachine> testFailover() {
+    return test == null ? Optional.empty() : Optional.of(test.machine());
+  }
+
+  public @Nullable VmId testMachine() {
+    return test == null ? null : test.id;
+  }
+
+  public void stopTestFailover() {
+    Copy c = test;
+    if (c == null) {
+      throw new WrongStateException(vm, state, Set.of(), "virtual machine " + vm + " has no test failover"
+          + " running on " + engine.hostName());
+    }
+    test = null;
+    drop(c);
+  }
+
+  /** How long an unplanned failover waits for the primary to say whether the machine runs there. */
+  private static final java.time.Duration POWER_STATE_TIMEOUT = java.time.Duration.ofSeconds(10);
+  private @Nullable CompletableFuture<VirtualMachine> failoverAsked;
+  private @Nullable RecoveryPoint failoverPoint;
+
+  /**
+   * Unplanned failover to {@code point}. Unless forced, a connected primary is asked first whether
+   * the machine runs there: running (or unknown) refuses, off or no answer proceeds.
+   */
+  public CompletableFuture<VirtualMachine> failover(RecoveryPoint point, boolean force) throws IOException {
+    Set<ReplicationState> allowed = EnumSet.of(ReplicationState.REPLICATING, ReplicationState.ERROR);
+    if (!allowed.contains(state)) {
+      throw new WrongStateException("fail over", vm, state, allowed);
+    }
+    if (!recoveryPoints().contains(point)) {
+      throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine " + vm
+          + " is not kept; kept points: " + recoveryPoints());
+    }
+    if (failoverAsked != null) {
+      throw new WrongStateException(vm, state, allowed, "a failover of virtual machine " + vm + " is already"
+          + " waiting for the primary's answer");
+    }
+    Connection primary = primaryConnection;
+    if (force || primary == null || !primary.isOpen()) {
+      return CompletableFuture.completedFuture(failNow(point));
+    }
+    CompletableFuture<VirtualMachine> asked = new CompletableFuture<>();
+    failoverAsked = asked;
+    failoverPoint = point;
+    primary.send(new Message.PowerStateQuery(vm));
+    engine.scheduler().schedule(() -> engine.runLocked(() -> onPowerState(null, true)), POWER_STATE_TIMEOUT);
+    return asked;
+  }
+
+  /** The primary answered (or did not, {@code timedOut}) whether the machine runs there. */
+  private void onPowerState(io.replica.spi.host.@Nullable PowerState power, boolean timedOut) {
+    CompletableFuture<VirtualMachine> asked = failoverAsked;
+    RecoveryPoint point = failoverPoint;
+    if (asked == null || point == null) {
+      return;
+    }
+    failoverAsked = null;
+    failoverPoint = null;
+    boolean off = power == io.replica.spi.host.PowerState.OFF || power == io.replica.spi.host.PowerState.SAVED;
+    if (!timedOut && !off) {
+      asked.completeExceptionally(new WrongStateException(vm, state, EnumSet.of(ReplicationState.REPLICATING),
+          "the primary '" + record.primaryHost() + "' of virtual machine " + vm + " is reachable and the machine is "
+              + (power == null ? "of unknown power state" : power) + " there; shut it down and use a planned"
+              + " failover, or force the failover if the primary is really lost"));
+      return;
+    }
+    try {
+      asked.complete(failNow(point));
+    } catch (IOException | RuntimeException e) {
+      asked.completeExceptionally(e);
+    }
+  }
+
+  private VirtualMachine failNow(RecoveryPoint chosen) throws IOException {
+    abandon();
+    List<RecoveryPoint> kept = recoveryPoints();
+    RecoveryPoint point = engine.mutated(Mutation.FAILOVER_PAST_CHOSEN_POINT) ? kept.get(kept.size() - 1) : chosen;
+    failover = copy(point, "failover", vm, record.vmName());
+    previousState = state;
+    setState(ReplicationState.FAILOVER_WAITING_COMPLETION, "failed over to the point of cycle " + point.cycle());
+    return failover.machine();
+  }
+
+  public void cancelFailover() {
+    Copy c = requireFailover("cancel the failover");
+    failover = null;
+    drop(c);
+    setState(previousState, "failover cancelled");
+    scheduleApply();
+  }
+
+  /**
+   * Makes the failed-over copy the replica machine's disks: the blocks that changed since the point,
+   * and those written since the failover, are written into the disks; every other point goes.
+   */
+  public VirtualMachine commitFailover() throws IOException {
+    Copy c = requireFailover("commit the failover");
+    int block = record.trackingBlockSizeBytes();
+    Map<DiskId, BlockSet> changed = new LinkedHashMap<>();
+    pointLock.writeLock().lock();
+    try {
+      for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
+        DiskId id = e.getKey();
+        OverlayDisk view = e.getValue();
+        VirtualDisk target = disks.get(id);
+        java.util.SortedSet<Long> blocks = history.blocksChangedSince(c.kept, id);
+        for (long sector : view.writtenSectors()) {
+          blocks.add(sector * view.logicalSectorSizeBytes() / block);
+        }
+        BlockSet set = new BlockSet((target.sizeBytes() + block - 1) / block);
+        for (long b : blocks) {
+          long offset = b * block;
+          ByteBuffer buf = ByteBuffer.allocate((int) Math.min(block, target.sizeBytes() - offset));
+          view.read(offset, buf);
+          target.write(offset, buf.flip());
+          set.add(b);
+        }
+        target.flush();
+        changed.put(id, set);
+      }
+      c.kept.pins = 0;
+      history.clear();
+      // Cycles acknowledged but never applied: the old primary has their blocks, these disks do not.
+      journaledUpTo = lastApplied;
+      for (long cycle : pending) {
+        CycleJournal.read(storage.state(), CycleJournal.name(vm, cycle), rec -> {
+          if (rec instanceof JournalRecord.Block b && changed.containsKey(b.disk()) && b.data().length > 0) {
+            addRange(changed.get(b.disk()), b.offsetBytes(), b.data().length, block);
+          } else if (rec instanceof JournalRecord.Zero z && changed.containsKey(z.disk()) && z.lengthBytes() > 0) {
+            addRange(changed.get(z.disk()), z.offsetBytes(), z.lengthBytes(), block);
+          }
+        });
+        journaledUpTo = Math.max(journaledUpTo, cycle);
+        storage.state().delete(CycleJournal.name(vm, cycle));
+      }
+      pending.clear();
+      record = record.withHistory(record.additionalRecoveryPoints(), history.records());
+      storage.state().write(recordName(vm), record.toJson());
+    } finally {
+      pointLock.writeLock().unlock();
+    }
+    failover = null;
+    for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
+      e.getValue().close();
+      e.getValue().top().close();
+      storage.disks().delete(c.directory + e.getKey());
+    }
+    setState(ReplicationState.FAILED_OVER, "failover committed; the other recovery points were removed");
+    failedOver = new LinkedHashMap<>();
+    List<VmDisk> list = new ArrayList<>();
+    disks.forEach((id, d) -> {
+      FailedOverDisk running = new FailedOverDisk(d, block, changed.get(id));
+      failedOver.put(id, running);
+      list.add(new VmDisk(id, running, list.isEmpty()));
+    });
+    return new VirtualMachine(vm, record.vmName(), list);
+  }
+
+  private static void addRange(BlockSet set, long offsetBytes, long lengthBytes, int block) {
+    set.addRange(offsetBytes / block, (offsetBytes + lengthBytes + block - 1) / block);
+  }
+
+  /**
+   * What reverse replication after this host's unplanned failover may narrow its comparison to:
+   * the blocks changed here since the point both sides shared, and the last cycle these disks
+   * received; null when that is not known (no failover committed in this run of the host).
+   */
+  public @Nullable ReverseBase reverseBase(VmTracker tracker) {
+    Map<DiskId, FailedOverDisk> running = failedOver;
+    if (running == null) {
+      return null;
+    }
+    Map<DiskId, BlockSet> changed = new LinkedHashMap<>();
+    running.forEach((id, d) -> changed.put(id, d.handOver(tracker.trackedDisk(id))));
+    failedOver = null;
+    handedOver = running;
+    return new ReverseBase(lastApplied, journaledUpTo, changed);
+  }
+
+  /**
+   * Reverse replication did not start: the machine stays failed over here, its disks remember
+   * what it writes again (what {@code tracker} saw meanwhile included), and it can be retried.
+   */
+  public void reinstate(VmTracker tracker) throws IOException {
+    Map<DiskId, FailedOverDisk> running = handedOver;
+    handedOver = null;
+    if (running != null) {
+      for (DiskTracker t : tracker.disks()) {
+        FailedOverDisk d = running.get(t.id);
+        if (d != null) {
+          d.takeBack(t::pendingSet);
+        }
+      }
+      failedOver = running;
+    }
+    storage.state().write(recordName(vm), record.toJson());
+  }
+
+  /**
+   * The common ground for reverse replication: the cycle these disks hold, the last cycle they
+   * acknowledged, and per disk the blocks changed here since.
+   */
+  public record ReverseBase(long appliedCycle, long journaledCycle, Map<DiskId, BlockSet> changed) {}
+
+  private Copy requireFailover(String operation) {
+    Copy c = failover;
+    if (c == null || state != ReplicationState.FAILOVER_WAITING_COMPLETION) {
+      throw new WrongStateException(operation, vm, state, EnumSet.of(ReplicationState.FAILOVER_WAITING_COMPLETION));
+    }
+    return c;
+  }
+
+  // ---- state, health, statistics
+
+  private void toError(String reason) {
+    error = reason;
+    setState(ReplicationState.ERROR, reason);
+  }
+
+  private void setState(ReplicationState to, String reason) {
+    ReplicationState from = state;
+    if (from == to) {
+      return;
+    }
+    state = to;
+    engine.emit(new ReplicationEvent.StateChanged(vm, engine.clock().instant(), ReplicationMode.REPLICA,
+        from, to, reason));
+    updateHealth();
+  }
+
+  public ReplicationHealth health() {
+    if (state == ReplicationState.ERROR) {
+      return new ReplicationHealth(HealthState.CRITICAL, List.of(error == null ? "replica in error" : error));
+    }
+    List<String> warning = new ArrayList<>();
+    if (lastApplied < 0) {
+      warning.add("initial replication is not complete");
+    } else if (engine.clock().nanoTime() - stats.lastSuccessNanos > RECEIVE_AGE_WARNING.toNanos()) {
+      warning.add("no cycle was received for more than an hour; the last one was cut at " + lastAppliedCut);
+    }
+    return warning.isEmpty() ? ReplicationHealth.normal() : new ReplicationHealth(HealthState.WARNING, warning);
+  }
+
+  void updateHealth() {
+    healthWatch.update(health());
+  }
+
+  public ReplicationStatistics statistics() {
+    Instant now = engine.clock().instant();
+    stats.rollIfDue(now, engine.monitoringInterval());
+    return stats.snapshot(vm, now, 0, lastApplied);
+  }
+
+  public void close() {
+    abandon();
+    Copy running = test;
+    test = null;
+    if (running != null) {
+      // A test failover outlives the engine: it is restored when the host starts again.
+      for (OverlayDisk d : running.disks.values()) {
+        try {
+          d.flush();
+          d.close();
+          d.top().close();
+        } catch (IOException e) {
+          engine.log("cannot close the test failover disks of " + vm, e);
+        }
+      }
+    }
+    history.close();
+    if (record.attachedDisks()) {
+      return; // the machine's own disks: the embedder's to close
+    }
+    for (VirtualDisk d : disks.values()) {
+      try {
+        d.close();
+      } catch (IOException e) {
+        engine.log("cannot close a replica disk of " + vm, e);
+      }
+    }
+  }
+
+  /** A cycle being received. */
+  private static final class Receiving {
+    final Connection from;
+    final long cycle;
+    final Instant cutTime;
+    final @Nullable RecoveryPointType point;
+    final @Nullable CycleJournal journal;
+    final ContentChecksum checksum = new ContentChecksum();
+    boolean resync;
+    /** For a first copy written in place: the tracking blocks it wrote, per disk. */
+    @Nullable Map<DiskId, BlockSet> inPlace;
+
+    void wroteInPlace(DiskId disk, long diskBytes, long offset, long length, int block) {
+      Map<DiskId, BlockSet> written = inPlace;
+      if (written != null) {
+        written.computeIfAbsent(disk, k -> new BlockSet((diskBytes + block - 1) / block))
+            .addRange(offset / block, (offset + length + block - 1) / block);
+      }
+    }
+
+    Receiving(Connection from, long cycle, Instant cutTime, @Nullable RecoveryPointType point,
+        @Nullable CycleJournal journal) {
+      this.from = from;
+      this.point = point;
+      this.cycle = cycle;
+      this.cutTime = cutTime;
+      this.journal = journal;
+    }
+  }
+}
