@@ -1,6 +1,6 @@
 package io.replica.core.health;
 
-import io.replica.core.host.Engine;
+import io.replica.core.context.EngineContext;
 
 import io.replica.api.HealthState;
 import io.replica.api.ReplicationHealth;
@@ -9,11 +9,11 @@ import io.replica.api.event.ReplicationEvent;
 
 /** Emits an event when a relationship's health level changes. Guarded by the engine lock. */
 public final class HealthWatch {
-  private final Engine engine;
+  private final EngineContext engine;
   private final VmId vm;
   private HealthState last = HealthState.NORMAL;
 
-  public HealthWatch(Engine engine, VmId vm) {
+  public HealthWatch(EngineContext engine, VmId vm) {
     this.engine = engine;
     this.vm = vm;
   }

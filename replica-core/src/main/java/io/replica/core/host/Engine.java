@@ -9,6 +9,9 @@ import io.replica.core.history.UndoHistory;
 import io.replica.core.primary.PrimaryRelationship;
 import io.replica.core.primary.PrimaryRecord;
 import io.replica.core.primary.PeerLink;
+import io.replica.core.primary.PrimaryHost;
+import io.replica.core.replica.ReplicaHost;
+import io.replica.core.context.Failures;
 import io.replica.core.replica.ReplicaRelationship;
 import io.replica.core.replica.ReplicaRecord;
 import io.replica.core.replica.UnreadableReplica;
@@ -77,7 +80,7 @@ import org.slf4j.LoggerFactory;
  * transport callbacks and timers hop onto the scheduler and take it, so the engine behaves the same
  * on a real thread pool and on the testkit's single-threaded manual scheduler.
  */
-public final class Engine implements ReplicationManager {
+public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHost {
   private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
   /** The largest disk a primary may ask a replica to create: 64 TiB, as VHDX. */
   static final long DISK_SIZE_MAX = 64L << 40;
@@ -245,21 +248,8 @@ public final class Engine implements ReplicationManager {
     });
   }
 
-  public void log(String message, Throwable e) {
-    LOG.warn("{}: {}", message, describe(e));
-  }
-
-  public void log(String message) {
-    LOG.warn(message);
-  }
-
-  public static String describe(Throwable e) {
-    Throwable t = e;
-    while ((t instanceof java.util.concurrent.CompletionException
-        || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  private static String describe(Throwable e) {
+    return Failures.describe(e);
   }
 
   public @Nullable PrimaryRelationship primary(VmId vm) {
@@ -289,11 +279,6 @@ public final class Engine implements ReplicationManager {
     if (r.link.isEmpty()) {
       links.remove(r.link);
     }
-  }
-
-  public void protocolError(Connection c, String reason) {
-    LOG.warn("closing connection from {} ({}): {}", c.peerIdentity(), c.remote(), reason);
-    c.close();
   }
 
   // ---- primary role

@@ -1,6 +1,6 @@
 package io.replica.core.primary;
 
-import io.replica.core.host.Engine;
+import io.replica.core.context.Failures;
 import io.replica.core.host.SerialExecutor;
 
 import io.replica.api.ReplicationSettings;
@@ -29,7 +29,7 @@ public final class PeerLink {
 
   public final Endpoint endpoint;
   private final ConnectOptions options;
-  private final Engine engine;
+  private final PrimaryHost engine;
   private final Set<PrimaryRelationship> members = new LinkedHashSet<>();
   private @Nullable Connection connection;
   private boolean connecting;
@@ -38,7 +38,7 @@ public final class PeerLink {
   private @Nullable String lastFailure;
   private boolean closed;
 
-  public PeerLink(Engine engine, Endpoint endpoint, ConnectOptions options) {
+  public PeerLink(PrimaryHost engine, Endpoint endpoint, ConnectOptions options) {
     this.engine = engine;
     this.endpoint = endpoint;
     this.options = options;
@@ -94,7 +94,7 @@ public final class PeerLink {
         engine.runLocked(() -> {
           connecting = false;
           if (error != null) {
-            failed("cannot connect to replica server " + endpoint + ": " + Engine.describe(error));
+            failed("cannot connect to replica server " + endpoint + ": " + Failures.describe(error));
             return;
           }
           if (closed) {
@@ -182,7 +182,7 @@ public final class PeerLink {
           return;
         }
         failed("connection to replica server " + endpoint + " closed"
-            + (cause == null ? "" : ": " + Engine.describe(cause)));
+            + (cause == null ? "" : ": " + Failures.describe(cause)));
       }));
     }
   }

@@ -1,6 +1,6 @@
 package io.replica.core.primary;
 
-import io.replica.core.host.Engine;
+import io.replica.core.context.Failures;
 import io.replica.core.tracking.DiskTracker;
 import io.replica.core.tracking.VmTracker;
 import io.replica.core.tracking.BlockSet;
@@ -62,7 +62,7 @@ public final class PrimaryRelationship {
   public final VirtualMachine vm;
   public final ReplicationSettings settings;
   public final VmTracker tracker;
-  private final Engine engine;
+  private final PrimaryHost engine;
   public final PeerLink link;
   public final Stats stats;
 
@@ -128,7 +128,7 @@ public final class PrimaryRelationship {
   /** The first cycle that can carry the repair of {@link #verifyFinding}; -1 with none due. */
   private long repairFrom = -1;
 
-  public PrimaryRelationship(Engine engine, VirtualMachine vm, ReplicationSettings settings,
+  public PrimaryRelationship(PrimaryHost engine, VirtualMachine vm, ReplicationSettings settings,
       VmTracker tracker, PeerLink link, CompletableFuture<Void> enabling) {
     this.engine = engine;
     this.vm = vm;
@@ -606,7 +606,7 @@ public final class PrimaryRelationship {
         if (failure != null) {
           engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
               "cannot quiesce virtual machine " + vm.id() + " for an application-consistent recovery point ("
-                  + Engine.describe(failure) + "); this point is crash-consistent"));
+                  + Failures.describe(failure) + "); this point is crash-consistent"));
         }
         if (accepted && connection != null && inflight == null) {
           cut(failure == null ? RecoveryPointType.APPLICATION_CONSISTENT : RecoveryPointType.STANDARD);
@@ -650,7 +650,7 @@ public final class PrimaryRelationship {
     } catch (IOException e) {
       stats.error();
       engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
-          "cannot read the allocation of the disks of " + vm.id() + ": " + Engine.describe(e)));
+          "cannot read the allocation of the disks of " + vm.id() + ": " + Failures.describe(e)));
       return;
     }
     if (firstSent < 0) {
@@ -683,7 +683,7 @@ public final class PrimaryRelationship {
       c.media = engine.storageProvider().open(location);
     } catch (IOException | RuntimeException e) {
       failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
-          + Engine.describe(e));
+          + Failures.describe(e));
       return;
     }
     engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
@@ -740,7 +740,7 @@ public final class PrimaryRelationship {
     } catch (IOException | RuntimeException e) {
       closeExport(c);
       failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
-          + Engine.describe(e));
+          + Failures.describe(e));
       return;
     }
     engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
@@ -810,7 +810,7 @@ public final class PrimaryRelationship {
         }
       }
     } catch (IOException e) {
-      failInflight("cannot read disk of virtual machine " + vm.id() + ": " + Engine.describe(e));
+      failInflight("cannot read disk of virtual machine " + vm.id() + ": " + Failures.describe(e));
     }
   }
 
@@ -979,7 +979,7 @@ public final class PrimaryRelationship {
       engine.persistPrimary(this);
     } catch (IOException e) {
       engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
-          "cannot update the primary state of " + vm.id() + " (" + Engine.describe(e) + "); a crash of this host"
+          "cannot update the primary state of " + vm.id() + " (" + Failures.describe(e) + "); a crash of this host"
               + " would send more blocks again than needed"));
     }
     if (c.point != null) {
@@ -1095,7 +1095,7 @@ public final class PrimaryRelationship {
     verify().whenComplete((result, failure) -> {
       if (failure != null) {
         engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
-            "scheduled verify of virtual machine " + vm.id() + " failed: " + Engine.describe(failure)));
+            "scheduled verify of virtual machine " + vm.id() + " failed: " + Failures.describe(failure)));
       }
     });
   }

@@ -1,6 +1,8 @@
 package io.replica.core.replica;
 
-import io.replica.core.host.Engine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import io.replica.core.context.Failures;
 import io.replica.core.testing.Mutation;
 import io.replica.core.tracking.DiskTracker;
 import io.replica.core.tracking.VmTracker;
@@ -65,6 +67,7 @@ import org.jspecify.annotations.Nullable;
  * reads through recovery point views, which take {@link #pointLock}.
  */
 public final class ReplicaRelationship {
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicaRelationship.class);
   private static final Duration RECEIVE_AGE_WARNING = Duration.ofHours(1);
   private static final int ZERO_CHUNK = 1 << 20;
   /** The most blocks one hash request may cover: a 1 MiB answer. */
@@ -73,7 +76,7 @@ public final class ReplicaRelationship {
   public final VmId vm;
   public final String location;
   private final StorageLocation storage;
-  private final Engine engine;
+  private final ReplicaHost engine;
   private ReplicaRecord record;
   private final Map<DiskId, VirtualDisk> disks;
   public final Stats stats;
@@ -115,7 +118,7 @@ public final class ReplicaRelationship {
   private long churnBytes;
   private @Nullable Instant firstCut;
 
-  public ReplicaRelationship(Engine engine, String location, StorageLocation storage, ReplicaRecord record,
+  public ReplicaRelationship(ReplicaHost engine, String location, StorageLocation storage, ReplicaRecord record,
       Map<DiskId, VirtualDisk> disks) throws IOException {
     this.engine = engine;
     this.vm = VmId.parse(record.vm());
@@ -209,7 +212,7 @@ public final class ReplicaRelationship {
       long cycle = receiving == null ? -1 : receiving.cycle;
       abandon();
       stats.error();
-      String reason = "replica storage failed for virtual machine " + vm + ": " + Engine.describe(e);
+      String reason = "replica storage failed for virtual machine " + vm + ": " + Failures.describe(e);
       engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
       c.send(new Message.CycleRejected(vm, cycle, reason, false));
     }
@@ -268,7 +271,7 @@ public final class ReplicaRelationship {
     }
     Receiving r = receiving;
     if (r == null || r.cycle != cycle) {
-      engine.protocolError(c, "message for cycle " + cycle + " of virtual machine " + vm
+      protocolError(c, "message for cycle " + cycle + " of virtual machine " + vm
           + " arrived outside that cycle");
       return null;
     }
@@ -318,7 +321,7 @@ public final class ReplicaRelationship {
   private boolean checkRange(Connection c, DiskId disk, long offset, long length) {
     VirtualDisk d = disks.get(disk);
     if (d == null) {
-      engine.protocolError(c, "cycle data names disk " + disk + ", which virtual machine " + vm
+      protocolError(c, "cycle data names disk " + disk + ", which virtual machine " + vm
           + " does not have");
       abandon();
       return false;
@@ -326,7 +329,7 @@ public final class ReplicaRelationship {
     int sector = d.logicalSectorSizeBytes();
     if (offset < 0 || length <= 0 || offset % sector != 0 || length % sector != 0
         || offset > d.sizeBytes() - length) {
-      engine.protocolError(c, "cycle data for disk " + disk + " of virtual machine " + vm
+      protocolError(c, "cycle data for disk " + disk + " of virtual machine " + vm
           + " at offset " + offset + " length " + length + " is outside the disk or not sector-aligned");
       abandon();
       return false;
@@ -411,7 +414,7 @@ public final class ReplicaRelationship {
         // The cycle is durable in its journal: a restart applies it. Until then nothing more applies.
         pending.addFirst(cycle);
         stats.error();
-        toError("cannot apply cycle " + cycle + " to the replica disks: " + Engine.describe(failure)
+        toError("cannot apply cycle " + cycle + " to the replica disks: " + Failures.describe(failure)
             + "; the journal is kept and is applied when the replica server restarts"
             + (partlyApplied >= 0 ? "; until then the latest recovery point is not offered, since the disks hold"
                 + " part of cycle " + cycle : ""));
@@ -443,7 +446,7 @@ public final class ReplicaRelationship {
     if (r == null || r.cycle != h.cycle() || !r.resync || d == null || h.blockSizeBytes() != block
         || h.offsetBytes() < 0 || h.offsetBytes() % block != 0 || h.lengthBytes() <= 0
         || h.lengthBytes() > HASH_REQUEST_BLOCKS_MAX * block || h.offsetBytes() >= d.sizeBytes()) {
-      engine.protocolError(c, "hash request " + h + " does not fit the cycle in transfer of " + vm);
+      protocolError(c, "hash request " + h + " does not fit the cycle in transfer of " + vm);
       abandon();
       return;
     }
@@ -484,7 +487,7 @@ public final class ReplicaRelationship {
     if (d == null || h.blockSizeBytes() != block || h.offsetBytes() < 0 || h.offsetBytes() % block != 0
         || h.lengthBytes() <= 0 || h.lengthBytes() > HASH_REQUEST_BLOCKS_MAX * block
         || h.offsetBytes() >= d.sizeBytes()) {
-      engine.protocolError(c, "verify request " + h + " does not fit the disks of " + vm);
+      protocolError(c, "verify request " + h + " does not fit the disks of " + vm);
       return;
     }
     String refusal = null;
@@ -513,7 +516,7 @@ public final class ReplicaRelationship {
           hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
         }
       } catch (IOException e) {
-        refusal = "cannot read replica disk " + h.disk() + ": " + Engine.describe(e);
+        refusal = "cannot read replica disk " + h.disk() + ": " + Failures.describe(e);
         out = new byte[0];
       } finally {
         pointLock.readLock().unlock();
@@ -540,7 +543,7 @@ public final class ReplicaRelationship {
           }
         }
       } catch (IOException e) {
-        engine.log("cannot clear what the abandoned first copy of cycle " + r.cycle + " of " + vm + " wrote", e);
+        warn("cannot clear what the abandoned first copy of cycle " + r.cycle + " of " + vm + " wrote", e);
       }
     }
     if (r != null && r.journal != null) {
@@ -548,7 +551,7 @@ public final class ReplicaRelationship {
         r.journal.close();
         storage.state().delete(CycleJournal.name(vm, r.cycle));
       } catch (IOException e) {
-        engine.log("cannot delete the abandoned journal of cycle " + r.cycle + " of " + vm, e);
+        warn("cannot delete the abandoned journal of cycle " + r.cycle + " of " + vm, e);
       }
     }
   }
@@ -746,7 +749,7 @@ public final class ReplicaRelationship {
       record = record.withHistory(record.additionalRecoveryPoints(), history.records());
       storage.state().write(recordName(vm), record.toJson());
     } catch (IOException e) {
-      engine.log("cannot prune the recovery history of " + vm, e);
+      warn("cannot prune the recovery history of " + vm, e);
     } finally {
       pointLock.writeLock().unlock();
     }
@@ -1055,14 +1058,14 @@ public final class ReplicaRelationship {
       long cycle = Long.parseLong(p.getProperty("cycle", "-1"));
       RecoveryPoint point = recoveryPoints().stream().filter(x -> x.cycle() == cycle).findFirst().orElse(null);
       if (point == null) {
-        engine.log("the test failover of " + vm + " ran from cycle " + cycle + ", which is no longer kept; it is"
+        warn("the test failover of " + vm + " ran from cycle " + cycle + ", which is no longer kept; it is"
             + " removed");
         removeTestLeftovers(directory);
         return;
       }
       test = copy(point, "test", testId(), record.vmName() + " - Test", true);
     } catch (IOException | RuntimeException e) {
-      engine.log("cannot restore the test failover of " + vm + "; it is removed", e);
+      warn("cannot restore the test failover of " + vm + "; it is removed", e);
       removeTestLeftovers(directory);
     }
   }
@@ -1077,7 +1080,7 @@ public final class ReplicaRelationship {
       }
       storage.state().delete(directory + POINT_DOC);
     } catch (IOException e) {
-      engine.log("cannot remove what the test failover of " + vm + " left", e);
+      warn("cannot remove what the test failover of " + vm + " left", e);
     }
   }
 
@@ -1090,13 +1093,13 @@ public final class ReplicaRelationship {
         storage.disks().delete(c.directory + e.getKey());
         storage.state().delete(c.directory + e.getKey() + WRITTEN_SUFFIX);
       } catch (IOException failure) {
-        engine.log("cannot delete the overlay disk " + c.directory + e.getKey(), failure);
+        warn("cannot delete the overlay disk " + c.directory + e.getKey(), failure);
       }
     }
     try {
       storage.state().delete(c.directory + POINT_DOC);
     } catch (IOException failure) {
-      engine.log("cannot delete " + c.directory + POINT_DOC, failure);
+      warn("cannot delete " + c.directory + POINT_DOC, failure);
     }
     unpin(c.kept);
   }
@@ -1384,7 +1387,7 @@ public final class ReplicaRelationship {
           d.close();
           d.top().close();
         } catch (IOException e) {
-          engine.log("cannot close the test failover disks of " + vm, e);
+          warn("cannot close the test failover disks of " + vm, e);
         }
       }
     }
@@ -1396,7 +1399,7 @@ public final class ReplicaRelationship {
       try {
         d.close();
       } catch (IOException e) {
-        engine.log("cannot close a replica disk of " + vm, e);
+        warn("cannot close a replica disk of " + vm, e);
       }
     }
   }
@@ -1429,5 +1432,19 @@ public final class ReplicaRelationship {
       this.cutTime = cutTime;
       this.journal = journal;
     }
+  }
+
+  private static void warn(String message, Throwable e) {
+    LOG.warn("{}: {}", message, Failures.describe(e));
+  }
+
+  private static void warn(String message) {
+    LOG.warn(message);
+  }
+
+  /** A primary broke the protocol: its connection closes, and the primary reconnects and starts over. */
+  static void protocolError(Connection c, String reason) {
+    LOG.warn("closing connection from {} ({}): {}", c.peerIdentity(), c.remote(), reason);
+    c.close();
   }
 }

@@ -1,6 +1,7 @@
 package io.replica.core.verify;
 
-import io.replica.core.host.Engine;
+import io.replica.core.context.Failures;
+import io.replica.core.context.EngineContext;
 import io.replica.core.testing.Mutation;
 import io.replica.core.tracking.DiskTracker;
 import io.replica.core.tracking.BlockSet;
@@ -59,7 +60,7 @@ public final class Verification {
   static final Duration PATIENCE = Duration.ofMinutes(15);
 
   public final CompletableFuture<VerificationResult> result = new CompletableFuture<>();
-  private final Engine engine;
+  private final EngineContext engine;
   private final VmId vm;
   private final List<DiskTracker> disks;
   private final Supplier<@Nullable Connection> connection;
@@ -87,7 +88,7 @@ public final class Verification {
   private long answerNanos;
   private @Nullable String lastRefusal;
 
-  public Verification(Engine engine, VmId vm, List<DiskTracker> disks, Supplier<@Nullable Connection> connection,
+  public Verification(EngineContext engine, VmId vm, List<DiskTracker> disks, Supplier<@Nullable Connection> connection,
       LongSupplier lastAcked, Consumer<Verification> finished) {
     this.engine = engine;
     this.vm = vm;
@@ -209,7 +210,7 @@ public final class Verification {
       compare(r, d, m);
     } catch (IOException e) {
       fail(new ReplicaException("verify of virtual machine " + vm + " cannot read disk " + d.id + " of the primary: "
-          + Engine.describe(e) + "; check the disk and run the verify again", e));
+          + Failures.describe(e) + "; check the disk and run the verify again", e));
       return;
     }
     lastCycle = Math.max(lastCycle, m.appliedCycle());
