@@ -91,7 +91,7 @@ public final class PeerLink {
     connecting = true;
     Handler handler = new Handler();
     engine.transport().connect(endpoint, options, handler).whenComplete((c, error) ->
-        engine.runLocked(() -> {
+        engine.hop(() -> {
           connecting = false;
           if (error != null) {
             failed("cannot connect to replica server " + endpoint + ": " + Failures.describe(error));

@@ -600,7 +600,7 @@ public final class PrimaryRelationship {
     } catch (RuntimeException e) {
       quiesced = CompletableFuture.failedFuture(e);
     }
-    quiesced.whenComplete((ok, failure) -> engine.runLocked(() -> {
+    quiesced.whenComplete((ok, failure) -> engine.hop(() -> {
       quiescing = false;
       try {
         if (failure != null) {
