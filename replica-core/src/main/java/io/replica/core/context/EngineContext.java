@@ -2,8 +2,8 @@ package io.replica.core.context;
 
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.testing.Mutation;
-import io.replica.spi.time.Scheduler;
 import io.replica.spi.time.Clock;
+import io.replica.spi.time.Scheduler;
 import java.time.Duration;
 
 /**

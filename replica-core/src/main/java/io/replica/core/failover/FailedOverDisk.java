@@ -2,7 +2,6 @@ package io.replica.core.failover;
 
 import io.replica.core.tracking.BlockSet;
 import io.replica.core.tracking.ForwardingDisk;
-
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,11 +1,10 @@
 package io.replica.core.health;
 
-import io.replica.core.context.EngineContext;
-
 import io.replica.api.HealthState;
 import io.replica.api.ReplicationHealth;
 import io.replica.api.VmId;
 import io.replica.api.event.ReplicationEvent;
+import io.replica.core.context.EngineContext;
 
 /** Emits an event when a relationship's health level changes. Guarded by the engine lock. */
 public final class HealthWatch {

@@ -1,7 +1,6 @@
 package io.replica.core.history;
 
 import io.replica.core.tracking.BlockSet;
-
 import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;

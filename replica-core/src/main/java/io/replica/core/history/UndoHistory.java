@@ -1,13 +1,12 @@
 package io.replica.core.history;
 
-import io.replica.core.journal.JournalCodec;
-import io.replica.core.journal.JournalRecord;
-import io.replica.core.replica.ReplicaRecord;
-
 import io.replica.api.CorruptDataException;
 import io.replica.api.DiskId;
 import io.replica.api.RecoveryPointType;
 import io.replica.api.VmId;
+import io.replica.core.journal.JournalCodec;
+import io.replica.core.journal.JournalRecord;
+import io.replica.core.replica.ReplicaRecord;
 import io.replica.spi.storage.AppendLog;
 import io.replica.spi.storage.StateStore;
 import io.replica.spi.storage.VirtualDisk;

@@ -1,15 +1,14 @@
 package io.replica.core.primary;
 
-import io.replica.core.context.Failures;
-import io.replica.core.host.SerialExecutor;
-
 import io.replica.api.ReplicationSettings;
+import io.replica.core.context.Failures;
+import io.replica.core.context.SerialExecutor;
+import io.replica.spi.time.Cancellable;
 import io.replica.spi.transport.ConnectOptions;
 import io.replica.spi.transport.Connection;
 import io.replica.spi.transport.Endpoint;
 import io.replica.spi.transport.Message;
 import io.replica.spi.transport.MessageHandler;
-import io.replica.spi.time.Cancellable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -1,9 +1,9 @@
 package io.replica.core.primary;
 
-import io.replica.spi.host.PowerState;
 import io.replica.api.VmId;
 import io.replica.core.context.EngineContext;
 import io.replica.spi.consistency.ConsistencyProvider;
+import io.replica.spi.host.PowerState;
 import io.replica.spi.storage.StorageProvider;
 import io.replica.spi.transport.Transport;
 import java.io.IOException;

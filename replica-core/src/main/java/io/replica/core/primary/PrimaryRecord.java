@@ -1,10 +1,9 @@
 package io.replica.core.primary;
 
-import io.replica.core.replica.ReplicaRecord;
-
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.replica.api.CorruptDataException;
+import io.replica.core.replica.ReplicaRecord;
 import java.io.IOException;
 import java.util.List;
 

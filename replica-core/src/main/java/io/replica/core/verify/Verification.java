@@ -1,22 +1,21 @@
 package io.replica.core.verify;
 
-import io.replica.core.context.Failures;
-import io.replica.core.context.EngineContext;
-import io.replica.core.testing.Mutation;
-import io.replica.core.tracking.DiskTracker;
-import io.replica.core.tracking.BlockSet;
-import io.replica.core.primary.PrimaryRelationship;
-
 import io.replica.api.ReplicaException;
 import io.replica.api.VerificationResult;
 import io.replica.api.VmId;
+import io.replica.core.context.EngineContext;
+import io.replica.core.context.Failures;
+import io.replica.core.primary.PrimaryRelationship;
+import io.replica.core.testing.Mutation;
+import io.replica.core.tracking.BlockSet;
+import io.replica.core.tracking.DiskTracker;
 import io.replica.spi.time.Cancellable;
 import io.replica.spi.transport.Connection;
 import io.replica.spi.transport.Message;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.replica.core.host;
+package io.replica.core.context;
 
 import io.replica.spi.time.Scheduler;
 import java.util.ArrayDeque;
@@ -45,7 +45,7 @@ public final class SerialExecutor implements Executor {
    * Runs the queued tasks now, on the caller's thread, unless another thread is running them;
    * used when the owner closes so that nothing queued is left behind.
    */
-  void runPending() {
+  public void runPending() {
     drain();
   }
 
