@@ -22,11 +22,8 @@ import io.replica.core.health.HealthWatch;
 import io.replica.core.health.Stats;
 import io.replica.core.replica.ReplicaRecord;
 import io.replica.core.replica.ReplicaRelationship;
-import io.replica.core.tracking.BlockSet;
 import io.replica.core.tracking.DiskTracker;
 import io.replica.core.tracking.VmTracker;
-import io.replica.core.verify.BlockHashes;
-import io.replica.core.verify.ContentChecksum;
 import io.replica.core.verify.Verification;
 import io.replica.spi.time.Cancellable;
 import io.replica.spi.transport.Connection;
@@ -35,7 +32,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,8 +47,6 @@ import org.jspecify.annotations.Nullable;
 public final class PrimaryRelationship {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PrimaryRelationship.class);
   /** The most bytes read for one block message. */
-  static final int CHUNK_BYTES_MAX = 256 * 1024;
-  private static final byte[] ZEROS = new byte[CHUNK_BYTES_MAX];
   private static final Duration SUCCESS_AGE_WARNING = Duration.ofHours(1);
   private static final double MISSED_SHARE_WARNING = 0.2;
   /** How long a cycle may go without sending or hearing anything before the link is reset. */
@@ -114,7 +108,8 @@ public final class PrimaryRelationship {
   private boolean resumed;
   /** The last cycle the replica said it holds. */
   private long heldByReplica = -1;
-  private final BlockHashes hashes = new BlockHashes();
+  private final Bandwidth bandwidth;
+  private final CycleSender sender;
   private @Nullable Cycle inflight;
   private @Nullable String error;
   private final HealthWatch healthWatch;
@@ -137,6 +132,9 @@ public final class PrimaryRelationship {
     this.enabling = enabling;
     this.stats = new Stats(engine.clock().instant());
     this.healthWatch = new HealthWatch(engine, vm.id());
+    this.bandwidth = new Bandwidth(engine, settings.bandwidthBytesPerSecondMax());
+    this.sender = new CycleSender(engine, vm.id(), tracker.trackingBlockSizeBytes(), bandwidth, link.endpoint,
+        this::failInflight, this::pump);
     engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
   }
 
@@ -461,10 +459,7 @@ public final class PrimaryRelationship {
       initialStart.cancel();
       initialStart = null;
     }
-    if (throttled != null) {
-      throttled.cancel();
-      throttled = null;
-    }
+    bandwidth.cancel();
     if (verifyTimer != null) {
       verifyTimer.cancel();
       verifyTimer = null;
@@ -476,35 +471,25 @@ public final class PrimaryRelationship {
     }
   }
 
-  /** Block bytes the bandwidth limit allows now (negative: owed); at most one second's worth. */
-  private double allowance;
-  private long allowanceAt = -1;
-  /** Resumes sending once the bandwidth limit allows it again. */
-  private @Nullable Cancellable throttled;
+  // ---- cycles
 
-  /** Whether the relationship's bandwidth limit lets the sender go on now; if not, it resumes later. */
-  private boolean bandwidthAllows() {
-    long limit = settings.bandwidthBytesPerSecondMax();
-    if (limit <= 0) {
-      return true;
+  /** Sends what the connection takes of the cycle in flight; resumes when it is writable again. */
+  void pump() {
+    Cycle c = inflight;
+    Connection conn = connection;
+    if (c == null || conn == null || c.sentAll || c.media != null
+        || state == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
+      return;
     }
-    long now = engine.clock().nanoTime();
-    allowance = allowanceAt < 0 ? limit : Math.min(limit, allowance + (now - allowanceAt) * (double) limit / 1e9);
-    allowanceAt = now;
-    if (allowance > 0) {
-      return true;
-    }
-    if (throttled == null) {
-      long waitNanos = (long) Math.ceil(-allowance * 1e9 / limit) + 1;
-      throttled = engine.scheduler().schedule(() -> engine.runLocked(() -> {
-        throttled = null;
-        pump();
-      }), Duration.ofNanos(waitNanos));
-    }
-    return false;
+    sender.pump(c, conn);
   }
 
-  // ---- cycles
+  private void onHashResponse(Message.HashResponse m) {
+    Cycle c = inflight;
+    if (c != null && c.resync && m.cycle() == c.number && sender.onHashResponse(c, m)) {
+      pump();
+    }
+  }
 
   private void scheduleTick() {
     if (timer != null) {
@@ -530,7 +515,7 @@ public final class PrimaryRelationship {
       }
       return;
     }
-    if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED && throttled == null
+    if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED && !bandwidth.throttled()
         && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
       // A message was lost or the replica stalled: start over on a fresh connection.
       String reason = "no progress on cycle " + c.number + " for " + ANSWER_TIMEOUT.toSeconds()
@@ -661,304 +646,13 @@ public final class PrimaryRelationship {
     inflight = c;
     engine.emit(new ReplicationEvent.CycleStarted(vm.id(), c.cutTime, c.number, c.cutTime, blocks));
     if (initial && !resync && settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXPORT_TO_MEDIA) {
-      exportInitial(c);
+      new MediaExport(engine, vm.id(), tracker.trackingBlockSizeBytes(),
+          settings.initialReplicationExportLocation().orElseThrow(), sender, x -> inflight == x, () -> state,
+          this::failInflight).start(c);
       return;
     }
     connection.send(new Message.CycleBegin(vm.id(), c.number, c.base, c.cutTime, point, resync));
     pump();
-  }
-
-  /** How much an export writes before it lets other work of the engine run. */
-  private static final long EXPORT_SLICE_BYTES = 32L << 20;
-
-  /**
-   * Initial replication to media: the disks at the cut go to the export location instead of the
-   * network; the cycle stays open until the replica imported it, while changes keep being tracked.
-   * The export runs in slices, so the engine's other work goes on in between.
-   */
-  private void exportInitial(Cycle c) {
-    String location = settings.initialReplicationExportLocation().orElseThrow();
-    try {
-      c.media = engine.storageProvider().open(location);
-    } catch (IOException | RuntimeException e) {
-      failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
-          + Failures.describe(e));
-      return;
-    }
-    engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
-  }
-
-  private void exportSlice(Cycle c, String location) {
-    io.replica.spi.storage.StorageLocation media = c.media;
-    if (inflight != c || media == null) {
-      closeExport(c); // the cycle failed or was cancelled meanwhile
-      return;
-    }
-    c.progressNanos = engine.clock().nanoTime();
-    try {
-      long written = 0;
-      while (written < EXPORT_SLICE_BYTES) {
-        if (c.disk >= c.disks.size()) {
-          media.state().write(vm.id() + "/export.properties", ("cycle=" + c.number + "\ncutTime=" + c.cutTime
-              + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-          c.exported = true;
-          c.sentAll = true;
-          c.media = null;
-          engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(), ReplicationMode.PRIMARY,
-              state, state, "initial replication exported to " + location + " at cycle " + c.number
-                  + "; import it on the replica server"));
-          return;
-        }
-        DiskTracker d = c.disks.get(c.disk);
-        if (c.exportDisk == null) {
-          String name = vm.id() + "/disks/" + d.id;
-          if (media.disks().exists(name)) {
-            media.disks().delete(name); // an earlier export of this machine
-          }
-          c.exportDisk = media.disks().create(name,
-              new io.replica.spi.storage.DiskSpec(d.disk.sizeBytes(), d.disk.logicalSectorSizeBytes(), 4096, false));
-        }
-        io.replica.spi.storage.VirtualDisk out = c.exportDisk;
-        DiskTracker.Chunk chunk = d.readNext(Math.max(1, CHUNK_BYTES_MAX / tracker.trackingBlockSizeBytes()));
-        if (chunk == null) {
-          out.flush();
-          out.close();
-          c.exportDisk = null;
-          c.disk++;
-          continue;
-        }
-        byte[] data = chunk.data();
-        if (!isZero(data, 0, data.length)) {
-          out.write(chunk.offsetBytes(), java.nio.ByteBuffer.wrap(data));
-          c.checksum.block(d.id, chunk.offsetBytes(), data);
-        }
-        written += data.length;
-        c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
-        reportProgress(c);
-      }
-    } catch (IOException | RuntimeException e) {
-      closeExport(c);
-      failInflight("cannot export the initial replication of " + vm.id() + " to " + location + ": "
-          + Failures.describe(e));
-      return;
-    }
-    engine.scheduler().execute(() -> engine.runLocked(() -> exportSlice(c, location)));
-  }
-
-  private void closeExport(Cycle c) {
-    io.replica.spi.storage.VirtualDisk out = c.exportDisk;
-    c.exportDisk = null;
-    c.media = null;
-    if (out != null) {
-      try {
-        out.close();
-      } catch (IOException e) {
-        LOG.warn("cannot close the export disk of {}", vm.id(), e);
-      }
-    }
-  }
-
-  /** Sends what the connection takes of the cycle in flight; resumes when it is writable again. */
-  void pump() {
-    Cycle c = inflight;
-    Connection conn = connection;
-    if (c == null || conn == null || c.sentAll || c.media != null
-        || state == ReplicationState.RESYNCHRONIZE_SUSPENDED) {
-      return;
-    }
-    c.progressNanos = engine.clock().nanoTime();
-    try {
-      while (conn.isWritable()) {
-        if (c.disk >= c.disks.size()) {
-          conn.send(new Message.CycleEnd(vm.id(), c.number, c.checksum.messages(),
-              c.checksum.payloadBytes(), c.checksum.value()));
-          c.sentAll = true;
-          return;
-        }
-        DiskTracker d = c.disks.get(c.disk);
-        int block = tracker.trackingBlockSizeBytes();
-        int maxBlocks = Math.max(1, CHUNK_BYTES_MAX / block);
-        if (c.resync) {
-          long reach = requestHashes(conn, c, d);
-          long next = d.peekNext();
-          if (next >= 0 && next * block >= reach) {
-            return; // the replica's hashes for the next blocks are on their way
-          }
-          if (next >= 0) {
-            maxBlocks = (int) Math.min(maxBlocks, (reach - next * block + block - 1) / block);
-          }
-        }
-        if (!bandwidthAllows()) {
-          return;
-        }
-        DiskTracker.Chunk chunk = d.readNext(maxBlocks);
-        if (chunk == null) {
-          c.disk++;
-          continue;
-        }
-        long before = c.checksum.payloadBytes();
-        if (c.resync) {
-          sendDiffering(conn, c, d, chunk);
-        } else {
-          send(conn, c, d, chunk);
-        }
-        allowance -= c.checksum.payloadBytes() - before;
-        c.doneBytes += chunk.blocks() * tracker.trackingBlockSizeBytes();
-        if (c.initial) {
-          reportProgress(c);
-        }
-      }
-    } catch (IOException e) {
-      failInflight("cannot read disk of virtual machine " + vm.id() + ": " + Failures.describe(e));
-    }
-  }
-
-  /** Hash requests for a resync cover at most this many blocks each, and go this many ahead. */
-  private static final long HASH_RANGE_BLOCKS = 1024;
-  private static final int HASH_RANGES_AHEAD = 8;
-
-  /**
-   * Asks for the replica's hashes of the runs of blocks the cycle will read, ahead of the reading
-   * (every block for a full comparison, fewer when it was narrowed); returns how far the answers
-   * reach: every block of the cycle below that offset has its hash here.
-   */
-  private long requestHashes(Connection conn, Cycle c, DiskTracker d) {
-    HashPlan plan = c.hashed.computeIfAbsent(d.id, k -> new HashPlan(d.frozenCursor()));
-    int block = tracker.trackingBlockSizeBytes();
-    while (plan.requested.size() < HASH_RANGES_AHEAD && (plan.lookahead >= 0 || plan.blocks.hasNext())) {
-      long first = plan.lookahead >= 0 ? plan.lookahead : plan.blocks.next();
-      plan.lookahead = -1;
-      long end = first + 1;
-      while (end - first < HASH_RANGE_BLOCKS && plan.blocks.hasNext()) {
-        long next = plan.blocks.next();
-        if (next != end) {
-          plan.lookahead = next;
-          break;
-        }
-        end++;
-      }
-      long offset = first * block;
-      long length = Math.min(end * block, d.disk.sizeBytes()) - offset;
-      conn.send(new Message.HashRequest(vm.id(), c.number, d.id, offset, length, block));
-      plan.requested.add(new long[] {offset, length});
-    }
-    if (plan.requested.isEmpty() && plan.lookahead < 0 && !plan.blocks.hasNext()) {
-      return d.disk.sizeBytes(); // every hash asked for arrived
-    }
-    return plan.answered;
-  }
-
-  private void onHashResponse(Message.HashResponse m) {
-    Cycle c = inflight;
-    if (c == null || !c.resync || m.cycle() != c.number) {
-      return;
-    }
-    HashPlan plan = c.hashed.get(m.disk());
-    long[] asked = plan == null ? null : plan.requested.peekFirst();
-    int block = tracker.trackingBlockSizeBytes();
-    if (asked == null || m.offsetBytes() != asked[0] || m.blockSizeBytes() != block
-        || m.hashes().length != (asked[1] + block - 1) / block * BlockHashes.HASH_BYTES) {
-      failInflight("replica server " + link.endpoint + " answered hashes for " + m.disk() + " at " + m.offsetBytes()
-          + " that were not asked for");
-      return;
-    }
-    plan.requested.pollFirst();
-    c.hashes.computeIfAbsent(m.disk(), k -> new java.util.TreeMap<>()).put(m.offsetBytes(), m);
-    plan.answered = asked[0] + asked[1];
-    pump();
-  }
-
-  /** The hash requests of one disk in a resync cycle: the runs asked for, in order, and how far answered. */
-  private static final class HashPlan {
-    final BlockSet.Cursor blocks;
-    long lookahead = -1;
-    final java.util.ArrayDeque<long[]> requested = new java.util.ArrayDeque<>();
-    long answered;
-
-    HashPlan(BlockSet.Cursor blocks) {
-      this.blocks = blocks;
-    }
-  }
-
-  /** Sends the blocks of a chunk whose hash differs from the replica's; skips the others. */
-  private void sendDiffering(Connection conn, Cycle c, DiskTracker d, DiskTracker.Chunk chunk) {
-    byte[] data = chunk.data();
-    int block = tracker.trackingBlockSizeBytes();
-    java.util.TreeMap<Long, Message.HashResponse> known = c.hashes.get(d.id);
-    byte[] mine = new byte[BlockHashes.HASH_BYTES];
-    int start = -1;
-    for (int at = 0; at <= data.length; at += block) {
-      boolean same = false;
-      if (at < data.length) {
-        long offset = chunk.offsetBytes() + at;
-        Map.Entry<Long, Message.HashResponse> e = known == null ? null : known.floorEntry(offset);
-        int index = e == null ? -1 : (int) ((offset - e.getKey()) / block);
-        if (e != null && (index + 1) * BlockHashes.HASH_BYTES <= e.getValue().hashes().length) {
-          hashes.hash(data, at, Math.min(data.length, at + block), mine, 0);
-          same = BlockHashes.same(mine, 0, e.getValue().hashes(), index * BlockHashes.HASH_BYTES);
-        }
-      }
-      if (same || at >= data.length) {
-        if (start >= 0) {
-          int end = Math.min(at, data.length);
-          send(conn, c, d, new DiskTracker.Chunk(chunk.firstBlock() + start / block, (end - start + block - 1) / block,
-              chunk.offsetBytes() + start, Arrays.copyOfRange(data, start, end)));
-          start = -1;
-        }
-        if (same) {
-          c.skippedBytes += Math.min(block, data.length - at);
-        }
-      } else if (start < 0) {
-        start = at;
-      }
-    }
-    if (known != null) {
-      long end = chunk.offsetBytes() + data.length;
-      while (!known.isEmpty()) {
-        Map.Entry<Long, Message.HashResponse> first = known.firstEntry();
-        if (first.getKey() + (long) first.getValue().hashes().length / BlockHashes.HASH_BYTES * block > end) {
-          break;
-        }
-        known.pollFirstEntry();
-      }
-    }
-  }
-
-  /** Sends a chunk as block messages, with runs of zero blocks as zero-run markers. */
-  private void send(Connection conn, Cycle c, DiskTracker d, DiskTracker.Chunk chunk) {
-    byte[] data = chunk.data();
-    int block = tracker.trackingBlockSizeBytes();
-    int start = 0;
-    while (start < data.length) {
-      boolean zero = isZero(data, start, Math.min(data.length, start + block));
-      int end = start;
-      while (end < data.length && isZero(data, end, Math.min(data.length, end + block)) == zero) {
-        end = Math.min(data.length, end + block);
-      }
-      long offset = chunk.offsetBytes() + start;
-      if (zero) {
-        c.checksum.zero(d.id, offset, end - start);
-        conn.send(new Message.ZeroRun(vm.id(), c.number, c.checksum.messages(), d.id, offset, end - start));
-      } else {
-        byte[] payload = start == 0 && end == data.length ? data : Arrays.copyOfRange(data, start, end);
-        c.checksum.block(d.id, offset, payload);
-        conn.send(new Message.BlockData(vm.id(), c.number, c.checksum.messages(), d.id, offset, payload));
-      }
-      start = end;
-    }
-  }
-
-  private void reportProgress(Cycle c) {
-    long percent = c.totalBytes == 0 ? 100 : c.doneBytes * 100 / c.totalBytes;
-    if (percent > c.reportedPercent) {
-      c.reportedPercent = percent;
-      engine.emit(new ReplicationEvent.InitialReplicationProgress(vm.id(), engine.clock().instant(),
-          Math.min(c.doneBytes, c.totalBytes), c.totalBytes));
-    }
-  }
-
-  private static boolean isZero(byte[] data, int from, int to) {
-    return Arrays.mismatch(data, from, to, ZEROS, 0, to - from) < 0;
   }
 
   private void onAck(Message.CycleAck m) {
@@ -1357,50 +1051,6 @@ public final class PrimaryRelationship {
 
   public long lastAcked() {
     return lastAcked;
-  }
-
-  /** The cycle in transfer. */
-  private static final class Cycle {
-    final long number;
-    final long base;
-    final Instant cutTime;
-    final long cutNanos;
-    final long totalBytes;
-    final List<DiskTracker> disks;
-    final ContentChecksum checksum = new ContentChecksum();
-    final @Nullable RecoveryPointType point;
-    /** Blocks go only where the replica's hash differs. */
-    final boolean resync;
-    /** The first full copy (or full comparison) of the relationship. */
-    boolean initial;
-    /** Per disk, for a resync: hashes received, by offset, and the requests made. */
-    final Map<DiskId, java.util.TreeMap<Long, Message.HashResponse>> hashes = new HashMap<>();
-    final Map<DiskId, HashPlan> hashed = new HashMap<>();
-    long skippedBytes;
-    int disk;
-    long doneBytes;
-    /** When this cycle last moved: cut, a message sent. */
-    long progressNanos;
-    long reportedPercent = -1;
-    boolean sentAll;
-    /** Written to media for import rather than sent. */
-    boolean exported;
-    /** While an export to media runs: where it goes, and the disk being written. */
-    io.replica.spi.storage.@Nullable StorageLocation media;
-    io.replica.spi.storage.@Nullable VirtualDisk exportDisk;
-
-    Cycle(long number, long base, Instant cutTime, long cutNanos, long totalBytes, List<DiskTracker> disks,
-        @Nullable RecoveryPointType point, boolean resync) {
-      this.point = point;
-      this.resync = resync;
-      this.number = number;
-      this.base = base;
-      this.cutTime = cutTime;
-      this.cutNanos = cutNanos;
-      this.progressNanos = cutNanos;
-      this.totalBytes = totalBytes;
-      this.disks = disks;
-    }
   }
 
   public static List<VmDisk> replicatedDisks(VirtualMachine vm, ReplicationSettings settings) {
