@@ -29,7 +29,6 @@ import io.replica.core.tracking.DiskTracker;
 import io.replica.core.tracking.ForwardingDisk;
 import io.replica.core.tracking.VmTracker;
 import io.replica.core.verify.BlockHashes;
-import io.replica.core.verify.ContentChecksum;
 import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.StorageLocation;
@@ -68,7 +67,6 @@ import org.slf4j.LoggerFactory;
 public final class ReplicaRelationship {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaRelationship.class);
   private static final Duration RECEIVE_AGE_WARNING = Duration.ofHours(1);
-  private static final int ZERO_CHUNK = 1 << 20;
   /** The most blocks one hash request may cover: a 1 MiB answer. */
   private static final long HASH_REQUEST_BLOCKS_MAX = 65536;
 
@@ -92,12 +90,7 @@ public final class ReplicaRelationship {
   /** Committed cycles not applied yet, oldest first; they wait while a recovery point view is open. */
   private final ArrayDeque<Long> pending = new ArrayDeque<>();
   private final AtomicInteger openViews = new AtomicInteger();
-  /**
-   * The cycle whose apply began writing the replica disks and did not finish, -1 for none: until it
-   * finishes the disks hold part of it, so the latest point is not offered (its journal completes
-   * the apply at the next start).
-   */
-  private volatile long partlyApplied = -1;
+  private final CycleApplier applier;
   private final UndoHistory history;
   private final BlockHashes hashes = new BlockHashes();
   private @Nullable Connection primaryConnection;
@@ -131,6 +124,7 @@ public final class ReplicaRelationship {
     this.stats = new Stats(engine.clock().instant());
     this.healthWatch = new HealthWatch(engine, vm);
     this.history = new UndoHistory(storage.state(), vm, record.trackingBlockSizeBytes(), disks);
+    this.applier = new CycleApplier(vm, storage.state(), history, disks, pointLock);
     this.history.load(record.points());
     this.stats.lastReplicationTime = lastAppliedCut;
     this.stats.lastSuccessNanos = engine.clock().nanoTime();
@@ -313,7 +307,7 @@ public final class ReplicaRelationship {
     if (r.journal != null) {
       r.journal.append(new JournalRecord.Zero(z.disk(), z.offsetBytes(), z.lengthBytes()));
     } else {
-      writeZeros(disks.get(z.disk()), z.offsetBytes(), z.lengthBytes());
+      CycleApplier.writeZeros(disks.get(z.disk()), z.offsetBytes(), z.lengthBytes());
     }
   }
 
@@ -408,14 +402,14 @@ public final class ReplicaRelationship {
     while (!pending.isEmpty() && openViews.get() == 0) {
       long cycle = engine.mutated(Mutation.APPLY_OUT_OF_ORDER) ? pending.pollLast() : pending.pollFirst();
       try {
-        applyJournal(cycle);
+        applier.apply(cycle, this::markApplied);
       } catch (IOException | RuntimeException failure) {
         // The cycle is durable in its journal: a restart applies it. Until then nothing more applies.
         pending.addFirst(cycle);
         stats.error();
         toError("cannot apply cycle " + cycle + " to the replica disks: " + Failures.describe(failure)
             + "; the journal is kept and is applied when the replica server restarts"
-            + (partlyApplied >= 0 ? "; until then the latest recovery point is not offered, since the disks hold"
+            + (applier.partlyApplied() >= 0 ? "; until then the latest recovery point is not offered, since the disks hold"
                 + " part of cycle " + cycle : ""));
         return;
       }
@@ -457,21 +451,7 @@ public final class ReplicaRelationship {
           + " is open); the resynchronization starts again later", false));
       return;
     }
-    long end = Math.min(d.sizeBytes(), h.offsetBytes() + h.lengthBytes());
-    int blocks = (int) ((end - h.offsetBytes() + block - 1) / block);
-    byte[] out = new byte[blocks * BlockHashes.HASH_BYTES];
-    byte[] buf = new byte[block];
-    pointLock.readLock().lock();
-    try {
-      for (int i = 0; i < blocks; i++) {
-        long offset = h.offsetBytes() + (long) i * block;
-        int n = (int) Math.min(block, d.sizeBytes() - offset);
-        d.read(offset, ByteBuffer.wrap(buf, 0, n));
-        hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
-      }
-    } finally {
-      pointLock.readLock().unlock();
-    }
+    byte[] out = hashRange(d, h.offsetBytes(), h.lengthBytes(), block);
     c.send(new Message.HashResponse(vm, h.cycle(), h.disk(), h.offsetBytes(), block, out));
   }
 
@@ -502,27 +482,34 @@ public final class ReplicaRelationship {
     }
     byte[] out = new byte[0];
     if (refusal == null) {
-      long end = Math.min(d.sizeBytes(), h.offsetBytes() + h.lengthBytes());
-      int blocks = (int) ((end - h.offsetBytes() + block - 1) / block);
-      out = new byte[blocks * BlockHashes.HASH_BYTES];
-      byte[] buf = new byte[block];
-      pointLock.readLock().lock();
       try {
-        for (int i = 0; i < blocks; i++) {
-          long offset = h.offsetBytes() + (long) i * block;
-          int n = (int) Math.min(block, d.sizeBytes() - offset);
-          d.read(offset, ByteBuffer.wrap(buf, 0, n));
-          hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
-        }
+        out = hashRange(d, h.offsetBytes(), h.lengthBytes(), block);
       } catch (IOException e) {
         refusal = "cannot read replica disk " + h.disk() + ": " + Failures.describe(e);
-        out = new byte[0];
-      } finally {
-        pointLock.readLock().unlock();
       }
     }
     c.send(new Message.VerifyResponse(vm, h.request(), h.disk(), h.offsetBytes(), block, lastApplied, out,
         refusal == null ? "" : refusal));
+  }
+
+  /** The hashes of the blocks of {@code d} in a range (cut at the disk's end), read under the point lock. */
+  private byte[] hashRange(VirtualDisk d, long offsetBytes, long lengthBytes, int block) throws IOException {
+    long end = Math.min(d.sizeBytes(), offsetBytes + lengthBytes);
+    int blocks = (int) ((end - offsetBytes + block - 1) / block);
+    byte[] out = new byte[blocks * BlockHashes.HASH_BYTES];
+    byte[] buf = new byte[block];
+    pointLock.readLock().lock();
+    try {
+      for (int i = 0; i < blocks; i++) {
+        long offset = offsetBytes + (long) i * block;
+        int n = (int) Math.min(block, d.sizeBytes() - offset);
+        d.read(offset, ByteBuffer.wrap(buf, 0, n));
+        hashes.hash(buf, 0, n, out, i * BlockHashes.HASH_BYTES);
+      }
+    } finally {
+      pointLock.readLock().unlock();
+    }
+    return out;
   }
 
   /** Drops a transfer in progress and whatever it journaled. */
@@ -538,7 +525,7 @@ public final class ReplicaRelationship {
           VirtualDisk d = disks.get(e.getKey());
           long[] ranges = e.getValue().byteRanges(Integer.numberOfTrailingZeros(block), d.sizeBytes());
           for (int i = 0; i < ranges.length; i += 2) {
-            writeZeros(d, ranges[i], ranges[i + 1]);
+            CycleApplier.writeZeros(d, ranges[i], ranges[i + 1]);
           }
         }
       } catch (IOException e) {
@@ -556,62 +543,6 @@ public final class ReplicaRelationship {
   }
 
   // ---- applying
-
-  /** Applies a committed journal to the disks, then records the cycle as the latest point. */
-  void applyJournal(long cycle) throws IOException {
-    String name = CycleJournal.name(vm, cycle);
-    JournalRecord.Begin[] begin = new JournalRecord.Begin[1];
-    long[] counts = new long[2];
-    pointLock.writeLock().lock();
-    try {
-      if (!history.points().isEmpty()) {
-        // First keep what the cycle overwrites for the history, durably, then overwrite it.
-        CycleJournal.read(storage.state(), name, rec -> {
-          if (rec instanceof JournalRecord.Block) {
-            JournalRecord.Block b = (JournalRecord.Block) rec;
-            history.preserve(b.disk(), b.offsetBytes(), b.data().length);
-          } else if (rec instanceof JournalRecord.Zero) {
-            JournalRecord.Zero z = (JournalRecord.Zero) rec;
-            history.preserve(z.disk(), z.offsetBytes(), z.lengthBytes());
-          }
-        });
-        history.sync();
-      }
-      partlyApplied = cycle;
-      boolean committed = CycleJournal.read(storage.state(), name, rec -> {
-        if (rec instanceof JournalRecord.Begin b) {
-          begin[0] = b;
-        } else if (rec instanceof JournalRecord.Block b) {
-          requireDisk(b.disk()).write(b.offsetBytes(), ByteBuffer.wrap(b.data()));
-          counts[0] += b.data().length;
-          counts[1] += b.data().length;
-        } else if (rec instanceof JournalRecord.Zero z) {
-          writeZeros(requireDisk(z.disk()), z.offsetBytes(), z.lengthBytes());
-          counts[0] += z.lengthBytes();
-        }
-      });
-      if (!committed || begin[0] == null) {
-        throw new IllegalStateException("journal " + name + " is not committed");
-      }
-      for (VirtualDisk d : disks.values()) {
-        d.flush();
-      }
-      markApplied(cycle, begin[0].cutTime(), begin[0].point(), counts[1], counts[0]);
-      partlyApplied = -1;
-    } finally {
-      pointLock.writeLock().unlock();
-    }
-    storage.state().delete(name);
-  }
-
-  private VirtualDisk requireDisk(DiskId disk) {
-    VirtualDisk d = disks.get(disk);
-    if (d == null) {
-      throw new io.replica.api.CorruptDataException(
-          "journal of " + vm + " names disk " + disk + ", which the replica does not have");
-    }
-    return d;
-  }
 
   /**
    * Records a cycle as applied, keeping it as a recovery point if the primary marked it so;
@@ -649,21 +580,6 @@ public final class ReplicaRelationship {
     updateHealth();
   }
 
-  private static void writeZeros(VirtualDisk disk, long offset, long length) throws IOException {
-    try {
-      disk.trim(offset, length);
-      return;
-    } catch (UnsupportedOperationException e) {
-      // Fall through: write the zeros.
-    }
-    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(ZERO_CHUNK, length));
-    for (long done = 0; done < length; ) {
-      int n = (int) Math.min(zeros.capacity(), length - done);
-      disk.write(offset + done, zeros.clear().limit(n));
-      done += n;
-    }
-  }
-
   // ---- recovery points
 
   /** The kept points, oldest first; the latest applied cycle is always the last. */
@@ -681,7 +597,7 @@ public final class ReplicaRelationship {
         out.add(new RecoveryPoint(vm, p.cycle, p.cutTime, p.type));
       }
     }
-    if (partlyApplied < 0) {
+    if (applier.partlyApplied() < 0) {
       out.add(new RecoveryPoint(vm, lastApplied, cut, latestType));
     }
     return out;
@@ -1400,36 +1316,6 @@ public final class ReplicaRelationship {
       } catch (IOException e) {
         warn("cannot close a replica disk of " + vm, e);
       }
-    }
-  }
-
-  /** A cycle being received. */
-  private static final class Receiving {
-    final Connection from;
-    final long cycle;
-    final Instant cutTime;
-    final @Nullable RecoveryPointType point;
-    final @Nullable CycleJournal journal;
-    final ContentChecksum checksum = new ContentChecksum();
-    boolean resync;
-    /** For a first copy written in place: the tracking blocks it wrote, per disk. */
-    @Nullable Map<DiskId, BlockSet> inPlace;
-
-    void wroteInPlace(DiskId disk, long diskBytes, long offset, long length, int block) {
-      Map<DiskId, BlockSet> written = inPlace;
-      if (written != null) {
-        written.computeIfAbsent(disk, k -> new BlockSet((diskBytes + block - 1) / block))
-            .addRange(offset / block, (offset + length + block - 1) / block);
-      }
-    }
-
-    Receiving(Connection from, long cycle, Instant cutTime, @Nullable RecoveryPointType point,
-        @Nullable CycleJournal journal) {
-      this.from = from;
-      this.point = point;
-      this.cycle = cycle;
-      this.cutTime = cutTime;
-      this.journal = journal;
     }
   }
 
