@@ -167,24 +167,22 @@ public final class Reversal {
    * it becomes the primary, and a resynchronization repairs what the two sides changed apart.
    */
   public CompletableFuture<Void> afterFailover(VmId vm, ReplicationSettings requested) {
-    {
-      ReplicaRelationship r = replicas.require(vm);
-      if (r.state() != ReplicationState.FAILED_OVER) {
-        throw new WrongStateException("reverse replication", vm, r.state(), EnumSet.of(ReplicationState.FAILED_OVER));
-      }
-      // The disks keep the granularity their history was tracked at.
-      ReplicationSettings settings = requested.toBuilder()
-          .trackingBlockSizeBytes(r.record().trackingBlockSizeBytes()).build();
-      List<VmDisk> vmDisks = new ArrayList<>();
-      r.disks().forEach((id, d) -> vmDisks.add(new VmDisk(id, d, vmDisks.isEmpty())));
-      primaries.checkSupported(new VirtualMachine(vm, r.record().vmName(), vmDisks), settings);
-      try {
-        r.forget();
-      } catch (IOException e) {
-        throw new ReplicaException("cannot release the replica state of " + vm + ": " + Failures.describe(e), e);
-      }
-      return reverse(r, settings, PrimaryRelationship.REVERSE_AFTER_UNPLANNED);
+    ReplicaRelationship r = replicas.require(vm);
+    if (r.state() != ReplicationState.FAILED_OVER) {
+      throw new WrongStateException("reverse replication", vm, r.state(), EnumSet.of(ReplicationState.FAILED_OVER));
     }
+    // The disks keep the granularity their history was tracked at.
+    ReplicationSettings settings = requested.toBuilder()
+        .trackingBlockSizeBytes(r.record().trackingBlockSizeBytes()).build();
+    List<VmDisk> vmDisks = new ArrayList<>();
+    r.disks().forEach((id, d) -> vmDisks.add(new VmDisk(id, d, vmDisks.isEmpty())));
+    primaries.checkSupported(new VirtualMachine(vm, r.record().vmName(), vmDisks), settings);
+    try {
+      r.forget();
+    } catch (IOException e) {
+      throw new ReplicaException("cannot release the replica state of " + vm + ": " + Failures.describe(e), e);
+    }
+    return reverse(r, settings, PrimaryRelationship.REVERSE_AFTER_UNPLANNED);
   }
 
   /**

@@ -156,28 +156,26 @@ public final class Primaries {
    * starts now, and the returned future completes when the replica server accepts the machine.
    */
   public CompletableFuture<Void> enable(VirtualMachine vm, ReplicationSettings settings) {
-    {
-      VmId id = vm.id();
-      if (HostNames.same(settings.replicaServer(), host.hostName())) {
-        throw new IllegalArgumentException("cannot replicate '" + vm.name() + "' to '"
-            + settings.replicaServer() + "': that is this host (choose another replica server)");
-      }
-      checkSupported(vm, settings);
-      Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
-      for (VmDisk d : PrimaryRelationship.replicatedDisks(vm, settings)) {
-        disks.put(d.id(), d.disk());
-      }
-      ActivityLog activity = primaryState == null ? null : new ActivityLog(primaryState, PrimaryRecord.activityName(id));
-      VmTracker tracker = tracker(id, settings, disks, activity);
-      ConnectOptions options = new ConnectOptions(settings.authenticationType(), settings.compressionEnabled());
-      PeerLink link = linkTo(PeerLink.endpointOf(settings), options);
-      CompletableFuture<Void> done = new CompletableFuture<>();
-      PrimaryRelationship r = new PrimaryRelationship(host, vm, settings, tracker, link, done);
-      resumeIfPersisted(r, tracker);
-      enabling.put(id, r);
-      link.add(r);
-      return done;
+    VmId id = vm.id();
+    if (HostNames.same(settings.replicaServer(), host.hostName())) {
+      throw new IllegalArgumentException("cannot replicate '" + vm.name() + "' to '"
+          + settings.replicaServer() + "': that is this host (choose another replica server)");
     }
+    checkSupported(vm, settings);
+    Map<DiskId, VirtualDisk> disks = new LinkedHashMap<>();
+    for (VmDisk d : PrimaryRelationship.replicatedDisks(vm, settings)) {
+      disks.put(d.id(), d.disk());
+    }
+    ActivityLog activity = primaryState == null ? null : new ActivityLog(primaryState, PrimaryRecord.activityName(id));
+    VmTracker tracker = tracker(id, settings, disks, activity);
+    ConnectOptions options = new ConnectOptions(settings.authenticationType(), settings.compressionEnabled());
+    PeerLink link = linkTo(PeerLink.endpointOf(settings), options);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    PrimaryRelationship r = new PrimaryRelationship(host, vm, settings, tracker, link, done);
+    resumeIfPersisted(r, tracker);
+    enabling.put(id, r);
+    link.add(r);
+    return done;
   }
 
   /** Picks up what a previous run of this host persisted for the same machine, disks and replica. */

@@ -224,25 +224,10 @@ public final class PrimaryRelationship {
     }
   }
 
+  /** The replica server answered an enable request: refused, or accepted holding some cycle. */
   private void onEnableResponse(Message.EnableResponse m) {
     if (m.status() != Message.EnableStatus.ACCEPTED) {
-      String text = "replica server " + link.endpoint + " refused virtual machine " + vm.id()
-          + " ('" + vm.name() + "'): " + m.reason();
-      if (enabling != null && resumed && m.status() == Message.EnableStatus.REFUSED) {
-        // A host that resumed keeps its tracking whatever the replica says now (it may have failed
-        // over there, and replicate back to this host next): dropping it would cost a full copy.
-        resumeDelayed("does not take the machine now (" + m.reason() + "); if it failed over there, reverse"
-            + " replication from it makes this host its replica");
-        return;
-      }
-      if (enabling != null) {
-        CompletableFuture<Void> f = enabling;
-        engine.dropPrimary(this);
-        f.completeExceptionally(m.status() == Message.EnableStatus.NOT_AUTHORIZED
-            ? new NotAuthorizedException(text) : new ReplicaException(text));
-      } else {
-        toError(text);
-      }
+      onRefused(m);
       return;
     }
     accepted = true;
@@ -250,75 +235,113 @@ public final class PrimaryRelationship {
     heldByReplica = held;
     // Never reuse a number the replica already holds (after a restart of this host, say).
     nextCycle = Math.max(nextCycle, held + 1);
-    if (enabling != null && reverseOf == REVERSE_AFTER_UNPLANNED) {
-      // The other side holds what it had when it stopped: compare and send what differs. When
-      // both sides know what they changed since a cycle they share, only those blocks are compared.
-      CompletableFuture<Void> f = enabling;
-      enabling = null;
-      engine.adoptPrimary(this);
-      boolean narrow = narrowsReverse(held);
-      if (narrow) {
-        for (DiskTracker t : tracker.disks()) {
-          for (long[] ranges : theirChanges.get(t.id)) {
-            for (int i = 0; i < ranges.length; i += 2) {
-              t.markDirty(ranges[i], ranges[i + 1]);
-            }
-          }
-        }
-      }
-      theirChanges.clear();
-      theirRanges = 0;
-      theirChangesOverflow = false;
-      reverseBase = null;
-      lastAcked = held;
-      firstSent = nextCycle;
-      initialReplicationDone();
-      resynchronize(narrow);
-      f.complete(null);
-      return;
+    if (enabling == null) {
+      reconnected(held);
+    } else if (reverseOf == REVERSE_AFTER_UNPLANNED) {
+      acceptedReverseAfterUnplanned(held);
+    } else if (resumed) {
+      acceptedAfterRestart(held);
+    } else {
+      acceptedFirst(held);
     }
-    if (enabling != null && resumed) {
-      // This host restarted: the activity log's extents are dirty, the rest the replica has.
-      CompletableFuture<Void> f = enabling;
-      enabling = null;
-      engine.adoptPrimary(this);
-      if (held < lastAcked) {
-        initialReplicationDone();
-        resynchronizationRequired("replica server " + link.endpoint + " holds cycle " + held
-            + " but acknowledged cycle " + lastAcked);
-      } else if (held < 0) {
-        // No first copy ever completed: the replica holds nothing to build on, so the initial
-        // replication is still to do (startInitialReplication starts it again).
-        replicaHoldsData = false;
-      } else {
-        lastAcked = held; // a cycle whose acknowledgement the crash lost is ours
-        firstSent = nextCycle;
-        initialReplicationDone();
-      }
-      f.complete(null);
+  }
+
+  private void onRefused(Message.EnableResponse m) {
+    String text = "replica server " + link.endpoint + " refused virtual machine " + vm.id()
+        + " ('" + vm.name() + "'): " + m.reason();
+    if (enabling != null && resumed && m.status() == Message.EnableStatus.REFUSED) {
+      // A host that resumed keeps its tracking whatever the replica says now (it may have failed
+      // over there, and replicate back to this host next): dropping it would cost a full copy.
+      resumeDelayed("does not take the machine now (" + m.reason() + "); if it failed over there, reverse"
+          + " replication from it makes this host its replica");
       return;
     }
     if (enabling != null) {
       CompletableFuture<Void> f = enabling;
-      if (reverseOf >= 0 && held != reverseOf) {
-        engine.dropPrimary(this);
-        f.completeExceptionally(new ReplicaException("reverse replication of " + vm.id() + " to " + link.endpoint
-            + " found cycle " + held + " there instead of cycle " + reverseOf + "; the disks differ"));
-        return;
+      engine.dropPrimary(this);
+      f.completeExceptionally(m.status() == Message.EnableStatus.NOT_AUTHORIZED
+          ? new NotAuthorizedException(text) : new ReplicaException(text));
+    } else {
+      toError(text);
+    }
+  }
+
+  /**
+   * Reverse replication after an unplanned failover was accepted: the other side holds what it had
+   * when it stopped, so the disks are compared and what differs is sent. When both sides know what
+   * they changed since a cycle they share, only those blocks are compared.
+   */
+  private void acceptedReverseAfterUnplanned(long held) {
+    CompletableFuture<Void> f = enabling;
+    enabling = null;
+    engine.adoptPrimary(this);
+    boolean narrow = narrowsReverse(held);
+    if (narrow) {
+      for (DiskTracker t : tracker.disks()) {
+        for (long[] ranges : theirChanges.get(t.id)) {
+          for (int i = 0; i < ranges.length; i += 2) {
+            t.markDirty(ranges[i], ranges[i + 1]);
+          }
+        }
       }
-      replicaHoldsData = held >= 0;
-      enabling = null;
-      engine.adoptPrimary(this);
-      if (reverseOf >= 0) {
-        // Both sides hold the disks at the failover's cycle: replicate changes from there.
-        replicaHoldsData = false;
-        lastAcked = held;
-        firstSent = held + 1;
-        initialReplicationDone();
-      }
-      f.complete(null);
+    }
+    theirChanges.clear();
+    theirRanges = 0;
+    theirChangesOverflow = false;
+    reverseBase = null;
+    lastAcked = held;
+    firstSent = nextCycle;
+    initialReplicationDone();
+    resynchronize(narrow);
+    f.complete(null);
+  }
+
+  /** The replica accepted this host again after a restart of this host. */
+  private void acceptedAfterRestart(long held) {
+    // The activity log's extents are dirty, the rest the replica has.
+    CompletableFuture<Void> f = enabling;
+    enabling = null;
+    engine.adoptPrimary(this);
+    if (held < lastAcked) {
+      initialReplicationDone();
+      resynchronizationRequired("replica server " + link.endpoint + " holds cycle " + held
+          + " but acknowledged cycle " + lastAcked);
+    } else if (held < 0) {
+      // No first copy ever completed: the replica holds nothing to build on, so the initial
+      // replication is still to do (startInitialReplication starts it again).
+      replicaHoldsData = false;
+    } else {
+      lastAcked = held; // a cycle whose acknowledgement the crash lost is ours
+      firstSent = nextCycle;
+      initialReplicationDone();
+    }
+    f.complete(null);
+  }
+
+  /** The replica accepted the machine for the first time, or as a planned failover's reversal. */
+  private void acceptedFirst(long held) {
+    CompletableFuture<Void> f = enabling;
+    if (reverseOf >= 0 && held != reverseOf) {
+      engine.dropPrimary(this);
+      f.completeExceptionally(new ReplicaException("reverse replication of " + vm.id() + " to " + link.endpoint
+          + " found cycle " + held + " there instead of cycle " + reverseOf + "; the disks differ"));
       return;
     }
+    replicaHoldsData = held >= 0;
+    enabling = null;
+    engine.adoptPrimary(this);
+    if (reverseOf >= 0) {
+      // Both sides hold the disks at the failover's cycle: replicate changes from there.
+      replicaHoldsData = false;
+      lastAcked = held;
+      firstSent = held + 1;
+      initialReplicationDone();
+    }
+    f.complete(null);
+  }
+
+  /** An accepted relationship connected again: the replica says which cycle it holds. */
+  private void reconnected(long held) {
     Cycle open = inflight;
     if (open != null && open.exported && held >= open.number) {
       // The replica imported the exported cycle.

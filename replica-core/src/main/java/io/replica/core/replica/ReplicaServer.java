@@ -164,54 +164,51 @@ public final class ReplicaServer {
    * Runs under the engine's lock.
    */
   public void apply(ReplicaServerSettings settings) {
-    {
+    for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
+      if (settings.enabled() && !transport.authenticationTypes().contains(t)) {
+        throw new UnsupportedOperationException("authentication type " + t + " is not supported by the"
+            + " transport " + transport.getClass().getSimpleName() + "; it supports "
+            + transport.authenticationTypes());
+      }
+    }
+    // Keep the listeners that stay; close the others before binding new ones on their ports.
+    Map<String, Transport.Listener> wanted = new LinkedHashMap<>();
+    if (settings.enabled()) {
       for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
-        if (settings.enabled() && !transport.authenticationTypes().contains(t)) {
-          throw new UnsupportedOperationException("authentication type " + t + " is not supported by the"
-              + " transport " + transport.getClass().getSimpleName() + "; it supports "
-              + transport.authenticationTypes());
+        wanted.put(t + "@" + settings.port(t), null);
+      }
+    }
+    Map<String, Transport.Listener> kept = new LinkedHashMap<>();
+    listening.forEach((key, l) -> {
+      if (wanted.containsKey(key)) {
+        kept.put(key, l);
+      } else {
+        l.close();
+      }
+    });
+    listening.clear();
+    listening.putAll(kept);
+    try {
+      for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
+        String key = t + "@" + settings.port(t);
+        if (settings.enabled() && !listening.containsKey(key)) {
+          listening.put(key, transport.listen(new Endpoint(listenHost, settings.port(t)), t, this::accept));
         }
       }
-      // Keep the listeners that stay; close the others before binding new ones on their ports.
-      Map<String, Transport.Listener> wanted = new LinkedHashMap<>();
-      if (settings.enabled()) {
-        for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
-          wanted.put(t + "@" + settings.port(t), null);
-        }
-      }
-      Map<String, Transport.Listener> kept = new LinkedHashMap<>();
-      listening.forEach((key, l) -> {
-        if (wanted.containsKey(key)) {
-          kept.put(key, l);
-        } else {
-          l.close();
+      Map<VmId, UnreadableReplica> failed = new LinkedHashMap<>();
+      Map<VmId, ReplicaRelationship> found = settings.enabled() ? loadReplicas(settings, failed) : Map.of();
+      serverSettings = settings;
+      found.forEach(replicas::putIfAbsent);
+      found.keySet().forEach(unreadable::remove);
+      failed.forEach((vm, u) -> {
+        if (unreadable.put(vm, u) == null) {
+          host.emit(new ReplicationEvent.HealthChanged(vm, host.clock().instant(), io.replica.api.HealthState.NORMAL,
+              u.health()));
         }
       });
-      listening.clear();
-      listening.putAll(kept);
-      try {
-        for (AuthenticationType t : settings.allowedAuthenticationTypes()) {
-          String key = t + "@" + settings.port(t);
-          if (settings.enabled() && !listening.containsKey(key)) {
-            listening.put(key, transport.listen(new Endpoint(listenHost, settings.port(t)), t, this::accept));
-          }
-        }
-        Map<VmId, UnreadableReplica> failed = new LinkedHashMap<>();
-        Map<VmId, ReplicaRelationship> found = settings.enabled() ? loadReplicas(settings, failed) : Map.of();
-        serverSettings = settings;
-        found.forEach(replicas::putIfAbsent);
-        found.keySet().forEach(unreadable::remove);
-        failed.forEach((vm, u) -> {
-          if (unreadable.put(vm, u) == null) {
-            host.emit(new ReplicationEvent.HealthChanged(vm, host.clock().instant(), io.replica.api.HealthState.NORMAL,
-                u.health()));
-          }
-        });
-        return;
-      } catch (IOException e) {
-        throw new ReplicaException("cannot apply the replica server settings on " + host.hostName() + ": "
-            + Failures.describe(e) + "; check the ports and storage locations and apply the settings again", e);
-      }
+    } catch (IOException e) {
+      throw new ReplicaException("cannot apply the replica server settings on " + host.hostName() + ": "
+          + Failures.describe(e) + "; check the ports and storage locations and apply the settings again", e);
     }
   }
 
