@@ -11,12 +11,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
@@ -39,7 +36,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.replica.api.ReplicationManager;
 import io.replica.api.event.ReplicationListener;
-import io.replica.host.internal.UnixSockets;
+import io.replica.host.internal.Listeners;
 import io.replica.transport.netty.Certificates;
 import io.replica.transport.netty.TlsSettings;
 import java.io.Closeable;
@@ -47,7 +44,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.FileSystems;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFilePermission;
@@ -66,7 +62,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import jdk.net.ExtendedSocketOptions;
@@ -104,18 +99,15 @@ public final class AdminServer implements Closeable {
   private final AdminApi api;
   private final ReplicationListener listener;
   private final ObjectMapper mapper = new ObjectMapper();
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
-      NioIoHandler.newFactory());
+  private final Listeners listeners = new Listeners("management API", 1);
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final ExecutorService executor;
   private final UnixAccounts accounts = new UnixAccounts();
   private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
   private final @Nullable String adminGroup;
   private final Set<String> administrators;
-  private final List<Channel> listeners = new ArrayList<>();
   private @Nullable Path unixSocket;
   private @Nullable InetSocketAddress tcpAddress;
-  private volatile boolean closed;
 
   private AdminServer(Builder b) {
     this.manager = b.manager;
@@ -153,24 +145,9 @@ public final class AdminServer implements Closeable {
   /** Closes the listeners and connections and removes the socket file; the engine stays open. */
   @Override
   public void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    for (Channel l : listeners) {
-      l.close().syncUninterruptibly();
-    }
-    channels.close().syncUninterruptibly();
-    group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
-    executor.shutdown();
-    manager.removeListener(listener);
-    if (unixSocket != null) {
-      try {
-        Files.deleteIfExists(unixSocket);
-      } catch (IOException e) {
-        LOG.warn("cannot remove the management socket file {} ({}); remove it by hand",
-            unixSocket, e.toString());
-      }
+    if (listeners.close(() -> channels.close().syncUninterruptibly())) {
+      executor.shutdown();
+      manager.removeListener(listener);
     }
   }
 
@@ -248,7 +225,7 @@ public final class AdminServer implements Closeable {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel ch) {
-        if (closed) {
+        if (listeners.closed()) {
           ch.close();
           return;
         }
@@ -405,25 +382,16 @@ public final class AdminServer implements Closeable {
           + " exist on this host (create it, e.g. groupadd " + AdminApi.printable(groupName)
           + ", or name another group)", e);
     }
-    Path target = path.toAbsolutePath();
-    Channel ch = UnixSockets.bind(new ServerBootstrap().group(group)
+    unixSocket = listeners.bindUnix(new ServerBootstrap().group(listeners.group())
         .channel(NioServerDomainSocketChannel.class).childHandler(initializer(null, true)),
-        target, permissions, owner, "management API");
-    listeners.add(ch);
-    unixSocket = target;
-    LOG.info("management API listens on {} (group {})", target, groupName);
+        path, permissions, owner);
+    LOG.info("management API listens on {} (group {})", unixSocket, groupName);
   }
 
   private void bindTcp(InetSocketAddress address, SslContext tls) throws IOException {
-    var f = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(initializer(tls, false)).bind(address).awaitUninterruptibly();
-    if (!f.isSuccess()) {
-      throw new IOException("management API cannot listen on TCP address " + address + ": "
-          + f.cause().getMessage() + " (is it in use, or not permitted?)", f.cause());
-    }
-    listeners.add(f.channel());
-    tcpAddress = (InetSocketAddress) f.channel().localAddress();
+    tcpAddress = listeners.bindTcp(new ServerBootstrap().group(listeners.group())
+        .channel(NioServerSocketChannel.class).childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(initializer(tls, false)), address);
     LOG.info("management API listens on {} (mutual TLS)", tcpAddress);
   }
 
