@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 
 /**
  * Reading a request body's fields: each reader names the field and what it takes when the value
@@ -67,36 +68,30 @@ final class BodyFields {
   }
 
   static String text(ObjectNode b, String field) {
-    JsonNode v = b.get(field);
-    if (v == null || !v.isTextual()) {
-      throw ApiException.badRequest("field '" + field + "' must be a string");
-    }
-    return v.asText();
+    return field(b, field, JsonNode::isTextual, "a string").asText();
   }
 
   static long number(ObjectNode b, String field) {
-    JsonNode v = b.get(field);
-    if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
-      throw ApiException.badRequest("field '" + field + "' must be a whole number");
-    }
-    return v.asLong();
+    return field(b, field, v -> v.isIntegralNumber() && v.canConvertToLong(), "a whole number")
+        .asLong();
   }
 
   static int integer(ObjectNode b, String field) {
-    JsonNode v = b.get(field);
-    if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
-      throw ApiException.badRequest("field '" + field + "' must be a whole number within"
-          + " the range of a 32-bit integer");
-    }
-    return v.asInt();
+    return field(b, field, v -> v.isIntegralNumber() && v.canConvertToInt(),
+        "a whole number within the range of a 32-bit integer").asInt();
   }
 
   static boolean bool(ObjectNode b, String field) {
+    return field(b, field, JsonNode::isBoolean, "true or false").asBoolean();
+  }
+
+  /** The field's value if {@code fits} accepts it; otherwise a 400: it must be {@code what}. */
+  private static JsonNode field(ObjectNode b, String field, Predicate<JsonNode> fits, String what) {
     JsonNode v = b.get(field);
-    if (v == null || !v.isBoolean()) {
-      throw ApiException.badRequest("field '" + field + "' must be true or false");
+    if (v == null || !fits.test(v)) {
+      throw ApiException.badRequest("field '" + field + "' must be " + what);
     }
-    return v.asBoolean();
+    return v;
   }
 
   static Instant instant(ObjectNode b, String field) {

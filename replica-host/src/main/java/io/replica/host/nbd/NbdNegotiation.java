@@ -167,6 +167,20 @@ final class NbdNegotiation {
     return data.readCharSequence(length, StandardCharsets.UTF_8).toString();
   }
 
+  /**
+   * Reads an export name (32-bit length, then the name) that {@code after} more bytes must
+   * follow; answers the option with an error and returns null if it runs past the data.
+   */
+  private @Nullable String nameField(int option, ByteBuf data, int after) {
+    long length = data.readUnsignedInt();
+    if (length > data.readableBytes() - after) {
+      optionReply(option, Nbd.REP_ERR_INVALID, "export name length " + length
+          + " runs past the option data");
+      return null;
+    }
+    return string(data, (int) length);
+  }
+
   private void exportName(ByteBuf data) {
     if (data.readableBytes() > 4096) {
       violation("export name of " + data.readableBytes() + " bytes is over the limit of 4096");
@@ -235,13 +249,10 @@ final class NbdNegotiation {
           + " bytes is too short (name length, name, request count)");
       return;
     }
-    long nameLength = data.readUnsignedInt();
-    if (nameLength > data.readableBytes() - 2) {
-      optionReply(option, Nbd.REP_ERR_INVALID, "export name length " + nameLength
-          + " runs past the option data");
+    String name = nameField(option, data, 2);
+    if (name == null) {
       return;
     }
-    String name = string(data, (int) nameLength);
     int count = data.readUnsignedShort();
     if (data.readableBytes() != 2 * count) {
       optionReply(option, Nbd.REP_ERR_INVALID, count + " information requests do not match the"
@@ -317,13 +328,10 @@ final class NbdNegotiation {
           + " bytes is too short");
       return;
     }
-    long nameLength = data.readUnsignedInt();
-    if (nameLength > data.readableBytes() - 4) {
-      optionReply(option, Nbd.REP_ERR_INVALID, "export name length " + nameLength
-          + " runs past the option data");
+    String name = nameField(option, data, 4);
+    if (name == null) {
       return;
     }
-    String name = string(data, (int) nameLength);
     long count = data.readUnsignedInt();
     List<String> queries = new ArrayList<>();
     for (long i = 0; i < count; i++) {
