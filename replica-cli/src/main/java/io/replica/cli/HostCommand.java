@@ -7,8 +7,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -18,8 +16,8 @@ import picocli.CommandLine.Spec;
  * {@code replica host --config FILE}: runs this host as a service in the foreground (systemd's
  * {@code Type=simple}): the machines of the configuration with their disks over NBD, the replica
  * server role if configured, and the replication the host was asked for before it stopped. Logs go
- * to standard output and error; SIGTERM or SIGINT stops it cleanly (the JVM then exits 143 or
- * 130). Exit 1 when it cannot start, 2 for a configuration that is wrong.
+ * to standard output and error; SIGTERM or SIGINT stops it cleanly ({@link Foreground}: the JVM
+ * then exits 143 or 130). Exit 1 when it cannot start, 2 for a configuration that is wrong.
  */
 @Command(name = "host", mixinStandardHelpOptions = true,
     description = "Run this host: its machines' disks over NBD, replication, and the replica server role.")
@@ -32,11 +30,11 @@ final class HostCommand implements Callable<Integer> {
       description = "The host configuration (JSON; see docs/host.md).")
   Path config;
 
-  /** Counted down to stop the running service; tests stop it without a signal. */
-  final CountDownLatch stop = new CountDownLatch(1);
+  /** Runs the service until a signal; tests stop it through {@code foreground.stop}. */
+  final Foreground foreground = new Foreground("replica-host-stop");
 
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     if (!Files.isRegularFile(config)) {
@@ -60,17 +58,7 @@ final class HostCommand implements Callable<Integer> {
       err.println("replica host: cannot start: " + e.getMessage());
       return 1;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      stop.countDown();
-      try {
-        stopped.await(30, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "replica-host-stop");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
+    return foreground.run(() -> {
       out.println("replica host '" + c.hostName() + "' runs " + c.machines().size() + " machine"
           + (c.machines().size() == 1 ? "" : "s") + "; NBD on " + c.nbd().unixSocket()
           + service.nbd().tcpAddress().map(a -> " and " + a + " (TLS)").orElse("")
@@ -83,18 +71,7 @@ final class HostCommand implements Callable<Integer> {
         }
       }
       out.flush();
-      stop.await();
       return 0;
-    } catch (InterruptedException e) {
-      return 0;
-    } finally {
-      service.close();
-      stopped.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException e) {
-        // shutting down already
-      }
-    }
+    }, service::close);
   }
 }

@@ -27,7 +27,6 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import picocli.CommandLine.Command;
@@ -39,7 +38,9 @@ import picocli.CommandLine.Spec;
  * {@code replica server}: runs a replica server in the foreground until stopped. Primaries
  * authenticate with mutual TLS (and Kerberos on its own port when a keytab is given); the
  * authorization list decides who may replicate and where their machines are stored. Each
- * accepted or refused connection is one line on standard output, with the reason.
+ * accepted or refused connection is one line on standard output, with the reason. It runs as
+ * {@code replica host} does ({@link Foreground}): SIGTERM or SIGINT stops it cleanly and the JVM
+ * exits 143 or 130; exit 1 when it cannot start, 2 for a usage or configuration error.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
     description = "Run a replica server in the foreground until stopped.")
@@ -91,11 +92,9 @@ final class ServerCommand implements Callable<Integer> {
       description = "This server's Kerberos host principal.")
   String principal;
 
-  /** Set by tests to stop the server; otherwise it runs until the process is stopped. */
-  final CountDownLatch stop = new CountDownLatch(1);
-  private final CountDownLatch stopped = new CountDownLatch(1);
+  /** Runs the server until a signal; tests stop it through {@code foreground.stop}. */
+  final Foreground foreground = new Foreground("replica-server-stop");
 
-  /** Parses {@code HOST:PORT} or {@code [V6]:PORT}. */
   /** Whether two host names are the same host: without case and without a final dot, as DNS. */
   static boolean sameHost(String a, String b) {
     return normalHost(a).equals(normalHost(b));
@@ -106,6 +105,7 @@ final class ServerCommand implements Callable<Integer> {
     return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
   }
 
+  /** Parses {@code HOST:PORT} or {@code [V6]:PORT}. */
   static Endpoint parseEndpoint(String text) {
     int colon = text.lastIndexOf(':');
     if (colon <= 0 || colon == text.length() - 1) {
@@ -362,16 +362,7 @@ final class ServerCommand implements Callable<Integer> {
     ReplicationManager engine = ReplicaEngine.builder().hostName(name)
         .listenHost(endpoint.host()).clock(Clock.system()).scheduler(Scheduler.of(executor))
         .transport(transport).storage(new DirectoryStorageProvider()).build();
-    Thread hook = new Thread(() -> {
-      stop.countDown();
-      try {
-        stopped.await(15, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "replica-server-stop");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
+    return foreground.run(() -> {
       try {
         engine.setReplicaServerSettings(serverSettings);
       } catch (RuntimeException e) {
@@ -379,26 +370,17 @@ final class ServerCommand implements Callable<Integer> {
         err.println("replica server: cannot start: " + e.getMessage());
         return 1;
       }
-      out.println("replica server '" + name + "' listening on " + endpoint + " (certificate)"
+      out.println("replica server '" + serverName + "' listening on " + endpoint + " (certificate)"
           + (kerberos ? " and " + endpoint.host() + ":" + kerberosPort + " (Kerberos)" : "")
           + "; storage " + storage + "; "
           + (entries.isEmpty() ? "any authenticated primary" : "primaries " + allow)
           + " admitted");
       out.flush();
-      stop.await();
       return 0;
-    } catch (InterruptedException e) {
-      return 0;
-    } finally {
+    }, () -> {
       engine.close();
       transport.close();
       executor.shutdownNow();
-      stopped.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException e) {
-        // shutting down already
-      }
-    }
+    });
   }
 }

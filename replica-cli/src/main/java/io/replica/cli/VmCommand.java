@@ -65,7 +65,36 @@ final class VmCommand implements Runnable {
     return Path.of(env != null && !env.isBlank() ? env : "/run/replica/admin.sock");
   }
 
-  /** One call of the API, its answer printed; the exit status says how it went. */
+  /**
+   * What each command asks of the management API: the method, and the path under
+   * {@code /v1/vms/{vm}} (under {@code /v1/vms} for {@code list}). A POST sends {@code {}} unless
+   * the command has a body of its own.
+   */
+  static final Map<String, Route> ROUTES = Map.ofEntries(
+      Map.entry("list", new Route("GET", "")),
+      Map.entry("get", new Route("GET", "")),
+      Map.entry("measure", new Route("GET", "/statistics")),
+      Map.entry("recovery-points", new Route("GET", "/recovery-points")),
+      Map.entry("remove", new Route("DELETE", "")),
+      Map.entry("enable", new Route("POST", "/enable")),
+      Map.entry("start-initial", new Route("POST", "/initial-replication")),
+      Map.entry("suspend", new Route("POST", "/suspend")),
+      Map.entry("resume", new Route("POST", "/resume")),
+      Map.entry("test-failover", new Route("POST", "/test-failover")),
+      Map.entry("stop-test-failover", new Route("POST", "/test-failover/stop")),
+      Map.entry("failover", new Route("POST", "/failover")),
+      Map.entry("complete", new Route("POST", "/failover/complete")),
+      Map.entry("cancel", new Route("POST", "/failover/cancel")),
+      Map.entry("reverse", new Route("POST", "/reverse")),
+      Map.entry("verify", new Route("POST", "/verify")));
+
+  /** A request's method and path suffix. */
+  record Route(String method, String path) {}
+
+  /**
+   * One call of the API, as {@link #ROUTES} says for the command's name, its answer printed; the
+   * exit status says how it went.
+   */
   abstract static class Call implements Callable<Integer> {
     @ParentCommand
     VmCommand parent;
@@ -73,12 +102,19 @@ final class VmCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    abstract String method();
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
 
-    abstract String path();
+    final Route route() {
+      return ROUTES.get(spec.name());
+    }
+
+    String path() {
+      return "/v1/vms" + route().path();
+    }
 
     @Nullable String body() {
-      return null;
+      return route().method().equals("POST") ? "{}" : null;
     }
 
     /** Prints a successful answer for people. */
@@ -93,7 +129,7 @@ final class VmCommand implements Runnable {
       String what = "replica vm " + spec.name();
       AdminClient.Response r;
       try {
-        r = new AdminClient(parent.socket()).exchange(method(), path(), body());
+        r = new AdminClient(parent.socket()).exchange(route().method(), path(), body());
       } catch (IOException e) {
         err.println(what + ": " + Preflight.describe(e) + " (pass --socket if it listens elsewhere than "
             + parent.socket() + ")");
@@ -180,14 +216,6 @@ final class VmCommand implements Runnable {
 
   @Command(name = "list", description = "Every machine the host replicates (Get-VMReplication).")
   static final class ListVms extends Call {
-    String method() {
-      return "GET";
-    }
-
-    String path() {
-      return "/v1/vms";
-    }
-
     @Override
     void print(PrintWriter out, JsonNode body) {
       List<List<String>> rows = new ArrayList<>();
@@ -203,40 +231,21 @@ final class VmCommand implements Runnable {
   abstract static class OnVm extends Call {
     @Parameters(index = "0", paramLabel = "VM", description = "The machine's name or id.")
     String vm;
+
+    @Override
+    String path() {
+      return vmPath(vm) + route().path();
+    }
   }
 
   @Command(name = "get", description = "One machine's replication: state, health and why, settings.")
-  static final class Get extends OnVm {
-    String method() {
-      return "GET";
-    }
-
-    String path() {
-      return vmPath(vm);
-    }
-  }
+  static final class Get extends OnVm {}
 
   @Command(name = "measure", description = "Replication statistics (Measure-VMReplication).")
-  static final class Measure extends OnVm {
-    String method() {
-      return "GET";
-    }
-
-    String path() {
-      return vmPath(vm) + "/statistics";
-    }
-  }
+  static final class Measure extends OnVm {}
 
   @Command(name = "recovery-points", description = "The recovery points a replica keeps.")
   static final class RecoveryPoints extends OnVm {
-    String method() {
-      return "GET";
-    }
-
-    String path() {
-      return vmPath(vm) + "/recovery-points";
-    }
-
     @Override
     void print(PrintWriter out, JsonNode body) {
       List<List<String>> rows = new ArrayList<>();
@@ -247,17 +256,8 @@ final class VmCommand implements Runnable {
     }
   }
 
-  /** A POST about one machine. */
-  abstract static class Post extends OnVm {
-    String method() {
-      return "POST";
-    }
-
-    @Override
-    @Nullable String body() {
-      return "{}";
-    }
-  }
+  @Command(name = "remove", description = "Remove replication (Remove-VMReplication).")
+  static final class Remove extends OnVm {}
 
   /** Options that make replication settings, for enable and reverse. */
   static final class SettingsOptions {
@@ -299,13 +299,9 @@ final class VmCommand implements Runnable {
   }
 
   @Command(name = "enable", description = "Enable replication of a machine of this host (Enable-VMReplication).")
-  static final class Enable extends Post {
+  static final class Enable extends OnVm {
     @picocli.CommandLine.Mixin
     SettingsOptions settings = new SettingsOptions();
-
-    String path() {
-      return vmPath(vm) + "/enable";
-    }
 
     @Override
     @Nullable String body() {
@@ -314,7 +310,7 @@ final class VmCommand implements Runnable {
   }
 
   /** Starts a long operation and, unless told not to, shows its progress until it ends. */
-  abstract static class LongRunning extends Post {
+  abstract static class LongRunning extends OnVm {
     @Option(names = "--no-wait", description = "Return once started; 'replica vm get' shows the progress.")
     boolean noWait;
 
@@ -333,26 +329,19 @@ final class VmCommand implements Runnable {
   }
 
   @Command(name = "start-initial", description = "Start initial replication (Start-VMInitialReplication).")
-  static final class StartInitial extends LongRunning {
-    String path() {
-      return vmPath(vm) + "/initial-replication";
-    }
-  }
+  static final class StartInitial extends LongRunning {}
 
   @Command(name = "suspend", description = "Suspend replication (Suspend-VMReplication).")
-  static final class Suspend extends Post {
-    String path() {
-      return vmPath(vm) + "/suspend";
-    }
-  }
+  static final class Suspend extends OnVm {}
 
   @Command(name = "resume", description = "Resume replication (Resume-VMReplication), or resynchronize.")
   static final class Resume extends LongRunning {
     @Option(names = "--resync", description = "Resynchronize (Resume-VMReplication -Resynchronize).")
     boolean resync;
 
+    @Override
     String path() {
-      return vmPath(vm) + "/resume" + (resync ? "?resync=true" : "");
+      return super.path() + (resync ? "?resync=true" : "");
     }
 
     @Override
@@ -361,19 +350,8 @@ final class VmCommand implements Runnable {
     }
   }
 
-  @Command(name = "remove", description = "Remove replication (Remove-VMReplication).")
-  static final class Remove extends OnVm {
-    String method() {
-      return "DELETE";
-    }
-
-    String path() {
-      return vmPath(vm);
-    }
-  }
-
   /** A call that names a recovery point, by cycle or by time. */
-  abstract static class WithPoint extends Post {
+  abstract static class WithPoint extends OnVm {
     @Option(names = "--point", paramLabel = "N", description = "The recovery point (see recovery-points).")
     @Nullable Long point;
 
@@ -398,18 +376,10 @@ final class VmCommand implements Runnable {
   }
 
   @Command(name = "test-failover", description = "Start a test failover on the replica (Start-VMFailover -AsTest).")
-  static final class TestFailover extends WithPoint {
-    String path() {
-      return vmPath(vm) + "/test-failover";
-    }
-  }
+  static final class TestFailover extends WithPoint {}
 
   @Command(name = "stop-test-failover", description = "Stop a test failover (Stop-VMFailover).")
-  static final class StopTestFailover extends Post {
-    String path() {
-      return vmPath(vm) + "/test-failover/stop";
-    }
-  }
+  static final class StopTestFailover extends OnVm {}
 
   @Command(name = "failover", description = "On the replica, fail over to a recovery point (Start-VMFailover);"
       + " with --prepare, on the primary, the planned failover (Start-VMFailover -Prepare).")
@@ -420,8 +390,9 @@ final class VmCommand implements Runnable {
     @Option(names = "--force", description = "Fail over even though the primary may still run the machine.")
     boolean force;
 
+    @Override
     String path() {
-      return vmPath(vm) + (prepare ? "/failover/prepare" : "/failover");
+      return super.path() + (prepare ? "/prepare" : "");
     }
 
     @Override
@@ -438,27 +409,15 @@ final class VmCommand implements Runnable {
   }
 
   @Command(name = "complete", description = "Commit a failover (Complete-VMFailover).")
-  static final class Complete extends Post {
-    String path() {
-      return vmPath(vm) + "/failover/complete";
-    }
-  }
+  static final class Complete extends OnVm {}
 
   @Command(name = "cancel", description = "Cancel a failover (Stop-VMFailover).")
-  static final class Cancel extends Post {
-    String path() {
-      return vmPath(vm) + "/failover/cancel";
-    }
-  }
+  static final class Cancel extends OnVm {}
 
   @Command(name = "reverse", description = "Replicate back after a failover (Set-VMReplication -Reverse).")
-  static final class Reverse extends Post {
+  static final class Reverse extends OnVm {
     @picocli.CommandLine.Mixin
     SettingsOptions settings = new SettingsOptions();
-
-    String path() {
-      return vmPath(vm) + "/reverse";
-    }
 
     @Override
     @Nullable String body() {
@@ -467,9 +426,5 @@ final class VmCommand implements Runnable {
   }
 
   @Command(name = "verify", description = "Compare the replica with the primary now (online verify).")
-  static final class Verify extends Post {
-    String path() {
-      return vmPath(vm) + "/verify";
-    }
-  }
+  static final class Verify extends OnVm {}
 }

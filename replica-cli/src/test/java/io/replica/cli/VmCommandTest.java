@@ -19,7 +19,9 @@ import io.replica.testkit.memory.InMemoryNetwork;
 import io.replica.testkit.memory.InMemoryStorageProvider;
 import io.replica.testkit.memory.InMemoryVirtualDisk;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -125,5 +127,49 @@ class VmCommandTest {
     assertTrue(nobody.err().contains("management API") && nobody.err().contains("--socket"), nobody.err());
 
     assertEquals(2, vm("enable", "web01").code(), "--replica-server is required");
+  }
+
+  @Test
+  void everyCommandHasARouteAndItsOwnHelp() {
+    var commands = Main.commandLine().getSubcommands().get("vm").getSubcommands();
+    assertEquals(VmCommand.ROUTES.keySet(), commands.keySet());
+    for (String name : commands.keySet()) {
+      CertCommandTest.Run help = CertCommandTest.run("vm", name, "--help");
+      assertEquals(0, help.code(), name + ": " + help.out() + help.err());
+      assertTrue(help.out().startsWith("Usage: replica vm " + name), help.out());
+      String description = commands.get(name).getCommandSpec().usageMessage().description()[0];
+      assertTrue(help.out().replaceAll("\\s+", " ").contains(description.substring(0, 20)), help.out());
+    }
+  }
+
+  @Test
+  void eachCommandAsksForItsResource() {
+    List<Map.Entry<List<String>, String>> expected = List.of(
+        Map.entry(List.of("list"), "GET /v1/vms"),
+        Map.entry(List.of("get", "web01"), "GET /v1/vms/web01"),
+        Map.entry(List.of("get", "web01 - Test"), "GET /v1/vms/web01%20-%20Test"),
+        Map.entry(List.of("measure", "web01"), "GET /v1/vms/web01/statistics"),
+        Map.entry(List.of("recovery-points", "web01"), "GET /v1/vms/web01/recovery-points"),
+        Map.entry(List.of("remove", "web01"), "DELETE /v1/vms/web01"),
+        Map.entry(List.of("enable", "web01", "--replica-server", "hv2"), "POST /v1/vms/web01/enable"),
+        Map.entry(List.of("start-initial", "web01"), "POST /v1/vms/web01/initial-replication"),
+        Map.entry(List.of("suspend", "web01"), "POST /v1/vms/web01/suspend"),
+        Map.entry(List.of("resume", "web01"), "POST /v1/vms/web01/resume"),
+        Map.entry(List.of("resume", "web01", "--resync"), "POST /v1/vms/web01/resume?resync=true"),
+        Map.entry(List.of("test-failover", "web01"), "POST /v1/vms/web01/test-failover"),
+        Map.entry(List.of("stop-test-failover", "web01"), "POST /v1/vms/web01/test-failover/stop"),
+        Map.entry(List.of("failover", "web01"), "POST /v1/vms/web01/failover"),
+        Map.entry(List.of("failover", "web01", "--prepare"), "POST /v1/vms/web01/failover/prepare"),
+        Map.entry(List.of("complete", "web01"), "POST /v1/vms/web01/failover/complete"),
+        Map.entry(List.of("cancel", "web01"), "POST /v1/vms/web01/failover/cancel"),
+        Map.entry(List.of("reverse", "web01", "--replica-server", "hv1"), "POST /v1/vms/web01/reverse"),
+        Map.entry(List.of("verify", "web01"), "POST /v1/vms/web01/verify"));
+    for (Map.Entry<List<String>, String> e : expected) {
+      List<String> args = new ArrayList<>(List.of("vm"));
+      args.addAll(e.getKey());
+      var parsed = Main.commandLine().parseArgs(args.toArray(new String[0]));
+      VmCommand.Call call = (VmCommand.Call) parsed.subcommand().subcommand().commandSpec().userObject();
+      assertEquals(e.getValue(), call.route().method() + " " + call.path(), e.getKey().toString());
+    }
   }
 }

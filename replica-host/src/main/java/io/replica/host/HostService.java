@@ -260,6 +260,12 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
     }
   }
 
+  /**
+   * The machine's tracker, once the engine has one. The API offers no event or future for that
+   * moment (the enable future may wait for the replica server, or fail while the tracker stays), so
+   * this looks again while the enable is pending; the engine registers the tracker before
+   * {@code enableReplication} returns, so the first look normally finds it.
+   */
   private Optional<ChangeTracker> awaitTracker(VmId vm, CompletableFuture<Void> enabled) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (true) {

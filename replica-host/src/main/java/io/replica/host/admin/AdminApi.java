@@ -1,43 +1,26 @@
 package io.replica.host.admin;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.replica.api.AuthenticationType;
-import io.replica.api.DiskId;
 import io.replica.api.NotAuthorizedException;
 import io.replica.api.NotFoundException;
-import io.replica.api.RecoveryHistory;
 import io.replica.api.RecoveryPoint;
 import io.replica.api.ReplicaException;
-import io.replica.api.ReplicationHealth;
 import io.replica.api.ReplicationManager;
-import io.replica.api.ReplicationMode;
 import io.replica.api.ReplicationSettings;
-import io.replica.api.ReplicationState;
-import io.replica.api.ReplicationStatistics;
-import io.replica.api.VerificationResult;
 import io.replica.api.VirtualMachine;
 import io.replica.api.VmId;
 import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -48,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * The resources of the management API over a {@link ReplicationManager} and a
  * {@link MachineCatalog}, free of HTTP plumbing: a method, the decoded path segments, the query
  * and the body in; a status and a JSON body out. docs/admin-api.md describes every resource.
+ * This class routes and maps failures to statuses; {@link AdminViews} writes the answers,
+ * {@link BodyFields} and {@link SettingsJson} read the bodies.
  */
 final class AdminApi {
   private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
@@ -60,24 +45,18 @@ final class AdminApi {
   private final ReplicationManager manager;
   private final MachineCatalog catalog;
   private final ObjectMapper mapper;
-  private final Map<VmId, Progress> progress = new ConcurrentHashMap<>();
-
-  /** The last two progress reports of an initial replication or resynchronization. */
-  private record Progress(long bytesDone, long bytesTotal, Instant time,
-      @Nullable Progress before) {}
+  private final AdminViews views;
 
   AdminApi(ReplicationManager manager, MachineCatalog catalog, ObjectMapper mapper) {
     this.manager = manager;
     this.catalog = catalog;
     this.mapper = mapper;
+    this.views = new AdminViews(manager, catalog);
   }
 
   /** Keeps the progress of initial replications, which statistics do not carry. */
   void onEvent(ReplicationEvent event) {
-    if (event instanceof ReplicationEvent.InitialReplicationProgress p) {
-      progress.compute(p.vm(), (k, old) -> new Progress(p.bytesDone(), p.bytesTotal(), p.time(),
-          old == null ? null : new Progress(old.bytesDone, old.bytesTotal, old.time, null)));
-    }
+    views.onEvent(event);
   }
 
   /**
@@ -102,7 +81,7 @@ final class AdminApi {
     }
     if (s.size() == 2) {
       expect(method, "GET");
-      return done(list());
+      return done(views.list());
     }
     String vm = s.get(2);
     String resource = String.join("/", s.subList(3, s.size()));
@@ -110,25 +89,25 @@ final class AdminApi {
       case "":
         if (method.equals("DELETE")) {
           VmId id = resolve(vm);
-          return catalog.remove(manager, id).thenApply(v -> ok("removed", id));
+          return catalog.remove(manager, id).thenApply(v -> AdminViews.ok("removed", id));
         }
         expect(method, "GET", "DELETE");
-        return done(one(resolve(vm)));
+        return done(views.one(resolve(vm)));
       case "statistics":
         expect(method, "GET");
-        return done(statistics(manager.statistics(resolve(vm))));
+        return done(AdminViews.statistics(manager.statistics(resolve(vm))));
       case "statistics/reset": {
         expect(method, "POST");
         VmId id = resolve(vm);
         manager.resetStatistics(id);
-        return done(statistics(manager.statistics(id)));
+        return done(AdminViews.statistics(manager.statistics(id)));
       }
       case "recovery-points": {
         expect(method, "GET");
         VmId id = resolve(vm);
         ArrayNode a = JSON.arrayNode();
         for (RecoveryPoint p : manager.recoveryPoints(id)) {
-          a.add(point(p));
+          a.add(AdminViews.point(p));
         }
         ObjectNode n = JSON.objectNode();
         n.put("id", id.toString());
@@ -140,9 +119,9 @@ final class AdminApi {
         VirtualMachine machine = catalog.machine(checkedName(vm)).orElseThrow(() ->
             ApiException.notFound("no virtual machine '" + vm + "' is configured on host '"
                 + manager.hostName() + "' (add it to the host's configuration first)"));
-        ReplicationSettings settings = settings(object(body), Set.of());
+        ReplicationSettings settings = SettingsJson.read(BodyFields.object(mapper, body));
         return catalog.enable(manager, machine, settings)
-            .thenApply(v -> ApiResponse.ok(one(machine.id())));
+            .thenApply(v -> ApiResponse.ok(views.one(machine.id())));
       }
       case "settings":
         throw new ApiException(405, "bad-request", "changing the settings of a replicating"
@@ -156,7 +135,7 @@ final class AdminApi {
       case "suspend": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        return manager.suspendReplication(id).thenApply(v -> ApiResponse.ok(one(id)));
+        return manager.suspendReplication(id).thenApply(v -> ApiResponse.ok(views.one(id)));
       }
       case "resume": {
         expect(method, "POST");
@@ -164,23 +143,23 @@ final class AdminApi {
         if (flag(query, "resync")) {
           return started(id, manager.resynchronize(id), "resynchronization");
         }
-        return manager.resumeReplication(id).thenApply(v -> ApiResponse.ok(one(id)));
+        return manager.resumeReplication(id).thenApply(v -> ApiResponse.ok(views.one(id)));
       }
       case "verify": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        return manager.verify(id).thenApply(r -> ApiResponse.ok(verification(r)));
+        return manager.verify(id).thenApply(r -> ApiResponse.ok(AdminViews.verification(r)));
       }
       case "test-failover": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        RecoveryPoint p = chosenPoint(id, object(body), Set.of());
+        RecoveryPoint p = chosenPoint(id, BodyFields.object(mapper, body), Set.of());
         return manager.startTestFailover(id, p).thenApply(m -> {
           catalog.attached(m);
           ObjectNode n = JSON.objectNode();
           n.put("id", id.toString());
-          n.set("recoveryPoint", point(p));
-          n.set("testMachine", machine(m));
+          n.set("recoveryPoint", AdminViews.point(p));
+          n.set("testMachine", AdminViews.machine(m));
           return ApiResponse.ok(n);
         });
       }
@@ -190,25 +169,25 @@ final class AdminApi {
         Optional<VirtualMachine> test = manager.testFailover(id);
         return manager.stopTestFailover(id).thenApply(v -> {
           test.ifPresent(t -> catalog.detached(t.id()));
-          return ApiResponse.ok(one(id));
+          return ApiResponse.ok(views.one(id));
         });
       }
       case "failover/prepare": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        return manager.plannedFailover(id).thenApply(v -> ApiResponse.ok(one(id)));
+        return manager.plannedFailover(id).thenApply(v -> ApiResponse.ok(views.one(id)));
       }
       case "failover": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        ObjectNode b = object(body);
+        ObjectNode b = BodyFields.object(mapper, body);
         RecoveryPoint p = chosenPoint(id, b, Set.of("force"));
-        boolean force = b.has("force") && bool(b, "force");
+        boolean force = b.has("force") && BodyFields.bool(b, "force");
         return manager.failover(id, p, force).thenApply(m -> {
           catalog.attached(m);
-          ObjectNode n = one(id);
-          n.set("recoveryPoint", point(p));
-          n.set("machine", machine(m));
+          ObjectNode n = views.one(id);
+          n.set("recoveryPoint", AdminViews.point(p));
+          n.set("machine", AdminViews.machine(m));
           return ApiResponse.ok(n);
         });
       }
@@ -218,8 +197,8 @@ final class AdminApi {
         return manager.commitFailover(id).thenApply(m -> {
           catalog.detached(id);
           catalog.attached(m);
-          ObjectNode n = one(id);
-          n.set("machine", machine(m));
+          ObjectNode n = views.one(id);
+          n.set("machine", AdminViews.machine(m));
           return ApiResponse.ok(n);
         });
       }
@@ -228,16 +207,16 @@ final class AdminApi {
         VmId id = resolve(vm);
         return manager.cancelFailover(id).thenApply(v -> {
           catalog.detached(id);
-          return ApiResponse.ok(one(id));
+          return ApiResponse.ok(views.one(id));
         });
       }
       case "reverse": {
         expect(method, "POST");
         VmId id = resolve(vm);
-        ReplicationSettings settings = settings(object(body), Set.of());
+        ReplicationSettings settings = SettingsJson.read(BodyFields.object(mapper, body));
         return manager.reverseReplication(id, settings).thenApply(v -> {
           catalog.reversed(manager, id);
-          return ApiResponse.ok(one(id));
+          return ApiResponse.ok(views.one(id));
         });
       }
       default:
@@ -249,7 +228,7 @@ final class AdminApi {
   /** A long operation answers 202 once started; its progress shows on GET /v1/vms/{vm}. */
   private CompletableFuture<ApiResponse> started(VmId id, CompletableFuture<Void> op,
       String what) {
-    progress.remove(id);
+    views.forgetProgress(id);
     op.whenComplete((v, e) -> {
       if (e != null) {
         LOG.warn("{} of virtual machine {} failed: {}", what, id, unwrap(e).getMessage());
@@ -263,7 +242,7 @@ final class AdminApi {
         return CompletableFuture.failedFuture(unwrap(e));
       }
     }
-    return done(new ApiResponse(202, one(id)));
+    return done(new ApiResponse(202, views.one(id)));
   }
 
   // ---- resolving machines
@@ -295,7 +274,7 @@ final class AdminApi {
       return m.get().id();
     }
     for (VmId id : manager.virtualMachines()) {
-      Optional<VirtualMachine> test = testMachine(id);
+      Optional<VirtualMachine> test = views.testMachine(id);
       if (test.isPresent() && test.get().name().equals(s)) {
         return id;
       }
@@ -304,370 +283,23 @@ final class AdminApi {
         + manager.hostName() + "' (GET /v1/vms lists them by id and name)");
   }
 
-  private Optional<VirtualMachine> testMachine(VmId id) {
-    try {
-      return manager.testFailover(id);
-    } catch (ReplicaException | IllegalStateException e) {
-      return Optional.empty();
-    }
-  }
-
-  private Optional<String> name(VmId id) {
-    return catalog.machine(id.toString()).map(VirtualMachine::name);
-  }
-
-  // ---- views
-
-  private ObjectNode list() {
-    ArrayNode a = JSON.arrayNode();
-    for (VmId id : new TreeSet<>(manager.virtualMachines())) {
-      try {
-        a.add(summary(id));
-      } catch (NotFoundException e) {
-        // Removed while listing.
-      }
-    }
-    ObjectNode n = JSON.objectNode();
-    n.put("host", manager.hostName());
-    n.set("vms", a);
-    return n;
-  }
-
-  private ObjectNode summary(VmId id) {
-    ObjectNode n = JSON.objectNode();
-    n.put("id", id.toString());
-    Optional<String> name = name(id);
-    name.ifPresentOrElse(v -> n.put("name", v), () -> n.putNull("name"));
-    ReplicationMode mode = manager.mode(id);
-    ReplicationState state = manager.state(id);
-    n.put("mode", mode.name());
-    n.put("state", state.name());
-    n.put("health", manager.health(id).state().name());
-    if (mode == ReplicationMode.PRIMARY) {
-      try {
-        ReplicationSettings s = manager.settings(id);
-        n.put("replicaServer", s.replicaServer());
-        n.put("replicaServerPort", s.replicaServerPort());
-      } catch (ReplicaException | IllegalStateException e) {
-        n.putNull("replicaServer");
-      }
-    }
-    Instant last = manager.statistics(id).lastReplicationTime();
-    n.put("lastReplicationTime", last == null ? null : last.toString());
-    Progress p = progress.get(id);
-    if (p != null && (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION
-        || state == ReplicationState.READY_FOR_INITIAL_REPLICATION
-        || state == ReplicationState.RESYNCHRONIZING)) {
-      ObjectNode pn = n.putObject("progress");
-      pn.put("bytesDone", p.bytesDone);
-      pn.put("bytesTotal", p.bytesTotal);
-      if (p.before != null && p.time.isAfter(p.before.time)) {
-        double seconds = Duration.between(p.before.time, p.time).toNanos() / 1e9;
-        pn.put("bytesPerSecond", (long) ((p.bytesDone - p.before.bytesDone) / seconds));
-      }
-    }
-    return n;
-  }
-
-  private ObjectNode one(VmId id) {
-    ObjectNode n = summary(id);
-    ReplicationHealth h = manager.health(id);
-    ArrayNode reasons = n.putArray("healthReasons");
-    h.reasons().forEach(reasons::add);
-    if (manager.mode(id) == ReplicationMode.PRIMARY) {
-      try {
-        n.set("settings", settingsView(manager.settings(id)));
-      } catch (ReplicaException | IllegalStateException e) {
-        // No settings to show in this state.
-      }
-    }
-    testMachine(id).ifPresent(m -> n.set("testMachine", machine(m)));
-    return n;
-  }
-
-  /**
-   * Replication settings as JSON, in the fields the enable body takes: what {@link
-   * #settingsFromJson} reads back to the same settings.
-   */
-  static ObjectNode settingsView(ReplicationSettings s) {
-    ObjectNode n = JSON.objectNode();
-    n.put("replicaServer", s.replicaServer());
-    n.put("port", s.replicaServerPort());
-    n.put("authenticationType", s.authenticationType().name().toLowerCase(Locale.ROOT));
-    n.put("frequencySeconds", s.replicationFrequency().toSeconds());
-    n.put("compression", s.compressionEnabled());
-    RecoveryHistory h = s.recoveryHistory();
-    n.put("additionalRecoveryPoints", h.additionalPoints());
-    n.put("recoveryPointIntervalSeconds", h.pointInterval().toSeconds());
-    n.put("applicationConsistentEvery", h.applicationConsistentEvery());
-    n.put("initialReplicationMethod", method(s));
-    s.initialReplicationExportLocation().ifPresent(v -> n.put("exportLocation", v));
-    s.initialReplicationStartTime().ifPresent(v -> n.put("initialReplicationStartTime",
-        v.toString()));
-    ArrayNode disks = n.putArray("replicatedDisks");
-    s.replicatedDisks().stream().map(DiskId::toString).sorted().forEach(disks::add);
-    n.put("trackingBlockSizeBytes", s.trackingBlockSizeBytes());
-    n.put("resynchronizationThreshold", s.resynchronizationThreshold());
-    n.put("bandwidthBytesPerSecondMax", s.bandwidthBytesPerSecondMax());
-    s.verifyInterval().ifPresent(v -> n.put("verifyIntervalSeconds", v.toSeconds()));
-    return n;
-  }
-
-  private static String method(ReplicationSettings s) {
-    switch (s.initialReplicationMethod()) {
-      case EXPORT_TO_MEDIA:
-        return "export";
-      case EXISTING_COPY:
-        return "existing-copy";
-      default:
-        return "network";
-    }
-  }
-
-  private static ObjectNode statistics(ReplicationStatistics s) {
-    ObjectNode n = JSON.objectNode();
-    n.put("id", s.vm().toString());
-    n.put("windowStart", s.windowStart().toString());
-    n.put("windowEnd", s.windowEnd().toString());
-    n.put("averageReplicationSizeBytes", s.averageReplicationSizeBytes());
-    n.put("maximumReplicationSizeBytes", s.maximumReplicationSizeBytes());
-    n.put("averageLatencyMillis", s.averageLatency().toMillis());
-    n.put("maximumLatencyMillis", s.maximumLatency().toMillis());
-    n.put("successfulReplicationCount", s.successfulReplicationCount());
-    n.put("missedReplicationCount", s.missedReplicationCount());
-    n.put("replicationErrors", s.replicationErrors());
-    n.put("networkFailureCount", s.networkFailureCount());
-    n.put("pendingReplicationSizeBytes", s.pendingReplicationSizeBytes());
-    n.put("initialReplicationSizeBytes", s.initialReplicationSizeBytes());
-    Instant last = s.lastReplicationTime();
-    n.put("lastReplicationTime", last == null ? null : last.toString());
-    n.put("lastAppliedCycle", s.lastAppliedCycle());
-    return n;
-  }
-
-  private static ObjectNode point(RecoveryPoint p) {
-    ObjectNode n = JSON.objectNode();
-    n.put("cycle", p.cycle());
-    n.put("time", p.time().toString());
-    n.put("type", p.type().name());
-    return n;
-  }
-
-  private static ObjectNode machine(VirtualMachine m) {
-    ObjectNode n = JSON.objectNode();
-    n.put("id", m.id().toString());
-    n.put("name", m.name());
-    ArrayNode disks = n.putArray("disks");
-    m.disks().forEach(d -> disks.add(d.id().toString()));
-    return n;
-  }
-
-  private static ObjectNode verification(VerificationResult r) {
-    ObjectNode n = JSON.objectNode();
-    n.put("id", r.vm().toString());
-    n.put("time", r.time().toString());
-    n.put("cycle", r.cycle());
-    n.put("disks", r.disks());
-    n.put("comparedBytes", r.comparedBytes());
-    n.put("uncomparedBytes", r.uncomparedBytes());
-    n.put("matches", r.matches());
-    ArrayNode d = n.putArray("differences");
-    for (VerificationResult.DifferingRange range : r.differences()) {
-      ObjectNode rn = d.addObject();
-      rn.put("disk", range.disk().toString());
-      rn.put("offsetBytes", range.offsetBytes());
-      rn.put("lengthBytes", range.lengthBytes());
-    }
-    return n;
-  }
-
-  private ApiResponse ok(String outcome, VmId id) {
-    ObjectNode n = JSON.objectNode();
-    n.put("id", id.toString());
-    n.put("result", outcome);
-    return ApiResponse.ok(n);
-  }
-
-  // ---- bodies
-
-  private ObjectNode object(byte[] body) {
-    if (body.length == 0) {
-      return JSON.objectNode();
-    }
-    JsonNode n;
-    try {
-      n = mapper.readTree(body);
-    } catch (JsonProcessingException e) {
-      throw ApiException.badRequest("the request body is not valid JSON ("
-          + printable(e.getOriginalMessage()) + " at line " + e.getLocation().getLineNr()
-          + ", column " + e.getLocation().getColumnNr() + "); send a JSON object");
-    } catch (java.io.IOException e) {
-      throw ApiException.badRequest("the request body cannot be read: " + e.getMessage());
-    }
-    if (n == null || n.isMissingNode() || n.isNull()) {
-      return JSON.objectNode();
-    }
-    if (!n.isObject()) {
-      throw ApiException.badRequest("the request body must be a JSON object, was "
-          + n.getNodeType().name().toLowerCase(Locale.ROOT));
-    }
-    return (ObjectNode) n;
-  }
-
-  private static final Set<String> SETTINGS_FIELDS = Set.of("replicaServer", "port",
-      "authenticationType", "frequencySeconds", "additionalRecoveryPoints",
-      "recoveryPointIntervalSeconds", "applicationConsistentEvery", "compression",
-      "initialReplicationMethod", "exportLocation", "initialReplicationStartTime",
-      "replicatedDisks", "trackingBlockSizeBytes", "resynchronizationThreshold",
-      "bandwidthBytesPerSecondMax", "verifyIntervalSeconds");
-
-  private static void onlyFields(ObjectNode body, Set<String> allowed) {
-    List<String> unknown = new ArrayList<>();
-    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
-      String f = it.next();
-      if (!allowed.contains(f)) {
-        unknown.add("'" + printable(f) + "'");
-      }
-    }
-    if (!unknown.isEmpty()) {
-      throw ApiException.badRequest("unknown field" + (unknown.size() > 1 ? "s " : " ")
-          + String.join(", ", unknown) + " in the request body; the known fields are "
-          + new TreeSet<>(allowed));
-    }
-  }
-
-  /**
-   * Settings from the JSON of an enable body.
-   *
-   * @throws IllegalArgumentException naming the field that is wrong
-   */
-  static ReplicationSettings settingsFromJson(ObjectNode body) {
-    try {
-      return settings(body, Set.of());
-    } catch (ApiException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
-  }
-
-  private static ReplicationSettings settings(ObjectNode b, Set<String> extra) {
-    Set<String> allowed = new java.util.HashSet<>(SETTINGS_FIELDS);
-    allowed.addAll(extra);
-    onlyFields(b, allowed);
-    if (!b.hasNonNull("replicaServer")) {
-      throw ApiException.badRequest("field 'replicaServer' is required: the replica server's"
-          + " host name");
-    }
-    try {
-      ReplicationSettings.Builder s = ReplicationSettings.builder(text(b, "replicaServer"));
-      if (b.has("authenticationType")) {
-        String t = text(b, "authenticationType");
-        try {
-          s.authenticationType(AuthenticationType.valueOf(t.toUpperCase(Locale.ROOT)));
-        } catch (IllegalArgumentException e) {
-          throw ApiException.badRequest("field 'authenticationType' is '" + printable(t)
-              + "'; use 'kerberos' or 'certificate'");
-        }
-      }
-      if (b.has("port")) {
-        s.replicaServerPort(integer(b, "port"));
-      }
-      if (b.has("frequencySeconds")) {
-        s.replicationFrequency(Duration.ofSeconds(number(b, "frequencySeconds")));
-      }
-      if (b.has("compression")) {
-        s.compressionEnabled(bool(b, "compression"));
-      }
-      if (b.has("additionalRecoveryPoints") || b.has("recoveryPointIntervalSeconds")
-          || b.has("applicationConsistentEvery")) {
-        int points = b.has("additionalRecoveryPoints") ? integer(b, "additionalRecoveryPoints") : 0;
-        Duration interval = b.has("recoveryPointIntervalSeconds")
-            ? Duration.ofSeconds(number(b, "recoveryPointIntervalSeconds"))
-            : RecoveryHistory.DEFAULT_POINT_INTERVAL;
-        int every = b.has("applicationConsistentEvery")
-            ? integer(b, "applicationConsistentEvery") : 0;
-        s.recoveryHistory(new RecoveryHistory(points, interval, every));
-      }
-      if (b.has("initialReplicationMethod")) {
-        String m = text(b, "initialReplicationMethod");
-        switch (m) {
-          case "network":
-            s.initialReplicationOverNetwork();
-            break;
-          case "export":
-            if (!b.hasNonNull("exportLocation")) {
-              throw ApiException.badRequest("initial replication method 'export' needs field"
-                  + " 'exportLocation': the folder to export to");
-            }
-            s.initialReplicationByExport(text(b, "exportLocation"));
-            break;
-          case "existing-copy":
-            s.initialReplicationFromExistingCopy();
-            break;
-          default:
-            throw ApiException.badRequest("field 'initialReplicationMethod' is '" + printable(m)
-                + "'; use 'network', 'export' or 'existing-copy'");
-        }
-      } else if (b.has("exportLocation")) {
-        throw ApiException.badRequest("field 'exportLocation' needs"
-            + " \"initialReplicationMethod\": \"export\"");
-      }
-      if (b.has("initialReplicationStartTime")) {
-        s.initialReplicationStartTime(instant(b, "initialReplicationStartTime"));
-      }
-      if (b.has("replicatedDisks")) {
-        JsonNode d = b.get("replicatedDisks");
-        if (!d.isArray()) {
-          throw ApiException.badRequest("field 'replicatedDisks' must be an array of disk ids");
-        }
-        Set<DiskId> disks = new java.util.HashSet<>();
-        for (JsonNode e : d) {
-          if (!e.isTextual()) {
-            throw ApiException.badRequest("field 'replicatedDisks' must hold disk ids (strings)");
-          }
-          disks.add(DiskId.parse(e.asText()));
-        }
-        s.replicatedDisks(disks);
-      }
-      if (b.has("trackingBlockSizeBytes")) {
-        s.trackingBlockSizeBytes(integer(b, "trackingBlockSizeBytes"));
-      }
-      if (b.has("resynchronizationThreshold")) {
-        JsonNode v = b.get("resynchronizationThreshold");
-        if (!v.isNumber()) {
-          throw ApiException.badRequest("field 'resynchronizationThreshold' must be a number");
-        }
-        s.resynchronizationThreshold(v.asDouble());
-      }
-      if (b.has("bandwidthBytesPerSecondMax")) {
-        s.bandwidthBytesPerSecondMax(number(b, "bandwidthBytesPerSecondMax"));
-      }
-      if (b.has("verifyIntervalSeconds")) {
-        s.verifyInterval(b.get("verifyIntervalSeconds").isNull() ? null
-            : Duration.ofSeconds(number(b, "verifyIntervalSeconds")));
-      }
-      return s.build();
-    } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
-    }
-  }
-
   private RecoveryPoint chosenPoint(VmId id, ObjectNode b, Set<String> extra) {
     Set<String> allowed = new java.util.HashSet<>(Set.of("recoveryPoint", "time"));
     allowed.addAll(extra);
-    onlyFields(b, allowed);
+    BodyFields.onlyFields(b, allowed);
     List<RecoveryPoint> points = manager.recoveryPoints(id);
     if (points.isEmpty()) {
       throw new ApiException(409, "wrong-state", "virtual machine " + id + " has no recovery"
           + " point on host '" + manager.hostName() + "'; wait for initial replication");
     }
     if (b.has("recoveryPoint")) {
-      long cycle = number(b, "recoveryPoint");
+      long cycle = BodyFields.number(b, "recoveryPoint");
       return points.stream().filter(p -> p.cycle() == cycle).findFirst().orElseThrow(() ->
           ApiException.notFound("virtual machine " + id + " has no recovery point of cycle "
               + cycle + " (GET /v1/vms/" + id + "/recovery-points lists them)"));
     }
     if (b.has("time")) {
-      Instant t = instant(b, "time");
+      Instant t = BodyFields.instant(b, "time");
       RecoveryPoint best = null;
       for (RecoveryPoint p : points) {
         if (!p.time().isAfter(t) && (best == null || p.time().isAfter(best.time()))) {
@@ -681,49 +313,6 @@ final class AdminApi {
       return best;
     }
     return points.get(points.size() - 1);
-  }
-
-  private static String text(ObjectNode b, String field) {
-    JsonNode v = b.get(field);
-    if (v == null || !v.isTextual()) {
-      throw ApiException.badRequest("field '" + field + "' must be a string");
-    }
-    return v.asText();
-  }
-
-  private static long number(ObjectNode b, String field) {
-    JsonNode v = b.get(field);
-    if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
-      throw ApiException.badRequest("field '" + field + "' must be a whole number");
-    }
-    return v.asLong();
-  }
-
-  private static int integer(ObjectNode b, String field) {
-    JsonNode v = b.get(field);
-    if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
-      throw ApiException.badRequest("field '" + field + "' must be a whole number within"
-          + " the range of a 32-bit integer");
-    }
-    return v.asInt();
-  }
-
-  private static boolean bool(ObjectNode b, String field) {
-    JsonNode v = b.get(field);
-    if (v == null || !v.isBoolean()) {
-      throw ApiException.badRequest("field '" + field + "' must be true or false");
-    }
-    return v.asBoolean();
-  }
-
-  private static Instant instant(ObjectNode b, String field) {
-    String t = text(b, field);
-    try {
-      return Instant.parse(t);
-    } catch (DateTimeParseException e) {
-      throw ApiException.badRequest("field '" + field + "' is '" + printable(t) + "'; use an"
-          + " ISO-8601 UTC time such as 2026-01-01T18:30:00Z");
-    }
   }
 
   private static boolean flag(Map<String, List<String>> query, String name) {

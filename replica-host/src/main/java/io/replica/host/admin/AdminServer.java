@@ -11,14 +11,10 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -39,22 +35,18 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.replica.api.ReplicationManager;
 import io.replica.api.event.ReplicationListener;
-import io.replica.host.internal.UnixSockets;
-import io.replica.transport.netty.Certificates;
+import io.replica.host.internal.Listeners;
 import io.replica.transport.netty.TlsSettings;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.FileSystems;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
-import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -63,14 +55,9 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLPeerUnverifiedException;
-import jdk.net.ExtendedSocketOptions;
-import jdk.net.UnixDomainPrincipal;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,31 +85,23 @@ public final class AdminServer implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
   /** Largest request body: settings and recovery point choices are small. */
   static final int BODY_BYTES_MAX = 64 * 1024;
-  private static final int REFUSALS_LOGGED_MAX = 1024;
 
   private final ReplicationManager manager;
   private final AdminApi api;
   private final ReplicationListener listener;
   private final ObjectMapper mapper = new ObjectMapper();
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
-      NioIoHandler.newFactory());
+  private final Listeners listeners = new Listeners("management API", 1);
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final ExecutorService executor;
-  private final UnixAccounts accounts = new UnixAccounts();
-  private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
-  private final @Nullable String adminGroup;
-  private final Set<String> administrators;
-  private final List<Channel> listeners = new ArrayList<>();
+  private final AdminAccess access;
   private @Nullable Path unixSocket;
   private @Nullable InetSocketAddress tcpAddress;
-  private volatile boolean closed;
 
   private AdminServer(Builder b) {
     this.manager = b.manager;
     this.api = new AdminApi(b.manager, b.catalog, mapper);
     this.listener = api::onEvent;
-    this.adminGroup = b.adminGroup;
-    this.administrators = Set.copyOf(b.administrators);
+    this.access = new AdminAccess(b.manager.hostName(), b.adminGroup, b.administrators);
     // Requests run here, never on the network thread: engine calls take its lock and the
     // access check asks the name service.
     this.executor = Executors.newSingleThreadExecutor(r -> {
@@ -153,92 +132,9 @@ public final class AdminServer implements Closeable {
   /** Closes the listeners and connections and removes the socket file; the engine stays open. */
   @Override
   public void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    for (Channel l : listeners) {
-      l.close().syncUninterruptibly();
-    }
-    channels.close().syncUninterruptibly();
-    group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
-    executor.shutdown();
-    manager.removeListener(listener);
-    if (unixSocket != null) {
-      try {
-        Files.deleteIfExists(unixSocket);
-      } catch (IOException e) {
-        LOG.warn("cannot remove the management socket file {} ({}); remove it by hand",
-            unixSocket, e.toString());
-      }
-    }
-  }
-
-  // ---- access
-
-  /** Who is at the other end of a connection, and whether they may manage this host. */
-  private record Caller(String who, @Nullable String refusal) {}
-
-  private Caller unixCaller(Channel ch) {
-    UnixDomainPrincipal peer;
-    try {
-      peer = ch.config().getOption(NioChannelOption.of(ExtendedSocketOptions.SO_PEERCRED));
-    } catch (RuntimeException e) {
-      peer = null;
-    }
-    String adminGroup = Objects.requireNonNull(this.adminGroup);
-    if (peer == null) {
-      return new Caller("an unknown process", "the management API cannot read the credentials of"
-          + " the connecting process, so it refuses it");
-    }
-    String user = peer.user().getName();
-    String who = "user '" + AdminApi.printable(user) + "'";
-    try {
-      Optional<UnixAccounts.User> account = accounts.user(user);
-      if (account.isPresent() && account.get().uid() == 0) {
-        return new Caller(who, null);
-      }
-      if (peer.group().getName().equals(adminGroup)) {
-        return new Caller(who, null);
-      }
-      Optional<UnixAccounts.Group> g = accounts.group(adminGroup);
-      if (g.isPresent() && (g.get().members().contains(user)
-          || (account.isPresent() && account.get().gid() == g.get().gid()))) {
-        return new Caller(who, null);
-      }
-    } catch (IOException e) {
-      return new Caller(who, "the management API cannot check whether " + who + " is in the"
-          + " group '" + adminGroup + "': " + e.getMessage());
-    }
-    return new Caller(who, who + " may not manage replication on host '" + manager.hostName()
-        + "': only root and members of the group '" + adminGroup + "' may (add the user to it,"
-        + " e.g. usermod -aG " + adminGroup + " " + AdminApi.printable(user)
-        + ", and log in again)");
-  }
-
-  private Caller tlsCaller(SslHandler ssl) {
-    List<String> names;
-    try {
-      Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
-      names = Certificates.hostNames((X509Certificate) chain[0]);
-    } catch (SSLPeerUnverifiedException | RuntimeException e) {
-      return new Caller("a TLS client", "the management API admits only clients with a"
-          + " certificate");
-    }
-    for (String n : names) {
-      if (administrators.contains(n.toLowerCase(java.util.Locale.ROOT))) {
-        return new Caller("administrator '" + AdminApi.printable(n) + "'", null);
-      }
-    }
-    String shown = AdminApi.printable(String.join(", ", names));
-    return new Caller("certificate [" + shown + "]", "the certificate [" + shown + "] names"
-        + " no administrator of host '" + manager.hostName() + "' (add one of its names to the"
-        + " host's administrator list)");
-  }
-
-  private void logRefusal(Caller c) {
-    if (refusalsLogged.size() < REFUSALS_LOGGED_MAX && refusalsLogged.add(c.who)) {
-      LOG.warn("management API refused {}: {}", c.who, c.refusal);
+    if (listeners.close(() -> channels.close().syncUninterruptibly())) {
+      executor.shutdown();
+      manager.removeListener(listener);
     }
   }
 
@@ -248,7 +144,7 @@ public final class AdminServer implements Closeable {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel ch) {
-        if (closed) {
+        if (listeners.closed()) {
           ch.close();
           return;
         }
@@ -265,7 +161,7 @@ public final class AdminServer implements Closeable {
           // Nothing is read until the peer's credentials are checked.
           ch.config().setAutoRead(false);
           executor.execute(() -> {
-            Caller c = unixCaller(ch);
+            AdminAccess.Caller c = access.unixCaller(ch);
             ch.eventLoop().execute(() -> {
               conn.caller = c;
               ch.config().setAutoRead(true);
@@ -301,14 +197,14 @@ public final class AdminServer implements Closeable {
 
   /** One client connection: requests are answered one after another, in order. */
   private final class Connection extends SimpleChannelInboundHandler<FullHttpRequest> {
-    private volatile @Nullable Caller caller;
+    private volatile AdminAccess.@Nullable Caller caller;
     private CompletableFuture<?> previous = CompletableFuture.completedFuture(null);
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
       if (evt instanceof SslHandshakeCompletionEvent e) {
         if (e.isSuccess()) {
-          caller = tlsCaller(ctx.pipeline().get(SslHandler.class));
+          caller = access.tlsCaller(ctx.pipeline().get(SslHandler.class));
         } else {
           ctx.close();
         }
@@ -326,12 +222,13 @@ public final class AdminServer implements Closeable {
         return;
       }
       boolean keepAlive = HttpUtil.isKeepAlive(req);
-      Caller c = caller;
-      if (c == null || c.refusal != null) {
-        Caller refused = c != null ? c : new Caller("a client", "the management API could not"
+      AdminAccess.Caller c = caller;
+      if (c == null || c.refusal() != null) {
+        AdminAccess.Caller refused = c != null ? c : new AdminAccess.Caller("a client",
+            "the management API could not"
             + " identify the client");
-        logRefusal(refused);
-        send(ch, ApiResponse.error(403, "not-authorized", refused.refusal), false);
+        access.logRefusal(refused);
+        send(ch, ApiResponse.error(403, "not-authorized", refused.refusal()), false);
         return;
       }
       String method = req.method().name();
@@ -405,25 +302,16 @@ public final class AdminServer implements Closeable {
           + " exist on this host (create it, e.g. groupadd " + AdminApi.printable(groupName)
           + ", or name another group)", e);
     }
-    Path target = path.toAbsolutePath();
-    Channel ch = UnixSockets.bind(new ServerBootstrap().group(group)
+    unixSocket = listeners.bindUnix(new ServerBootstrap().group(listeners.group())
         .channel(NioServerDomainSocketChannel.class).childHandler(initializer(null, true)),
-        target, permissions, owner, "management API");
-    listeners.add(ch);
-    unixSocket = target;
-    LOG.info("management API listens on {} (group {})", target, groupName);
+        path, permissions, owner);
+    LOG.info("management API listens on {} (group {})", unixSocket, groupName);
   }
 
   private void bindTcp(InetSocketAddress address, SslContext tls) throws IOException {
-    var f = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(initializer(tls, false)).bind(address).awaitUninterruptibly();
-    if (!f.isSuccess()) {
-      throw new IOException("management API cannot listen on TCP address " + address + ": "
-          + f.cause().getMessage() + " (is it in use, or not permitted?)", f.cause());
-    }
-    listeners.add(f.channel());
-    tcpAddress = (InetSocketAddress) f.channel().localAddress();
+    tcpAddress = listeners.bindTcp(new ServerBootstrap().group(listeners.group())
+        .channel(NioServerSocketChannel.class).childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(initializer(tls, false)), address);
     LOG.info("management API listens on {} (mutual TLS)", tcpAddress);
   }
 

@@ -4,13 +4,10 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
-import io.replica.host.internal.UnixSockets;
+import io.replica.host.internal.Listeners;
 import io.replica.spi.storage.VirtualDisk;
 import io.replica.transport.netty.TlsSettings;
 import java.io.Closeable;
@@ -18,7 +15,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -67,18 +63,16 @@ public final class NbdServer implements Closeable {
 
   private final Map<String, Export> exports = new ConcurrentHashMap<>();
   private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
-  private final EventLoopGroup group;
+  private final Listeners listeners;
   private final Executor executor;
   private final @Nullable ExecutorService ownExecutor;
   private final long maxInFlightBytes;
   private final Duration negotiationTimeout;
-  private final List<Channel> listeners = new ArrayList<>();
   private @Nullable Path unixSocket;
   private @Nullable InetSocketAddress tcpAddress;
-  private volatile boolean closed;
 
   private NbdServer(Builder b) {
-    this.group = new MultiThreadIoEventLoopGroup(b.eventLoopThreads, NioIoHandler.newFactory());
+    this.listeners = new Listeners("NBD server", b.eventLoopThreads);
     if (b.executor != null) {
       this.executor = b.executor;
       this.ownExecutor = null;
@@ -128,7 +122,7 @@ public final class NbdServer implements Closeable {
       throw new IllegalArgumentException("NBD export name and description are at most 4096"
           + " bytes of UTF-8; shorten '" + Nbd.printable(name) + "'");
     }
-    if (closed) {
+    if (listeners.closed()) {
       throw new IllegalStateException("NBD server is closed; cannot add export '" + name + "'");
     }
     Export e = new Export(name, disk, readOnly, description);
@@ -186,30 +180,16 @@ public final class NbdServer implements Closeable {
    */
   @Override
   public void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    for (Channel l : listeners) {
-      l.close().syncUninterruptibly();
-    }
-    List<CompletableFuture<Void>> done = new ArrayList<>();
-    for (NbdConnection c : connections) {
-      done.add(c.closed());
-      c.close();
-    }
-    CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0])).join();
-    group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-    if (ownExecutor != null) {
-      ownExecutor.shutdown();
-    }
-    if (unixSocket != null) {
-      try {
-        Files.deleteIfExists(unixSocket);
-      } catch (IOException e) {
-        LOG.warn("cannot remove the NBD socket file {} ({}); remove it by hand", unixSocket,
-            e.toString());
+    boolean first = listeners.close(() -> {
+      List<CompletableFuture<Void>> done = new ArrayList<>();
+      for (NbdConnection c : connections) {
+        done.add(c.closed());
+        c.close();
       }
+      CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0])).join();
+    });
+    if (first && ownExecutor != null) {
+      ownExecutor.shutdown();
     }
   }
 
@@ -217,7 +197,7 @@ public final class NbdServer implements Closeable {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel ch) {
-        if (closed) {
+        if (listeners.closed()) {
           ch.close();
           return;
         }
@@ -231,33 +211,17 @@ public final class NbdServer implements Closeable {
   }
 
   private void bindTcp(InetSocketAddress address, @Nullable SslContext tls) throws IOException {
-    Channel ch = bind(new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(initializer(tls)), address, "TCP address " + address);
-    tcpAddress = (InetSocketAddress) ch.localAddress();
+    tcpAddress = listeners.bindTcp(new ServerBootstrap().group(listeners.group())
+        .channel(NioServerSocketChannel.class).childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(initializer(tls)), address);
     LOG.info("NBD server listens on {}{}", tcpAddress, tls == null ? "" : " (TLS required)");
   }
 
   private void bindUnix(Path path) throws IOException {
-    Path target = path.toAbsolutePath();
-    Channel ch = UnixSockets.bind(new ServerBootstrap().group(group)
-        .channel(NioServerDomainSocketChannel.class).childHandler(initializer(null)), target,
-        PosixFilePermissions.fromString("rw-rw----"), null, "NBD server");
-    listeners.add(ch);
-    unixSocket = target;
-    LOG.info("NBD server listens on {}", target);
-  }
-
-  private Channel bind(ServerBootstrap b, java.net.SocketAddress address, String what)
-      throws IOException {
-    io.netty.channel.ChannelFuture f = b.bind(address).awaitUninterruptibly();
-    if (!f.isSuccess()) {
-      Throwable t = f.cause();
-      throw new IOException("NBD server cannot listen on " + what + ": " + t.getMessage()
-          + " (is it in use, or not permitted?)", t);
-    }
-    listeners.add(f.channel());
-    return f.channel();
+    unixSocket = listeners.bindUnix(new ServerBootstrap().group(listeners.group())
+        .channel(NioServerDomainSocketChannel.class).childHandler(initializer(null)), path,
+        PosixFilePermissions.fromString("rw-rw----"), null);
+    LOG.info("NBD server listens on {}", unixSocket);
   }
 
   /** Settings of an {@link NbdServer}. */

@@ -515,7 +515,7 @@ class NbdProtocolTest {
 
   @Test
   void moreSmallPipelinedRequestsThanTheRequestBoundAllComplete() throws Exception {
-    int count = 4 * NbdConnection.MAX_IN_FLIGHT_REQUESTS + 7;
+    int count = 4 * NbdTransmission.MAX_IN_FLIGHT_REQUESTS + 7;
     try (RawClient c = client("d")) {
       java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
       java.io.DataOutputStream d = new java.io.DataOutputStream(all);
