@@ -27,7 +27,7 @@ public final class ReplicaHost implements AutoCloseable {
   /**
    * {@code tls} holds this host's certificate and key ({@code <name>.pem}, {@code <name>.key}) and
    * the CA every host trusts ({@code ca.pem}), e.g. from {@code replica cert}; {@code state} keeps
-   * what this host tracks as a primary.
+   * what this host tracks as a primary, and the copy-before-write spill past the memory budget.
    */
   public ReplicaHost(String name, Path tls, Path state) throws IOException {
     transport = NettyTransport.builder().hostName(name)

@@ -8,7 +8,6 @@ import io.replica.spi.storage.StorageProvider;
 import io.replica.spi.time.Clock;
 import io.replica.spi.time.Scheduler;
 import io.replica.spi.transport.Transport;
-import java.nio.file.Path;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -42,7 +41,7 @@ public final class ReplicaEngine {
     private @Nullable Transport transport;
     private @Nullable StorageProvider storage;
     private long copyBeforeWriteMemoryBytes = 64L << 20;
-    private @Nullable Path spillDirectory;
+    private io.replica.spi.storage.@Nullable StateStore spillStore;
     private ConsistencyProvider consistency = ConsistencyProvider.crashConsistentOnly();
     private @Nullable VirtualMachineHost machines;
     private io.replica.spi.storage.@Nullable StateStore primaryState;
@@ -94,7 +93,7 @@ public final class ReplicaEngine {
 
     /**
      * How many bytes of old block contents copy-before-write may hold in memory per machine while a
-     * cycle is in transfer (64 MiB by default); past that they go to a spill file.
+     * cycle is in transfer (64 MiB by default); past that they go to the spill store.
      *
      * @throws IllegalArgumentException if negative
      */
@@ -107,11 +106,13 @@ public final class ReplicaEngine {
     }
 
     /**
-     * Where copy-before-write spill files go (deleted when their cycle ends); the directory named by
-     * the {@code java.io.tmpdir} property by default.
+     * Where copy-before-write puts old block contents past {@link #copyBeforeWriteMemoryBytes}: one
+     * append log per disk under {@code spill/}, deleted when its cycle ends (and, after a crash, when
+     * the engine starts). The {@link #primaryState} store by default; with neither, old contents
+     * stay in memory past the budget.
      */
-    public Builder spillDirectory(Path directory) {
-      this.spillDirectory = Objects.requireNonNull(directory, "directory");
+    public Builder spillStore(io.replica.spi.storage.StateStore store) {
+      this.spillStore = Objects.requireNonNull(store, "store");
       return this;
     }
 
@@ -162,7 +163,7 @@ public final class ReplicaEngine {
         throw new java.io.IOException("host " + hostName + " has no storage configured for replica"
             + " location '" + location + "'; give the builder storage(...)");
       };
-      Path spill = spillDirectory != null ? spillDirectory : Path.of(System.getProperty("java.io.tmpdir"));
+      io.replica.spi.storage.StateStore spill = spillStore != null ? spillStore : primaryState;
       return new Engine(hostName, listenHost != null ? listenHost : hostName, clock, scheduler, transport, s,
           copyBeforeWriteMemoryBytes, spill, consistency, machines, primaryState);
     }

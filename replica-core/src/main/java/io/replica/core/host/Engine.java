@@ -86,7 +86,7 @@ public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHos
 
   public Engine(String hostName, String listenHost, Clock clock, Scheduler scheduler,
       Transport transport, StorageProvider storage, long preserveMemoryBytes,
-      java.nio.file.Path spillDirectory, ConsistencyProvider consistency, @Nullable VirtualMachineHost machines,
+      io.replica.spi.storage.@Nullable StateStore spillStore, ConsistencyProvider consistency, @Nullable VirtualMachineHost machines,
       io.replica.spi.storage.@Nullable StateStore primaryState) {
     this.machines = machines;
     this.consistency = consistency;
@@ -97,7 +97,8 @@ public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHos
     this.transport = transport;
     this.storage = storage;
     this.events = new SerialExecutor(scheduler);
-    this.primaries = new Primaries(this, transport, preserveMemoryBytes, spillDirectory, primaryState);
+    this.primaries = new Primaries(this, transport, preserveMemoryBytes, spillStore, primaryState);
+    primaries.deleteLeftoverSpills();
     this.replicas = new ReplicaServer(this, listenHost, transport, storage, machines,
         (c, entry, req) -> reversal().accept(c, entry, req));
     this.reversal = new Reversal(this, this, primaries, replicas, storage, machines);

@@ -19,6 +19,7 @@ import io.replica.core.primary.PrimaryRelationship;
 import io.replica.core.testing.Mutation;
 import io.replica.core.tracking.ActivityLog;
 import io.replica.core.tracking.VmTracker;
+import io.replica.spi.storage.StateStore;
 import io.replica.spi.storage.VirtualDisk;
 import io.replica.spi.transport.ConnectOptions;
 import io.replica.spi.transport.Endpoint;
@@ -45,11 +46,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class Primaries {
   private static final Logger LOG = LoggerFactory.getLogger(Primaries.class);
+  private static final String SPILL_PREFIX = "spill/";
 
   private final PrimaryHost host;
   private final Transport transport;
   private final long preserveMemoryBytes;
-  private final java.nio.file.Path spillDirectory;
+  private final @Nullable StateStore spillStore;
+  /** Makes each tracker's spill logs its own, whatever trackers of the same machine still exist. */
+  private long spillSequence;
   /** The primary's own state (relationships, activity logs); null keeps it in memory only. */
   private final io.replica.spi.storage.@Nullable StateStore primaryState;
   private final Map<VmId, PrimaryRelationship> primaries = new ConcurrentHashMap<>();
@@ -57,12 +61,12 @@ public final class Primaries {
   private final Map<VmId, PrimaryRelationship> enabling = new HashMap<>();
   private final List<PeerLink> links = new ArrayList<>();
 
-  public Primaries(PrimaryHost host, Transport transport, long preserveMemoryBytes, java.nio.file.Path spillDirectory,
+  public Primaries(PrimaryHost host, Transport transport, long preserveMemoryBytes, @Nullable StateStore spillStore,
       io.replica.spi.storage.@Nullable StateStore primaryState) {
     this.host = host;
     this.transport = transport;
     this.preserveMemoryBytes = preserveMemoryBytes;
-    this.spillDirectory = spillDirectory;
+    this.spillStore = spillStore;
     this.primaryState = primaryState;
   }
 
@@ -77,6 +81,23 @@ public final class Primaries {
     return primaries.get(vm);
   }
 
+  /**
+   * Deletes the copy-before-write spill logs a crash of this host left: they belonged to cycles
+   * that are gone. Called once, when the engine starts.
+   */
+  public void deleteLeftoverSpills() {
+    if (spillStore == null) {
+      return;
+    }
+    try {
+      for (String name : spillStore.list(SPILL_PREFIX)) {
+        spillStore.delete(name);
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot delete the copy-before-write spill logs a restart left: {}", Failures.describe(e));
+    }
+  }
+
   /** Every machine this host replicates as primary, accepted or waiting for its replica. */
   public Set<VmId> machines() {
     Set<VmId> all = new TreeSet<>(primaries.keySet());
@@ -88,7 +109,7 @@ public final class Primaries {
   public VmTracker tracker(VmId vm, ReplicationSettings settings, Map<DiskId, VirtualDisk> disks,
       @Nullable ActivityLog activity) {
     VmTracker tracker = new VmTracker(vm, settings.trackingBlockSizeBytes(), disks, preserveMemoryBytes,
-        spillDirectory, activity);
+        spillStore, SPILL_PREFIX + vm + "-" + spillSequence++, activity);
     if (host.mutated(Mutation.COPY_BEFORE_WRITE_SKIPPED)) {
       tracker.skipCopyBeforeWrite();
     }

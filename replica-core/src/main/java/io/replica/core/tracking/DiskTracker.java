@@ -5,9 +5,7 @@ import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -48,10 +46,10 @@ public final class DiskTracker {
    */
   private final List<BlockSet> watchers = new java.util.ArrayList<>();
 
-  DiskTracker(DiskId id, VirtualDisk disk, int blockSize, AtomicLong preserveBudget, Path spillDirectory,
+  DiskTracker(DiskId id, VirtualDisk disk, int blockSize, PreservedBlocks preserved,
       @Nullable ActivityLog activity) {
     this.activity = activity;
-    this.preserved = new PreservedBlocks(preserveBudget, spillDirectory);
+    this.preserved = preserved;
     this.id = id;
     this.disk = disk;
     this.blockSize = blockSize;
@@ -380,7 +378,6 @@ public final class DiskTracker {
   void skipCopyBeforeWrite() {
     copyBeforeWriteSkipped = true;
   }
-
 
   boolean tracksCrashes() {
     return activity != null;

@@ -1,57 +1,61 @@
 package io.replica.core.tracking;
 
+import io.replica.spi.storage.AppendLog;
+import io.replica.spi.storage.StateStore;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The old contents of frozen blocks that guest writes overwrote before the sender read them: held
- * in memory while the machine's budget lasts, then appended to a spill file that is deleted when
- * the cycle ends. Guarded by the owning {@link DiskTracker}'s monitor.
+ * in memory while the machine's budget lasts, then appended to a spill log in the spill store,
+ * deleted when the cycle ends. Without a spill store they stay in memory past the budget.
+ * Guarded by the owning {@link DiskTracker}'s monitor.
  */
 final class PreservedBlocks implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(PreservedBlocks.class);
+
   private final AtomicLong budget;
-  private final Path spillDirectory;
+  private final @Nullable StateStore spillStore;
+  private final String spillName;
   private final Map<Long, byte[]> memory = new HashMap<>();
-  /** Block number to file offset; the length is the block's length. */
+  /** Block number to log position; the length is the block's length. */
   private final Map<Long, Long> spilled = new HashMap<>();
   private long memoryBytes;
-  private @Nullable FileChannel spill;
+  private @Nullable AppendLog spill;
   private long spillSize;
 
-  PreservedBlocks(AtomicLong budget, Path spillDirectory) {
+  /**
+   * @param spillName the spill log's name in {@code spillStore}, unique among the host's trackers
+   */
+  PreservedBlocks(AtomicLong budget, @Nullable StateStore spillStore, String spillName) {
     this.budget = budget;
-    this.spillDirectory = spillDirectory;
+    this.spillStore = spillStore;
+    this.spillName = spillName;
   }
 
   void put(long block, byte[] data) throws IOException {
-    if (budget.addAndGet(-data.length) >= 0) {
+    StateStore store = spillStore;
+    if (budget.addAndGet(-data.length) >= 0 || store == null) {
       memory.put(block, data);
       memoryBytes += data.length;
       return;
     }
     budget.addAndGet(data.length);
-    FileChannel channel = spill;
-    if (channel == null) {
-      Files.createDirectories(spillDirectory);
-      Path file = Files.createTempFile(spillDirectory, "replica-cbw-", ".spill");
-      channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
-          StandardOpenOption.DELETE_ON_CLOSE);
-      spill = channel;
+    AppendLog log = spill;
+    if (log == null) {
+      store.delete(spillName); // what a crash left
+      log = store.openLog(spillName);
+      spill = log;
     }
-    ByteBuffer src = ByteBuffer.wrap(data);
     long at = spillSize;
-    while (src.hasRemaining()) {
-      channel.write(src, at + src.position());
-    }
+    log.append(ByteBuffer.wrap(data));
     spilled.put(block, at);
     spillSize += data.length;
   }
@@ -68,14 +72,12 @@ final class PreservedBlocks implements Closeable {
     if (at == null) {
       return null;
     }
-    data = new byte[length];
-    ByteBuffer dst = ByteBuffer.wrap(data);
-    FileChannel channel = spill;
-    while (dst.hasRemaining()) {
-      if (channel == null || channel.read(dst, at + dst.position()) < 0) {
-        throw new IOException("the copy-before-write spill file ended early at block " + block);
-      }
+    AppendLog log = spill;
+    if (log == null) {
+      throw new IOException("the copy-before-write spill log " + spillName + " is gone at block " + block);
     }
+    data = new byte[length];
+    log.read(at, ByteBuffer.wrap(data));
     return data;
   }
 
@@ -83,12 +85,12 @@ final class PreservedBlocks implements Closeable {
     return memory.containsKey(block) || spilled.containsKey(block);
   }
 
-  /** Bytes in the spill file, for tests and statistics. */
+  /** Bytes in the spill log, for tests and statistics. */
   long spilledBytes() {
     return spillSize;
   }
 
-  /** Forgets everything, returns the memory to the budget and deletes the spill file. */
+  /** Forgets everything, returns the memory to the budget and deletes the spill log. */
   @Override
   public void close() {
     budget.addAndGet(memoryBytes);
@@ -96,13 +98,15 @@ final class PreservedBlocks implements Closeable {
     memory.clear();
     spilled.clear();
     spillSize = 0;
-    FileChannel channel = spill;
+    AppendLog log = spill;
     spill = null;
-    if (channel != null) {
+    if (log != null) {
       try {
-        channel.close();
+        log.close();
+        spillStore.delete(spillName);
       } catch (IOException e) {
-        // The file is deleted on close; a failure here leaves at most a temporary file.
+        // The host deletes every spill log when its engine starts; at most this one is left until then.
+        LOG.warn("cannot delete the copy-before-write spill log {}: {}", spillName, e.toString());
       }
     }
   }

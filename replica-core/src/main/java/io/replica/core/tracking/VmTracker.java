@@ -4,9 +4,9 @@ import io.replica.api.ChangeTracker;
 import io.replica.api.DiskId;
 import io.replica.api.NotFoundException;
 import io.replica.api.VmId;
+import io.replica.spi.storage.StateStore;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -30,21 +30,24 @@ public final class VmTracker implements ChangeTracker {
 
   /**
    * Tracks {@code replicated}; copy-before-write keeps up to {@code preserveMemoryBytes} of old
-   * block contents in memory for the whole machine and spills the rest to {@code spillDirectory}.
+   * block contents in memory for the whole machine and spills the rest to logs named
+   * {@code spillPrefix/<disk>} in {@code spillStore} (in memory too without one).
    */
   public VmTracker(VmId vm, int blockSize, Map<DiskId, VirtualDisk> replicated, long preserveMemoryBytes,
-      Path spillDirectory) {
-    this(vm, blockSize, replicated, preserveMemoryBytes, spillDirectory, null);
+      @org.jspecify.annotations.Nullable StateStore spillStore, String spillPrefix) {
+    this(vm, blockSize, replicated, preserveMemoryBytes, spillStore, spillPrefix, null);
   }
 
   /** With an activity log, the extents written since the last acknowledgement survive a crash. */
   public VmTracker(VmId vm, int blockSize, Map<DiskId, VirtualDisk> replicated, long preserveMemoryBytes,
-      Path spillDirectory, @org.jspecify.annotations.Nullable ActivityLog activity) {
+      @org.jspecify.annotations.Nullable StateStore spillStore, String spillPrefix,
+      @org.jspecify.annotations.Nullable ActivityLog activity) {
     this.vm = vm;
     this.blockSize = blockSize;
     AtomicLong budget = new AtomicLong(preserveMemoryBytes);
     replicated.forEach((id, disk) -> {
-      DiskTracker t = new DiskTracker(id, disk, blockSize, budget, spillDirectory, activity);
+      DiskTracker t = new DiskTracker(id, disk, blockSize,
+          new PreservedBlocks(budget, spillStore, spillPrefix + "/" + id), activity);
       disks.put(id, t);
       views.put(id, new TrackedDisk(this, t));
     });
@@ -181,7 +184,6 @@ public final class VmTracker implements ChangeTracker {
   public void skipCopyBeforeWrite() {
     disks.values().forEach(DiskTracker::skipCopyBeforeWrite);
   }
-
 
   /** Whether an activity log lets tracking survive a crash of this host. */
   public boolean tracksCrashes() {

@@ -10,7 +10,6 @@ import io.replica.api.DiskId;
 import io.replica.api.VmId;
 import io.replica.spi.storage.VirtualDisk;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,6 +29,7 @@ class ChangeTrackingProperties {
     final SplittableRandom random;
     final Map<DiskId, ByteArrayDisk> disks = new LinkedHashMap<>();
     final VmTracker tracker;
+    final MemoryStateStore spillStore = new MemoryStateStore();
     /** The replica as the model sees it: each acknowledged cycle applied. */
     final Map<DiskId, byte[]> replica = new LinkedHashMap<>();
 
@@ -38,6 +38,10 @@ class ChangeTrackingProperties {
     }
 
     Fixture(long seed, long preserveMemoryBytes) {
+      this(seed, preserveMemoryBytes, true);
+    }
+
+    Fixture(long seed, long preserveMemoryBytes, boolean spill) {
       random = new SplittableRandom(seed);
       Map<DiskId, VirtualDisk> tracked = new LinkedHashMap<>();
       int diskCount = 1 + random.nextInt(3);
@@ -51,7 +55,7 @@ class ChangeTrackingProperties {
         replica.put(id, new byte[size]);
       }
       tracker = new VmTracker(VmId.of(new UUID(seed, 1)), BLOCK, tracked, preserveMemoryBytes,
-          Path.of(System.getProperty("java.io.tmpdir")));
+          spill ? spillStore : null, "spill/" + seed);
     }
 
     void guestWrite() throws Exception {
@@ -84,15 +88,24 @@ class ChangeTrackingProperties {
   }
 
   @Test
-  void aCycleIsTheDiskAtTheCutWhenPreservedBlocksSpillToAFile() {
-    checkCycles(3 * BLOCK);
+  void aCycleIsTheDiskAtTheCutWhenPreservedBlocksSpillToTheSpillStore() {
+    checkCycles(3 * BLOCK, true);
+  }
+
+  @Test
+  void withoutASpillStorePreservedBlocksPastTheBudgetStayInMemory() {
+    checkCycles(3 * BLOCK, false);
   }
 
   private void checkCycles(long preserveMemoryBytes) {
+    checkCycles(preserveMemoryBytes, true);
+  }
+
+  private void checkCycles(long preserveMemoryBytes, boolean spill) {
     long[] spilled = {0};
     qt().withExamples(200).forAll(longs().all()).checkAssert(seed -> {
       try {
-        Fixture f = new Fixture(seed, preserveMemoryBytes);
+        Fixture f = new Fixture(seed, preserveMemoryBytes, spill);
         for (int round = 0; round < 6; round++) {
           int writes = f.random.nextInt(40);
           for (int i = 0; i < writes; i++) {
@@ -122,6 +135,8 @@ class ChangeTrackingProperties {
             }
             f.replica.putAll(received);
           }
+          assertTrue(f.spillStore.logNames().isEmpty(), "seed " + seed + " round " + round
+              + ": a cycle that ended left its spill logs " + f.spillStore.logNames());
         }
         // Every difference between primary and replica is pending: nothing was lost.
         Map<DiskId, byte[]> now = f.snapshot();
@@ -144,7 +159,7 @@ class ChangeTrackingProperties {
         throw new AssertionError("seed " + seed, e);
       }
     });
-    if (preserveMemoryBytes < (1L << 20)) {
+    if (preserveMemoryBytes < (1L << 20) && spill) {
       assertTrue(spilled[0] > 0, "the memory budget never ran out: nothing was spilled");
     }
   }

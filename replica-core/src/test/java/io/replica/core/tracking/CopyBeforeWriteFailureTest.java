@@ -9,22 +9,21 @@ import io.replica.api.VmId;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** A block copy-before-write cannot preserve fails the cycle, never the guest's write. */
 class CopyBeforeWriteFailureTest {
 
   @Test
-  void aFailedPreserveBreaksTheCycleNotTheGuestWrite(@TempDir Path spill) throws Exception {
+  void aFailedPreserveBreaksTheCycleNotTheGuestWrite() throws Exception {
     boolean[] failReads = {false};
     ByteArrayDisk base = new ByteArrayDisk(64 * 1024, 512);
     VirtualDisk failing = new ForwardingReadFailure(base, failReads);
     DiskId id = DiskId.of(new UUID(1, 1));
-    VmTracker tracker = new VmTracker(VmId.of(new UUID(2, 2)), 4096, Map.of(id, failing), 1 << 20, spill);
+    VmTracker tracker = new VmTracker(VmId.of(new UUID(2, 2)), 4096, Map.of(id, failing), 1 << 20,
+        new MemoryStateStore(), "spill/test");
     VirtualDisk guest = tracker.trackedDisk(id);
     guest.write(0, ByteBuffer.wrap(new byte[4096]));
     tracker.cut(VmTracker.CutScope.CHANGES);

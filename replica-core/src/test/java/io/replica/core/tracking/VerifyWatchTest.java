@@ -8,14 +8,12 @@ import io.replica.api.DiskId;
 import io.replica.api.VmId;
 import io.replica.spi.storage.VirtualDisk;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What online verify relies on: a block outside the watched set reads as it did when watching
@@ -25,14 +23,15 @@ class VerifyWatchTest {
   private static final int BLOCK = 4096;
   private static final int BLOCKS = 64;
 
-  private static VmTracker tracker(ByteArrayDisk disk, Path spill) {
-    return new VmTracker(VmId.of(new UUID(7, 7)), BLOCK, Map.of(DiskId.of(new UUID(8, 8)), disk), 1 << 20, spill);
+  private static VmTracker tracker(ByteArrayDisk disk) {
+    return new VmTracker(VmId.of(new UUID(7, 7)), BLOCK, Map.of(DiskId.of(new UUID(8, 8)), disk), 1 << 20,
+        new MemoryStateStore(), "spill/test");
   }
 
   @Test
-  void theWatchedSetHoldsThePendingBlocksAndEveryWriteAfterUntilUnwatched(@TempDir Path spill) throws Exception {
+  void theWatchedSetHoldsThePendingBlocksAndEveryWriteAfterUntilUnwatched() throws Exception {
     ByteArrayDisk disk = new ByteArrayDisk(BLOCKS * BLOCK, 512);
-    VmTracker vm = tracker(disk, spill);
+    VmTracker vm = tracker(disk);
     VirtualDisk guest = vm.trackedDisk(DiskId.of(new UUID(8, 8)));
     DiskTracker d = vm.disks().get(0);
     guest.write(3L * BLOCK, ByteBuffer.wrap(new byte[BLOCK]));
@@ -52,7 +51,7 @@ class VerifyWatchTest {
   }
 
   @Test
-  void aWriteInProgressIsAlreadyWatchedSoItsBlockIsNeverComparedHalfWritten(@TempDir Path spill)
+  void aWriteInProgressIsAlreadyWatchedSoItsBlockIsNeverComparedHalfWritten()
       throws Exception {
     ByteArrayDisk base = new ByteArrayDisk(BLOCKS * BLOCK, 512);
     CountDownLatch writing = new CountDownLatch(1);
@@ -76,7 +75,7 @@ class VerifyWatchTest {
       }
     };
     VmTracker vm = new VmTracker(VmId.of(new UUID(7, 7)), BLOCK, Map.of(DiskId.of(new UUID(8, 8)), slow), 1 << 20,
-        spill);
+        new MemoryStateStore(), "spill/test");
     VirtualDisk guest = vm.trackedDisk(DiskId.of(new UUID(8, 8)));
     DiskTracker d = vm.disks().get(0);
     BlockSet written = d.watchWrites();

@@ -433,7 +433,7 @@ public final class Simulation {
       primaryEpoch++;
       int epoch = primaryEpoch;
       ReplicationManager m = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
-          .transport(network.transport(PRIMARY)).spillDirectory(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")))
+          .transport(network.transport(PRIMARY))
           .primaryState(primaryState).virtualMachineHost(new MachineHost()).storage(primaryHostStorage).build();
       mutate(m);
       m.addListener(e -> events.add(new HostEvent(true, epoch, e)));
@@ -1355,7 +1355,7 @@ public final class Simulation {
       primaryEpoch++;
       int epoch = primaryEpoch;
       ReplicationManager old = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
-          .transport(network.transport(PRIMARY)).spillDirectory(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")))
+          .transport(network.transport(PRIMARY))
           .primaryState(primaryState).virtualMachineHost(new MachineHost()).storage(primaryHostStorage).build();
       old.addListener(e -> events.add(new HostEvent(true, epoch, e)));
       primary = old;
