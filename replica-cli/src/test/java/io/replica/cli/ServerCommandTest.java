@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
@@ -90,21 +91,65 @@ class ServerCommandTest {
   }
 
   private StringWriter start(List<String> args) throws Exception {
-    StringWriter out = new StringWriter();
+    SignallingWriter out = new SignallingWriter();
     StringWriter err = new StringWriter();
     AtomicInteger code = new AtomicInteger(-1);
-    Thread t = new Thread(() -> code.set(Main.run(new PrintWriter(out, true),
-        new PrintWriter(err, true), args.toArray(new String[0]))), "server-under-test");
+    Thread t = new Thread(() -> {
+      try {
+        code.set(Main.run(new PrintWriter(out, true), new PrintWriter(err, true),
+            args.toArray(new String[0])));
+      } finally {
+        out.signal(); // an exit is news to the waiter too
+      }
+    }, "server-under-test");
     t.start();
     servers.add(t);
-    for (int i = 0; i < 600 && !out.toString().contains("listening on"); i++) {
-      if (!t.isAlive()) {
-        throw new AssertionError("server exited with " + code.get() + ": " + err);
+    // Waits for the line, or the exit, not for a time; the deadline only bounds a hang.
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    synchronized (out) {
+      while (!out.toString().contains("listening on")) {
+        if (!t.isAlive()) {
+          throw new AssertionError("server exited with " + code.get() + ": " + err);
+        }
+        long left = end - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError("server did not say it listens within 60 s: " + out + err);
+        }
+        TimeUnit.NANOSECONDS.timedWait(out, left);
       }
-      Thread.sleep(50);
     }
-    assertTrue(out.toString().contains("listening on"), "server did not start: " + err);
     return out;
+  }
+
+  /** Output that wakes whoever waits on it for each write. */
+  private static final class SignallingWriter extends StringWriter {
+    @Override
+    public void write(int c) {
+      super.write(c);
+      signal();
+    }
+
+    @Override
+    public void write(char[] chars, int off, int len) {
+      super.write(chars, off, len);
+      signal();
+    }
+
+    @Override
+    public void write(String s) {
+      super.write(s);
+      signal();
+    }
+
+    @Override
+    public void write(String s, int off, int len) {
+      super.write(s, off, len);
+      signal();
+    }
+
+    synchronized void signal() {
+      notifyAll();
+    }
   }
 
   private CertCommandTest.Run probe(String name) {

@@ -6,25 +6,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.flush.FlushConsolidationHandler;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslProvider;
-import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.handler.traffic.ChannelTrafficShapingHandler;
 import io.netty.handler.traffic.GlobalTrafficShapingHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -37,8 +27,6 @@ import io.replica.spi.transport.MessageHandler;
 import io.replica.spi.transport.Transport;
 import io.replica.transport.netty.internal.auth.KerberosAuthenticator;
 import io.replica.transport.netty.internal.auth.KerberosLogin;
-import io.replica.transport.netty.internal.codec.FrameDecoder;
-import io.replica.transport.netty.internal.codec.FrameEncoder;
 import io.replica.transport.netty.internal.handler.Admission;
 import io.replica.transport.netty.internal.handler.Causes;
 import io.replica.transport.netty.internal.handler.ChannelSettings;
@@ -47,10 +35,8 @@ import io.replica.transport.netty.internal.handler.FrameSizeEstimator;
 import io.replica.transport.netty.internal.handler.Mailboxes;
 import io.replica.transport.netty.internal.handler.PeerAuthenticator;
 import io.replica.transport.netty.internal.handler.PlainAuthenticator;
-import io.replica.transport.netty.internal.handler.WriteChunker;
-import io.replica.transport.netty.internal.tls.DeferredTrustManager;
-import io.replica.transport.netty.internal.tls.ReloadingKeyManager;
 import io.replica.transport.netty.internal.tls.TlsAuthenticator;
+import io.replica.transport.netty.internal.tls.TlsContexts;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.ConnectException;
@@ -103,12 +89,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NettyTransport implements Transport {
   private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
-  /**
-   * Plaintext bytes handed to BoringSSL per call: over loopback, 64 KiB moved blocks faster than
-   * Netty's default of 16 KiB; 128 and 256 KiB gained nothing more.
-   */
-  private static final int WRAP_DATA_BYTES = 64 * 1024;
-
   private final String hostName;
   private final @Nullable TlsSettings tls;
   private final @Nullable KerberosSettings kerberos;
@@ -128,17 +108,10 @@ public final class NettyTransport implements Transport {
   private final @Nullable SslContext serverContext;
   private final @Nullable SslContext clientContext;
   private final String tlsImplementation;
-  /** TLS on BoringSSL, which reads native memory only. */
-  private final boolean nativeTls;
   private final Clock clock;
   private final @Nullable GlobalTrafficShapingHandler serverShaper;
-  private final long connectionBandwidth;
-  private final Duration expiryWarning;
-  private final java.util.function.Consumer<CertificateExpiry> expiryListener;
-  private volatile long warnedGeneration = -1;
-  /** The warning that still holds, repeated to each new event sink; null while none does. */
-  private ReplicationEvent.@Nullable CertificateExpiring expiring;
-  private java.util.function.Consumer<? super ReplicationEvent> events = e -> { };
+  private final Pipelines pipelines;
+  private final CertificateWatch certificateWatch;
   private volatile boolean closed;
 
   private NettyTransport(Builder b) {
@@ -188,29 +161,16 @@ public final class NettyTransport implements Transport {
     this.channels = new DefaultChannelGroup("replica-" + hostName, GlobalEventExecutor.INSTANCE);
     this.serverShaper = b.bandwidth > 0
         ? new GlobalTrafficShapingHandler(group.next(), b.bandwidth, 0, 100) : null;
-    this.connectionBandwidth = b.connectionBandwidth;
-    this.expiryWarning = b.expiryWarning;
-    this.expiryListener = b.expiryListener;
+    this.certificateWatch = new CertificateWatch(hostName, b.tls, b.clock, b.expiryWarning,
+        b.expiryListener);
+    boolean nativeTls;
     if (b.tls != null) {
       try {
-        SslProvider provider = !b.jdkTls && OpenSsl.isAvailable()
-            ? SslProvider.OPENSSL : SslProvider.JDK;
-        ReloadingKeyManager keys = new ReloadingKeyManager(b.tls.source());
-        this.serverContext = SslContextBuilder.forServer(keys)
-            .trustManager(new DeferredTrustManager())
-            .clientAuth(ClientAuth.OPTIONAL)
-            .protocols("TLSv1.3", "TLSv1.2")
-            .sslProvider(provider)
-            .build();
-        this.clientContext = SslContextBuilder.forClient()
-            .keyManager(keys)
-            .trustManager(new DeferredTrustManager())
-            .endpointIdentificationAlgorithm(null)
-            .protocols("TLSv1.3", "TLSv1.2")
-            .sslProvider(provider)
-            .build();
-        this.tlsImplementation = provider == SslProvider.OPENSSL ? OpenSsl.versionString() : "JDK";
-        this.nativeTls = provider == SslProvider.OPENSSL;
+        TlsContexts contexts = TlsContexts.of(b.tls.source(), b.jdkTls);
+        this.serverContext = contexts.server();
+        this.clientContext = contexts.client();
+        this.tlsImplementation = contexts.implementation();
+        nativeTls = contexts.nativeTls();
       } catch (SSLException e) {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         callbacks.shutdown();
@@ -221,67 +181,20 @@ public final class NettyTransport implements Transport {
       this.serverContext = null;
       this.clientContext = null;
       this.tlsImplementation = "none";
-      this.nativeTls = false;
+      nativeTls = false;
     }
+    this.pipelines = new Pipelines(settings.heartbeat(), serverShaper, b.connectionBandwidth, nativeTls,
+        certificateWatch);
     if (b.tls != null) {
-      checkExpiry();
-      group.scheduleAtFixedRate(this::checkExpiry, 1, 1, TimeUnit.HOURS);
-    }
-  }
-
-  /**
-   * Warns (log, listener and event) when this host's certificate expires within the warning
-   * window; once per loaded certificate, and again after a renewal that is still too short.
-   */
-  private synchronized void checkExpiry() {
-    TlsSettings t = tls;
-    if (t == null || closed) {
-      return;
-    }
-    io.replica.transport.netty.internal.tls.TlsMaterial m = t.source().get();
-    java.security.cert.X509Certificate cert = m.chain().get(0);
-    java.time.Instant notAfter = cert.getNotAfter().toInstant();
-    java.time.Instant now = clock.instant();
-    Duration remaining = Duration.between(now, notAfter);
-    if (remaining.compareTo(expiryWarning) > 0) {
-      expiring = null; // renewed: nothing left to repeat
-      return;
-    }
-    if (warnedGeneration == m.generation()) {
-      return;
-    }
-    warnedGeneration = m.generation();
-    CertificateExpiry warning = new CertificateExpiry(hostName,
-        cert.getSubjectX500Principal().getName(), notAfter, remaining);
-    LOG.warn("{}", warning.describe());
-    try {
-      expiryListener.accept(warning);
-    } catch (RuntimeException e) {
-      LOG.error("the certificate expiry listener threw", e);
-    }
-    ReplicationEvent.CertificateExpiring event = new ReplicationEvent.CertificateExpiring(now,
-        hostName, warning.subject(), notAfter, remaining);
-    expiring = event;
-    report(event);
-  }
-
-  private void report(ReplicationEvent event) {
-    try {
-      events.accept(event);
-    } catch (RuntimeException e) {
-      LOG.error("the event sink threw on {}", event, e);
+      certificateWatch.check();
+      group.scheduleAtFixedRate(certificateWatch::check, 1, 1, TimeUnit.HOURS);
     }
   }
 
   /** Reports {@link ReplicationEvent.CertificateExpiring} while this host's certificate is short. */
   @Override
-  public synchronized void reportEventsTo(
-      java.util.function.Consumer<? super ReplicationEvent> events) {
-    this.events = Objects.requireNonNull(events, "events");
-    ReplicationEvent.CertificateExpiring e = expiring;
-    if (e != null) {
-      report(e);
-    }
+  public void reportEventsTo(java.util.function.Consumer<? super ReplicationEvent> events) {
+    certificateWatch.reportEventsTo(events);
   }
 
   /**
@@ -354,53 +267,6 @@ public final class NettyTransport implements Transport {
     }
   }
 
-  private void initPipeline(Channel ch, @Nullable SslContext ssl, @Nullable Endpoint sni) {
-    ChannelPipeline p = ch.pipeline();
-    // Liveness sits at the socket: any byte read or written counts, not only whole frames, so a
-    // slow link that still moves bytes is not taken for a dead one.
-    long heartbeat = settings.heartbeat().toMillis();
-    p.addLast("idle", new IdleStateHandler(true, 3 * heartbeat, heartbeat, 0,
-        TimeUnit.MILLISECONDS));
-    // Shapers sit next to the socket, so they count the bytes on the wire (after TLS).
-    if (serverShaper != null) {
-      p.addLast("bandwidth-host", serverShaper);
-    }
-    if (connectionBandwidth > 0) {
-      p.addLast("bandwidth-connection", new ChannelTrafficShapingHandler(connectionBandwidth, 0,
-          100));
-    }
-    long slowest = Math.min(serverShaper != null ? serverShaper.getWriteLimit() : Long.MAX_VALUE,
-        connectionBandwidth > 0 ? connectionBandwidth : Long.MAX_VALUE);
-    if (slowest != Long.MAX_VALUE) {
-      p.addLast("bandwidth-chunks", new WriteChunker(slowest));
-    }
-    if (ssl != null) {
-      checkExpiry(); // also notices a certificate reloaded for this connection
-      SslHandler handler = sni == null ? ssl.newHandler(ch.alloc())
-          : ssl.newHandler(ch.alloc(), sni.host(), sni.port());
-      if (nativeTls) {
-        // BoringSSL seals several records per call (each still at most 16 KiB), so fewer, larger
-        // calls cost less per byte.
-        handler.setWrapDataSize(WRAP_DATA_BYTES);
-      }
-      p.addLast("tls", handler);
-    }
-    p.addLast("flush", new FlushConsolidationHandler(256, true));
-    p.addLast("decoder", new FrameDecoder());
-    // Frames go straight to native memory unless the JDK's TLS, which reads arrays, is next.
-    p.addLast("encoder", new FrameEncoder(ssl == null || nativeTls));
-  }
-
-  /** Reads grow up to 1 MiB: blocks are large, and fewer, larger reads cost less per byte. */
-  private static io.netty.channel.RecvByteBufAllocator readSizes() {
-    return new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 64 * 1024, 1024 * 1024);
-  }
-
-  private WriteBufferWaterMark waterMark() {
-    long high = Math.min(Integer.MAX_VALUE, settings.inFlightBytesMax());
-    return new WriteBufferWaterMark((int) (high / 2), (int) high);
-  }
-
   @Override
   public Listener listen(
       Endpoint local, AuthenticationType authentication,
@@ -417,9 +283,9 @@ public final class NettyTransport implements Transport {
         .group(group)
         .channel(NioServerSocketChannel.class)
         .childOption(ChannelOption.TCP_NODELAY, true)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark())
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Pipelines.waterMark(settings.inFlightBytesMax()))
         .childOption(ChannelOption.MESSAGE_SIZE_ESTIMATOR, FrameSizeEstimator.INSTANCE)
-        .childOption(ChannelOption.RCVBUF_ALLOCATOR, readSizes())
+        .childOption(ChannelOption.RCVBUF_ALLOCATOR, Pipelines.readSizes())
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -432,7 +298,7 @@ public final class NettyTransport implements Transport {
             }
             channels.add(ch);
             accepted.add(ch);
-            initPipeline(ch, ssl(authentication, true), null);
+            pipelines.init(ch, ssl(authentication, true), null);
             ch.pipeline().addLast("protocol", ConnectionHandler.accepting(
                 settings, authenticator(authentication), remote, true, handlers, slot));
           }
@@ -516,14 +382,14 @@ public final class NettyTransport implements Transport {
         .channel(NioSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
-        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark())
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Pipelines.waterMark(settings.inFlightBytesMax()))
         .option(ChannelOption.MESSAGE_SIZE_ESTIMATOR, FrameSizeEstimator.INSTANCE)
-        .option(ChannelOption.RCVBUF_ALLOCATOR, readSizes())
+        .option(ChannelOption.RCVBUF_ALLOCATOR, Pipelines.readSizes())
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
             channels.add(ch);
-            initPipeline(ch, ssl(options.authentication(), false), remote);
+            pipelines.init(ch, ssl(options.authentication(), false), remote);
             ch.pipeline().addLast("protocol", ConnectionHandler.connecting(settings,
                 authenticator(options.authentication()), remote, options.compression(), handler,
                 connected));
@@ -563,6 +429,7 @@ public final class NettyTransport implements Transport {
       return;
     }
     closed = true;
+    certificateWatch.stop();
     for (NettyListener l : listeners.toArray(new NettyListener[0])) {
       l.close();
     }

@@ -33,7 +33,6 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -81,17 +80,6 @@ class NettyEngineEndToEndTest {
     byte[] bytes = new byte[Math.toIntExact(disk.sizeBytes())];
     disk.read(0, ByteBuffer.wrap(bytes));
     return bytes;
-  }
-
-  static void awaitTrue(String what, BooleanSupplier condition,
-      java.util.function.Supplier<String> state) throws InterruptedException {
-    for (int i = 0; i < 1200; i++) {
-      if (condition.getAsBoolean()) {
-        return;
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError(what + " did not happen within 120 s; " + state.get());
   }
 
   private static boolean replicaEquals(ReplicationManager replica, VirtualMachine vm) {
@@ -172,6 +160,10 @@ class NettyEngineEndToEndTest {
         .storage(new InMemoryStorageProvider()).build();
     ReplicationManager primary = ReplicaEngine.builder().hostName(PRIMARY)
         .clock(io.replica.spi.time.Clock.system()).scheduler(scheduler).transport(primaryTransport).build();
+    // Every engine event rechecks what the test waits for.
+    Await progress = new Await();
+    primary.addListener(e -> progress.signal());
+    replica.addListener(e -> progress.signal());
     try (CuttingProxy proxy = new CuttingProxy(port)) {
       replica.setReplicaServerSettings(ReplicaServerSettings.builder()
           .allowedAuthenticationTypes(Set.of(AuthenticationType.CERTIFICATE))
@@ -197,8 +189,8 @@ class NettyEngineEndToEndTest {
           + ", " + primary.health(vm.id()) + ", " + primary.statistics(vm.id()) + "; proxy cuts "
           + proxy.cuts.get() + ", connections " + proxy.accepted.get() + ", bytes "
           + proxy.forwarded.get();
-      awaitTrue("initial replication", () -> primary.statistics(vm.id()).lastAppliedCycle() >= 0,
-          state);
+      progress.until("initial replication", Duration.ofSeconds(120),
+          () -> primary.statistics(vm.id()).lastAppliedCycle() >= 0, state);
       assertEquals(1, proxy.cuts.get(), "the connection was cut during initial replication");
       assertTrue(proxy.accepted.get() >= 2, "the primary reconnected after the cut");
 
@@ -211,8 +203,9 @@ class NettyEngineEndToEndTest {
         primary.changeTracker(vm.id()).trackedDisk(d.id()).write(2L << 20, ByteBuffer.wrap(noise));
       }
       proxy.cutAfter(256 * 1024);
-      awaitTrue("a delta cycle", () -> primary.statistics(vm.id()).lastAppliedCycle() > before
-          && replicaEquals(replica, vm), state);
+      progress.until("a delta cycle", Duration.ofSeconds(120),
+          () -> primary.statistics(vm.id()).lastAppliedCycle() > before
+              && replicaEquals(replica, vm), state);
       assertEquals(2, proxy.cuts.get(), "the connection was cut during the delta cycle");
       for (VmDisk d : vm.disks()) {
         try (RecoveryPointView view = replica.openRecoveryPoint(

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
@@ -169,48 +170,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
   private @Nullable Frame parse(int type, int flags, int stream, ByteBuf body) {
     if (type < TYPE_ENABLE_REQUEST) {
-      if (type == TYPE_STREAM_OPEN) {
-        openStream(stream, flags, body);
-        return null;
-      }
-      if (type == TYPE_SASL && stream == 0 && (flags & ~FLAG_SASL_DONE) == 0) {
-        if (body.readableBytes() > SASL_TOKEN_BYTES_MAX) {
-          throw new ProtocolViolation("SASL token of " + body.readableBytes() + " bytes is over"
-              + " the maximum of " + SASL_TOKEN_BYTES_MAX);
-        }
-        byte[] token = new byte[body.readableBytes()];
-        body.readBytes(token);
-        return new Frame.Sasl(flags == FLAG_SASL_DONE, token);
-      }
-      if (stream != 0 || flags != 0) {
-        throw new ProtocolViolation("connection frame of type 0x" + Integer.toHexString(type)
-            + " has stream " + stream + " and flags " + flags + "; it must have 0 and 0");
-      }
-      switch (type) {
-        case TYPE_HELLO: {
-          int magic = body.readInt();
-          if (magic != MAGIC) {
-            throw new ProtocolViolation("hello frame does not start with the protocol's magic"
-                + " number; the peer is not a replica transport");
-          }
-          int min = body.readUnsignedShort();
-          int max = body.readUnsignedShort();
-          int features = body.readInt();
-          String hostName = readString(body);
-          // The clock is there only when the feature bit is and 8 bytes follow (an answer).
-          java.util.Optional<java.time.Instant> clock = (features & FEATURE_CLOCK) != 0 && body.readableBytes() == 8
-              ? java.util.Optional.of(java.time.Instant.ofEpochMilli(body.readLong())) : java.util.Optional.empty();
-          return new Frame.Hello(min, max, features, hostName, clock);
-        }
-        case TYPE_HEARTBEAT:
-          return new Frame.Heartbeat(body.readLong());
-        case TYPE_ERROR: {
-          int code = body.readUnsignedShort();
-          return new Frame.Error(code, readString(body));
-        }
-        default:
-          throw new ProtocolViolation("unknown frame type 0x" + Integer.toHexString(type));
-      }
+      return parseConnectionFrame(type, flags, stream, body);
     }
     VmId vm = streams.get(stream);
     if (vm == null) {
@@ -221,218 +181,286 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       throw new ProtocolViolation("frame of type 0x" + Integer.toHexString(type)
           + " has unknown flags " + flags);
     }
+    return new Frame.Data(parseMessage(type, flags, vm, body));
+  }
+
+  /** Frames of the connection itself (types below 0x10): handshake, liveness, streams. */
+  private @Nullable Frame parseConnectionFrame(int type, int flags, int stream, ByteBuf body) {
+    if (type == TYPE_STREAM_OPEN) {
+      openStream(stream, flags, body);
+      return null;
+    }
+    if (type == TYPE_SASL && stream == 0 && (flags & ~FLAG_SASL_DONE) == 0) {
+      return sasl(flags, body);
+    }
+    if (stream != 0 || flags != 0) {
+      throw new ProtocolViolation("connection frame of type 0x" + Integer.toHexString(type)
+          + " has stream " + stream + " and flags " + flags + "; it must have 0 and 0");
+    }
     switch (type) {
-      case TYPE_ENABLE_REQUEST: {
-        String name = readNullableString(body);
-        String host = readNullableString(body);
-        int count = body.readUnsignedShort();
-        if (count > DISKS_MAX) {
-          throw new ProtocolViolation("enable request lists " + count + " disks, over the"
-              + " protocol's maximum of " + DISKS_MAX);
-        }
-        List<Message.DiskDescriptor> disks = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-          DiskId disk = new DiskId(readUuid(body));
-          disks.add(new Message.DiskDescriptor(disk, body.readLong(), body.readInt()));
-        }
-        int trackingBlock = body.readInt();
-        int points = body.readInt();
-        long reverseOf = body.readLong();
-        int existing = body.readUnsignedByte();
-        if (existing > 1) {
-          throw new ProtocolViolation("enable request has existing-copy flag " + existing);
-        }
-        return data(new Message.EnableRequest(vm, name, host, disks, trackingBlock, points, reverseOf, existing == 1));
-      }
-      case TYPE_ENABLE_RESPONSE: {
-        int status = body.readUnsignedByte();
-        Message.EnableStatus[] all = Message.EnableStatus.values();
-        Message.EnableStatus s;
-        if (status == 0xFF) {
-          s = null;
-        } else if (status < all.length) {
-          s = all[status];
-        } else {
-          throw new ProtocolViolation("enable response has unknown status " + status);
-        }
-        return data(new Message.EnableResponse(vm, s, readNullableString(body), body.readLong()));
-      }
-      case TYPE_CYCLE_BEGIN: {
-        long cycle = body.readLong();
-        long base = body.readLong();
-        int present = body.readUnsignedByte();
-        Instant cut;
-        if (present == 0) {
-          cut = null;
-        } else if (present == 1) {
-          long seconds = body.readLong();
-          int nanos = body.readInt();
-          if (nanos < 0 || nanos > 999_999_999) {
-            throw new ProtocolViolation("cycle begin has a cut time with " + nanos + " nanos");
-          }
-          cut = Instant.ofEpochSecond(seconds, nanos);
-        } else {
-          throw new ProtocolViolation("cycle begin has cut-time marker " + present);
-        }
-        int point = body.readUnsignedByte();
-        io.replica.api.RecoveryPointType[] types = io.replica.api.RecoveryPointType.values();
-        if (point != 0xFF && point >= types.length) {
-          throw new ProtocolViolation("cycle begin has unknown recovery point type " + point);
-        }
-        int resync = body.readUnsignedByte();
-        if (resync > 1) {
-          throw new ProtocolViolation("cycle begin has resynchronization flag " + resync);
-        }
-        return data(new Message.CycleBegin(vm, cycle, base, cut, point == 0xFF ? null : types[point], resync == 1));
-      }
-      case TYPE_BLOCK_DATA: {
-        long cycle = body.readLong();
-        long sequence = body.readLong();
-        DiskId disk = new DiskId(readUuid(body));
-        long offset = body.readLong();
-        byte[] data;
-        if (flags == FLAG_COMPRESSED) {
-          int raw = body.readInt();
-          if (raw <= 0 || raw > BLOCK_SIZE_BYTES_MAX) {
-            throw new ProtocolViolation("compressed block claims " + raw + " bytes, outside 1.."
-                + BLOCK_SIZE_BYTES_MAX);
-          }
-          byte[] packed = new byte[body.readableBytes()];
-          body.readBytes(packed);
-          // Checked before allocating: a zstd frame header says what it holds (-1: not said).
-          long size = packed.length == 0 ? -2 : Zstd.getFrameContentSize(packed);
-          if (size != raw && size != -1) {
-            throw new ProtocolViolation("compressed block of " + packed.length + " bytes says it"
-                + " holds " + (size < 0 ? "no valid zstd frame" : size + " bytes") + ", not the "
-                + raw + " bytes it claims");
-          }
-          data = new byte[raw];
-          long n;
-          try {
-            n = Zstd.decompressByteArray(data, 0, raw, packed, 0, packed.length);
-          } catch (ZstdException e) {
-            throw new ProtocolViolation(ERROR_PROTOCOL, "compressed block of " + packed.length
-                + " bytes is not valid zstd data: " + e.getMessage(), e);
-          }
-          if (Zstd.isError(n) || n != raw) {
-            throw new ProtocolViolation("compressed block of " + packed.length + " bytes does not"
-                + " decompress to the " + raw + " bytes it claims"
-                + (Zstd.isError(n) ? " (" + Zstd.getErrorName(n) + ")" : " (got " + n + ")"));
-          }
-        } else {
-          data = new byte[body.readableBytes()];
-          body.readBytes(data);
-        }
-        return data(new Message.BlockData(vm, cycle, sequence, disk, offset, data));
-      }
-      case TYPE_ZERO_RUN: {
-        long cycle = body.readLong();
-        long sequence = body.readLong();
-        DiskId disk = new DiskId(readUuid(body));
-        return data(new Message.ZeroRun(vm, cycle, sequence, disk, body.readLong(),
-            body.readLong()));
-      }
-      case TYPE_CYCLE_END:
-        return data(new Message.CycleEnd(vm, body.readLong(), body.readLong(), body.readLong(),
-            body.readInt()));
-      case TYPE_CYCLE_ACK:
-        return data(new Message.CycleAck(vm, body.readLong()));
-      case TYPE_FAILOVER_PREPARED: {
-        long cycle = body.readLong();
-        String host = readNullableString(body);
-        int port = body.readInt();
-        int auth = body.readUnsignedByte();
-        io.replica.api.AuthenticationType[] types = io.replica.api.AuthenticationType.values();
-        if (auth >= types.length) {
-          throw new ProtocolViolation("failover prepared names unknown authentication type " + auth);
-        }
-        long millis = body.readLong();
-        if (millis < 1000) {
-          throw new ProtocolViolation("failover prepared has replication frequency " + millis + " ms");
-        }
-        return data(new Message.FailoverPrepared(vm, cycle, host, port, types[auth],
-            java.time.Duration.ofMillis(millis)));
-      }
-      case TYPE_HASH_REQUEST: {
-        long cycle = body.readLong();
-        DiskId disk = new DiskId(readUuid(body));
-        return data(new Message.HashRequest(vm, cycle, disk, body.readLong(), body.readLong(), body.readInt()));
-      }
-      case TYPE_HASH_RESPONSE: {
-        long cycle = body.readLong();
-        DiskId disk = new DiskId(readUuid(body));
-        long offset = body.readLong();
-        int blockSize = body.readInt();
-        int length = body.readInt();
-        if (length < 0 || length % 16 != 0 || length > body.readableBytes()) {
-          throw new ProtocolViolation("hash response announces " + length + " bytes of hashes");
-        }
-        byte[] hashes = new byte[length];
-        body.readBytes(hashes);
-        return data(new Message.HashResponse(vm, cycle, disk, offset, blockSize, hashes));
-      }
-      case TYPE_VERIFY_REQUEST: {
-        long request = body.readLong();
-        DiskId disk = new DiskId(readUuid(body));
-        return data(new Message.VerifyRequest(vm, request, disk, body.readLong(), body.readLong(), body.readInt()));
-      }
-      case TYPE_VERIFY_RESPONSE: {
-        long request = body.readLong();
-        DiskId disk = new DiskId(readUuid(body));
-        long offset = body.readLong();
-        int blockSize = body.readInt();
-        long applied = body.readLong();
-        String refusal = readString(body);
-        int length = body.readInt();
-        if (length < 0 || length % 16 != 0 || length > body.readableBytes()) {
-          throw new ProtocolViolation("verify response announces " + length + " bytes of hashes");
-        }
-        byte[] hashes = new byte[length];
-        body.readBytes(hashes);
-        return data(new Message.VerifyResponse(vm, request, disk, offset, blockSize, applied, hashes, refusal));
-      }
-      case TYPE_CHANGED_RANGES: {
-        DiskId disk = new DiskId(readUuid(body));
-        int count = body.readInt();
-        if (count < 0 || count > Message.ChangedRanges.MAX_RANGES || (long) count * 16 != body.readableBytes()) {
-          throw new ProtocolViolation("changed ranges announce " + count + " ranges in "
-              + body.readableBytes() + " bytes; at most " + Message.ChangedRanges.MAX_RANGES + ", 16 bytes each");
-        }
-        long[] ranges = new long[count * 2];
-        for (int i = 0; i < ranges.length; i++) {
-          ranges[i] = body.readLong();
-        }
-        return data(new Message.ChangedRanges(vm, disk, ranges));
-      }
-      case TYPE_POWER_STATE_QUERY:
-        return data(new Message.PowerStateQuery(vm));
-      case TYPE_POWER_STATE_REPORT: {
-        int state = body.readUnsignedByte();
-        io.replica.spi.host.PowerState[] states = io.replica.spi.host.PowerState.values();
-        if (state != 0xFF && state >= states.length) {
-          throw new ProtocolViolation("power state report has unknown state " + state);
-        }
-        return data(new Message.PowerStateReport(vm, state == 0xFF ? null : states[state]));
-      }
-      case TYPE_FAILOVER_COMPLETED: {
-        int ok = body.readUnsignedByte();
-        if (ok > 1) {
-          throw new ProtocolViolation("failover completed has boolean value " + ok);
-        }
-        return data(new Message.FailoverCompleted(vm, ok == 1, readNullableString(body)));
-      }
-      case TYPE_CYCLE_REJECTED: {
-        long cycle = body.readLong();
-        String reason = readNullableString(body);
-        int resync = body.readUnsignedByte();
-        if (resync > 1) {
-          throw new ProtocolViolation("cycle rejected has boolean value " + resync);
-        }
-        return data(new Message.CycleRejected(vm, cycle, reason, resync == 1));
-      }
+      case TYPE_HELLO:
+        return hello(body);
+      case TYPE_HEARTBEAT:
+        return new Frame.Heartbeat(body.readLong());
+      case TYPE_ERROR:
+        return new Frame.Error(body.readUnsignedShort(), readString(body));
       default:
         throw new ProtocolViolation("unknown frame type 0x" + Integer.toHexString(type));
     }
+  }
+
+  /** One SPI message of a stream the peer opened, by its frame type. */
+  private static Message parseMessage(int type, int flags, VmId vm, ByteBuf body) {
+    switch (type) {
+      case TYPE_ENABLE_REQUEST:
+        return enableRequest(vm, body);
+      case TYPE_ENABLE_RESPONSE:
+        return new Message.EnableResponse(vm, readNullableEnum(body,
+            Message.EnableStatus.values(), "enable response has unknown status"),
+            readNullableString(body), body.readLong());
+      case TYPE_CYCLE_BEGIN:
+        return cycleBegin(vm, body);
+      case TYPE_BLOCK_DATA:
+        return blockData(vm, flags, body);
+      case TYPE_ZERO_RUN:
+        return new Message.ZeroRun(vm, body.readLong(), body.readLong(), readDisk(body),
+            body.readLong(), body.readLong());
+      case TYPE_CYCLE_END:
+        return new Message.CycleEnd(vm, body.readLong(), body.readLong(), body.readLong(),
+            body.readInt());
+      case TYPE_CYCLE_ACK:
+        return new Message.CycleAck(vm, body.readLong());
+      case TYPE_CYCLE_REJECTED:
+        return new Message.CycleRejected(vm, body.readLong(), readNullableString(body),
+            readBoolean(body, "cycle rejected has boolean value"));
+      case TYPE_FAILOVER_PREPARED:
+        return failoverPrepared(vm, body);
+      case TYPE_FAILOVER_COMPLETED:
+        return new Message.FailoverCompleted(vm,
+            readBoolean(body, "failover completed has boolean value"), readNullableString(body));
+      case TYPE_HASH_REQUEST:
+        return new Message.HashRequest(vm, body.readLong(), readDisk(body), body.readLong(),
+            body.readLong(), body.readInt());
+      case TYPE_HASH_RESPONSE:
+        return new Message.HashResponse(vm, body.readLong(), readDisk(body), body.readLong(),
+            body.readInt(), readHashes(body, "hash response"));
+      case TYPE_VERIFY_REQUEST:
+        return new Message.VerifyRequest(vm, body.readLong(), readDisk(body), body.readLong(),
+            body.readLong(), body.readInt());
+      case TYPE_VERIFY_RESPONSE:
+        return verifyResponse(vm, body);
+      case TYPE_CHANGED_RANGES:
+        return changedRanges(vm, body);
+      case TYPE_POWER_STATE_QUERY:
+        return new Message.PowerStateQuery(vm);
+      case TYPE_POWER_STATE_REPORT:
+        return new Message.PowerStateReport(vm, readNullableEnum(body,
+            io.replica.spi.host.PowerState.values(), "power state report has unknown state"));
+      default:
+        throw new ProtocolViolation("unknown frame type 0x" + Integer.toHexString(type));
+    }
+  }
+
+  private static Frame.Sasl sasl(int flags, ByteBuf body) {
+    if (body.readableBytes() > SASL_TOKEN_BYTES_MAX) {
+      throw new ProtocolViolation("SASL token of " + body.readableBytes() + " bytes is over"
+          + " the maximum of " + SASL_TOKEN_BYTES_MAX);
+    }
+    byte[] token = new byte[body.readableBytes()];
+    body.readBytes(token);
+    return new Frame.Sasl(flags == FLAG_SASL_DONE, token);
+  }
+
+  private static Frame.Hello hello(ByteBuf body) {
+    int magic = body.readInt();
+    if (magic != MAGIC) {
+      throw new ProtocolViolation("hello frame does not start with the protocol's magic"
+          + " number; the peer is not a replica transport");
+    }
+    int min = body.readUnsignedShort();
+    int max = body.readUnsignedShort();
+    int features = body.readInt();
+    String hostName = readString(body);
+    // The clock is there only when the feature bit is and 8 bytes follow (an answer).
+    Optional<Instant> clock = (features & FEATURE_CLOCK) != 0 && body.readableBytes() == 8
+        ? Optional.of(Instant.ofEpochMilli(body.readLong())) : Optional.empty();
+    return new Frame.Hello(min, max, features, hostName, clock);
+  }
+
+  private static Message.EnableRequest enableRequest(VmId vm, ByteBuf body) {
+    String name = readNullableString(body);
+    String host = readNullableString(body);
+    int count = body.readUnsignedShort();
+    if (count > DISKS_MAX) {
+      throw new ProtocolViolation("enable request lists " + count + " disks, over the"
+          + " protocol's maximum of " + DISKS_MAX);
+    }
+    List<Message.DiskDescriptor> disks = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      DiskId disk = readDisk(body);
+      disks.add(new Message.DiskDescriptor(disk, body.readLong(), body.readInt()));
+    }
+    int trackingBlock = body.readInt();
+    int points = body.readInt();
+    long reverseOf = body.readLong();
+    boolean existing = readBoolean(body, "enable request has existing-copy flag");
+    return new Message.EnableRequest(vm, name, host, disks, trackingBlock, points, reverseOf,
+        existing);
+  }
+
+  private static Message.CycleBegin cycleBegin(VmId vm, ByteBuf body) {
+    long cycle = body.readLong();
+    long base = body.readLong();
+    int present = body.readUnsignedByte();
+    Instant cut;
+    if (present == 0) {
+      cut = null;
+    } else if (present == 1) {
+      long seconds = body.readLong();
+      int nanos = body.readInt();
+      if (nanos < 0 || nanos > 999_999_999) {
+        throw new ProtocolViolation("cycle begin has a cut time with " + nanos + " nanos");
+      }
+      cut = Instant.ofEpochSecond(seconds, nanos);
+    } else {
+      throw new ProtocolViolation("cycle begin has cut-time marker " + present);
+    }
+    io.replica.api.RecoveryPointType point = readNullableEnum(body,
+        io.replica.api.RecoveryPointType.values(), "cycle begin has unknown recovery point type");
+    boolean resync = readBoolean(body, "cycle begin has resynchronization flag");
+    return new Message.CycleBegin(vm, cycle, base, cut, point, resync);
+  }
+
+  private static Message.BlockData blockData(VmId vm, int flags, ByteBuf body) {
+    long cycle = body.readLong();
+    long sequence = body.readLong();
+    DiskId disk = readDisk(body);
+    long offset = body.readLong();
+    byte[] data;
+    if (flags == FLAG_COMPRESSED) {
+      data = decompress(body);
+    } else {
+      data = new byte[body.readableBytes()];
+      body.readBytes(data);
+    }
+    return new Message.BlockData(vm, cycle, sequence, disk, offset, data);
+  }
+
+  /**
+   * A compressed payload: its claimed raw length, then zstd data that must say it holds that many
+   * bytes before the raw array is allocated.
+   */
+  private static byte[] decompress(ByteBuf body) {
+    int raw = body.readInt();
+    if (raw <= 0 || raw > BLOCK_SIZE_BYTES_MAX) {
+      throw new ProtocolViolation("compressed block claims " + raw + " bytes, outside 1.."
+          + BLOCK_SIZE_BYTES_MAX);
+    }
+    byte[] packed = new byte[body.readableBytes()];
+    body.readBytes(packed);
+    // Checked before allocating: a zstd frame header says what it holds (-1: not said).
+    long size = packed.length == 0 ? -2 : Zstd.getFrameContentSize(packed);
+    if (size != raw && size != -1) {
+      throw new ProtocolViolation("compressed block of " + packed.length + " bytes says it"
+          + " holds " + (size < 0 ? "no valid zstd frame" : size + " bytes") + ", not the "
+          + raw + " bytes it claims");
+    }
+    byte[] data = new byte[raw];
+    long n;
+    try {
+      n = Zstd.decompressByteArray(data, 0, raw, packed, 0, packed.length);
+    } catch (ZstdException e) {
+      throw new ProtocolViolation(ERROR_PROTOCOL, "compressed block of " + packed.length
+          + " bytes is not valid zstd data: " + e.getMessage(), e);
+    }
+    if (Zstd.isError(n) || n != raw) {
+      throw new ProtocolViolation("compressed block of " + packed.length + " bytes does not"
+          + " decompress to the " + raw + " bytes it claims"
+          + (Zstd.isError(n) ? " (" + Zstd.getErrorName(n) + ")" : " (got " + n + ")"));
+    }
+    return data;
+  }
+
+  private static Message.FailoverPrepared failoverPrepared(VmId vm, ByteBuf body) {
+    long cycle = body.readLong();
+    String host = readNullableString(body);
+    int port = body.readInt();
+    int auth = body.readUnsignedByte();
+    io.replica.api.AuthenticationType[] types = io.replica.api.AuthenticationType.values();
+    if (auth >= types.length) {
+      throw new ProtocolViolation("failover prepared names unknown authentication type " + auth);
+    }
+    long millis = body.readLong();
+    if (millis < 1000) {
+      throw new ProtocolViolation("failover prepared has replication frequency " + millis + " ms");
+    }
+    return new Message.FailoverPrepared(vm, cycle, host, port, types[auth],
+        java.time.Duration.ofMillis(millis));
+  }
+
+  private static Message.VerifyResponse verifyResponse(VmId vm, ByteBuf body) {
+    long request = body.readLong();
+    DiskId disk = readDisk(body);
+    long offset = body.readLong();
+    int blockSize = body.readInt();
+    long applied = body.readLong();
+    String refusal = readString(body);
+    byte[] hashes = readHashes(body, "verify response");
+    return new Message.VerifyResponse(vm, request, disk, offset, blockSize, applied, hashes,
+        refusal);
+  }
+
+  private static Message.ChangedRanges changedRanges(VmId vm, ByteBuf body) {
+    DiskId disk = readDisk(body);
+    int count = body.readInt();
+    if (count < 0 || count > Message.ChangedRanges.MAX_RANGES
+        || (long) count * 16 != body.readableBytes()) {
+      throw new ProtocolViolation("changed ranges announce " + count + " ranges in "
+          + body.readableBytes() + " bytes; at most " + Message.ChangedRanges.MAX_RANGES
+          + ", 16 bytes each");
+    }
+    long[] ranges = new long[count * 2];
+    for (int i = 0; i < ranges.length; i++) {
+      ranges[i] = body.readLong();
+    }
+    return new Message.ChangedRanges(vm, disk, ranges);
+  }
+
+  /** A length, then that many bytes of 16-byte hashes; the length is checked before allocating. */
+  private static byte[] readHashes(ByteBuf body, String what) {
+    int length = body.readInt();
+    if (length < 0 || length % 16 != 0 || length > body.readableBytes()) {
+      throw new ProtocolViolation(what + " announces " + length + " bytes of hashes");
+    }
+    byte[] hashes = new byte[length];
+    body.readBytes(hashes);
+    return hashes;
+  }
+
+  /** A byte that must be 0 or 1; {@code what} names the field in the error ("... has flag"). */
+  private static boolean readBoolean(ByteBuf body, String what) {
+    int value = body.readUnsignedByte();
+    if (value > 1) {
+      throw new ProtocolViolation(what + " " + value);
+    }
+    return value == 1;
+  }
+
+  /** An enum's ordinal in one byte, 0xFF for none. */
+  private static <E extends Enum<E>> @Nullable E readNullableEnum(
+      ByteBuf body, E[] values, String what) {
+    int ordinal = body.readUnsignedByte();
+    if (ordinal == 0xFF) {
+      return null;
+    }
+    if (ordinal >= values.length) {
+      throw new ProtocolViolation(what + " " + ordinal);
+    }
+    return values[ordinal];
+  }
+
+  private static DiskId readDisk(ByteBuf body) {
+    return new DiskId(readUuid(body));
   }
 
   private void openStream(int stream, int flags, ByteBuf body) {
@@ -447,10 +475,6 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       throw new ProtocolViolation("the peer opened more than " + STREAMS_MAX + " streams");
     }
     streams.put(stream, new VmId(readUuid(body)));
-  }
-
-  private static Frame data(Message m) {
-    return new Frame.Data(m);
   }
 
   private static UUID readUuid(ByteBuf body) {

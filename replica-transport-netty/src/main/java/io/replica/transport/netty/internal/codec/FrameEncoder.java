@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 
@@ -88,6 +89,14 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
    * @throws IllegalArgumentException if the frame cannot be encoded (too large, too many streams)
    */
   ByteBuf encode(ByteBufAllocator alloc, Frame frame, List<Object> before) {
+    if (frame instanceof Frame.Data) {
+      return encodeMessage(alloc, (Frame.Data) frame, before);
+    }
+    return encodeConnectionFrame(alloc, frame);
+  }
+
+  /** Hello, heartbeat, SASL and error frames: stream 0, no stream to open. */
+  private ByteBuf encodeConnectionFrame(ByteBufAllocator alloc, Frame frame) {
     if (frame instanceof Frame.Hello) {
       Frame.Hello h = (Frame.Hello) frame;
       ByteBuf body = alloc.heapBuffer();
@@ -112,181 +121,185 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
       writeString(body, truncate(e.reason()));
       return finish(alloc, TYPE_ERROR, 0, 0, body, null);
     }
-    Message m = ((Frame.Data) frame).message();
+    throw new IllegalArgumentException("no frame type for " + frame);
+  }
+
+  /** An SPI message on the stream of its machine, opening the stream first if it is new. */
+  private ByteBuf encodeMessage(ByteBufAllocator alloc, Frame.Data frame, List<Object> before) {
+    Message m = frame.message();
     int stream = stream(alloc, m.vm(), before);
     ByteBuf body = alloc.heapBuffer();
     try {
-      if (m instanceof Message.EnableRequest) {
-        Message.EnableRequest r = (Message.EnableRequest) m;
-        writeNullableString(body, r.vmName());
-        writeNullableString(body, r.primaryHost());
-        if (r.disks().size() > DISKS_MAX) {
-          throw new IllegalArgumentException("cannot send " + r + ": " + r.disks().size()
-              + " disks, the protocol carries at most " + DISKS_MAX);
-        }
-        body.writeShort(r.disks().size());
-        for (Message.DiskDescriptor d : r.disks()) {
-          writeUuid(body, d.disk().uuid());
-          body.writeLong(d.sizeBytes()).writeInt(d.logicalSectorSizeBytes());
-        }
-        body.writeInt(r.trackingBlockSizeBytes());
-        body.writeInt(r.additionalRecoveryPoints());
-        body.writeLong(r.reverseOfCycle());
-        body.writeBoolean(r.existingCopy());
-        return finish(alloc, TYPE_ENABLE_REQUEST, 0, stream, body, null);
-      }
-      if (m instanceof Message.EnableResponse) {
-        Message.EnableResponse r = (Message.EnableResponse) m;
-        body.writeByte(r.status() == null ? 0xFF : r.status().ordinal());
-        writeNullableString(body, r.reason());
-        body.writeLong(r.lastCommittedCycle());
-        return finish(alloc, TYPE_ENABLE_RESPONSE, 0, stream, body, null);
-      }
-      if (m instanceof Message.CycleBegin) {
-        Message.CycleBegin b = (Message.CycleBegin) m;
-        body.writeLong(b.cycle()).writeLong(b.baseCycle());
-        if (b.cutTime() == null) {
-          body.writeByte(0);
-        } else {
-          body.writeByte(1).writeLong(b.cutTime().getEpochSecond()).writeInt(b.cutTime().getNano());
-        }
-        body.writeByte(b.recoveryPoint() == null ? 0xFF : b.recoveryPoint().ordinal());
-        body.writeBoolean(b.resynchronization());
-        return finish(alloc, TYPE_CYCLE_BEGIN, 0, stream, body, null);
-      }
       if (m instanceof Message.BlockData) {
-        Message.BlockData b = (Message.BlockData) m;
-        byte[] data = b.data();
-        if (data.length > BLOCK_SIZE_BYTES_MAX) {
-          throw new IllegalArgumentException("cannot send " + b + ": the block is larger than the"
-              + " protocol's maximum of " + BLOCK_SIZE_BYTES_MAX + " bytes (send smaller blocks)");
-        }
-        body.writeLong(b.cycle()).writeLong(b.sequence());
-        writeUuid(body, b.disk().uuid());
-        body.writeLong(b.offsetBytes());
-        int flags = 0;
-        byte[] payload = data;
-        Frame.Packed pre = ((Frame.Data) frame).packed();
-        if (pre != null) {
-          if (pre.zstd() != null) {
-            flags = FLAG_COMPRESSED;
-            payload = pre.zstd();
-            body.writeInt(data.length);
-          }
-        } else if (compression && data.length > 64) {
-          byte[] packed = Zstd.compress(data, compressionLevel);
-          if (packed.length < data.length) {
-            flags = FLAG_COMPRESSED;
-            payload = packed;
-            body.writeInt(data.length);
-          }
-        }
-        if (flags == 0) {
-          rawBlocks++;
-        } else {
-          compressedBlocks++;
-        }
-        return finish(alloc, TYPE_BLOCK_DATA, flags, stream, body, payload);
+        return blockData(alloc, stream, (Message.BlockData) m, frame.packed(), body);
       }
-      if (m instanceof Message.ZeroRun) {
-        Message.ZeroRun z = (Message.ZeroRun) m;
-        body.writeLong(z.cycle()).writeLong(z.sequence());
-        writeUuid(body, z.disk().uuid());
-        body.writeLong(z.offsetBytes()).writeLong(z.lengthBytes());
-        return finish(alloc, TYPE_ZERO_RUN, 0, stream, body, null);
+      Kind<?> kind = KINDS.get(m.getClass());
+      if (kind == null) {
+        throw new IllegalArgumentException("no frame type for message " + m);
       }
-      if (m instanceof Message.CycleEnd) {
-        Message.CycleEnd e = (Message.CycleEnd) m;
-        body.writeLong(e.cycle()).writeLong(e.messageCount()).writeLong(e.payloadBytes())
-            .writeInt(e.contentCrc32c());
-        return finish(alloc, TYPE_CYCLE_END, 0, stream, body, null);
-      }
-      if (m instanceof Message.CycleAck) {
-        body.writeLong(((Message.CycleAck) m).cycle());
-        return finish(alloc, TYPE_CYCLE_ACK, 0, stream, body, null);
-      }
-      if (m instanceof Message.CycleRejected) {
-        Message.CycleRejected r = (Message.CycleRejected) m;
-        body.writeLong(r.cycle());
-        writeNullableString(body, r.reason());
-        body.writeBoolean(r.resynchronizationRequired());
-        return finish(alloc, TYPE_CYCLE_REJECTED, 0, stream, body, null);
-      }
-      if (m instanceof Message.FailoverPrepared) {
-        Message.FailoverPrepared f = (Message.FailoverPrepared) m;
-        body.writeLong(f.cycle());
-        writeNullableString(body, f.reverseHost());
-        body.writeInt(f.reversePort()).writeByte(f.authentication().ordinal())
-            .writeLong(f.replicationFrequency().toMillis());
-        return finish(alloc, TYPE_FAILOVER_PREPARED, 0, stream, body, null);
-      }
-      if (m instanceof Message.HashRequest) {
-        Message.HashRequest h = (Message.HashRequest) m;
-        body.writeLong(h.cycle());
-        writeUuid(body, h.disk().uuid());
-        body.writeLong(h.offsetBytes()).writeLong(h.lengthBytes()).writeInt(h.blockSizeBytes());
-        return finish(alloc, TYPE_HASH_REQUEST, 0, stream, body, null);
-      }
-      if (m instanceof Message.HashResponse) {
-        Message.HashResponse h = (Message.HashResponse) m;
-        if (h.hashes().length > BLOCK_SIZE_BYTES_MAX) {
-          throw new IllegalArgumentException("cannot send " + h + ": more hashes than a frame carries");
-        }
-        body.writeLong(h.cycle());
-        writeUuid(body, h.disk().uuid());
-        body.writeLong(h.offsetBytes()).writeInt(h.blockSizeBytes()).writeInt(h.hashes().length)
-            .writeBytes(h.hashes());
-        return finish(alloc, TYPE_HASH_RESPONSE, 0, stream, body, null);
-      }
-      if (m instanceof Message.VerifyRequest) {
-        Message.VerifyRequest v = (Message.VerifyRequest) m;
-        body.writeLong(v.request());
-        writeUuid(body, v.disk().uuid());
-        body.writeLong(v.offsetBytes()).writeLong(v.lengthBytes()).writeInt(v.blockSizeBytes());
-        return finish(alloc, TYPE_VERIFY_REQUEST, 0, stream, body, null);
-      }
-      if (m instanceof Message.VerifyResponse) {
-        Message.VerifyResponse v = (Message.VerifyResponse) m;
-        if (v.hashes().length > BLOCK_SIZE_BYTES_MAX) {
-          throw new IllegalArgumentException("cannot send " + v + ": more hashes than a frame carries");
-        }
-        body.writeLong(v.request());
-        writeUuid(body, v.disk().uuid());
-        body.writeLong(v.offsetBytes()).writeInt(v.blockSizeBytes()).writeLong(v.appliedCycle());
-        writeString(body, truncate(v.refusal()));
-        body.writeInt(v.hashes().length).writeBytes(v.hashes());
-        return finish(alloc, TYPE_VERIFY_RESPONSE, 0, stream, body, null);
-      }
-      if (m instanceof Message.ChangedRanges) {
-        Message.ChangedRanges r = (Message.ChangedRanges) m;
-        writeUuid(body, r.disk().uuid());
-        body.writeInt(r.ranges().length / 2);
-        for (long v : r.ranges()) {
-          body.writeLong(v);
-        }
-        return finish(alloc, TYPE_CHANGED_RANGES, 0, stream, body, null);
-      }
-      if (m instanceof Message.PowerStateQuery) {
-        return finish(alloc, TYPE_POWER_STATE_QUERY, 0, stream, body, null);
-      }
-      if (m instanceof Message.PowerStateReport) {
-        Message.PowerStateReport r = (Message.PowerStateReport) m;
-        body.writeByte(r.powerState() == null ? 0xFF : r.powerState().ordinal());
-        return finish(alloc, TYPE_POWER_STATE_REPORT, 0, stream, body, null);
-      }
-      if (m instanceof Message.FailoverCompleted) {
-        Message.FailoverCompleted f = (Message.FailoverCompleted) m;
-        body.writeBoolean(f.succeeded());
-        writeNullableString(body, f.reason());
-        return finish(alloc, TYPE_FAILOVER_COMPLETED, 0, stream, body, null);
-      }
-      throw new IllegalArgumentException("no frame type for message " + m);
+      kind.write(m, body);
+      return finish(alloc, kind.type(), 0, stream, body, null);
     } catch (RuntimeException e) {
       if (body.refCnt() > 0) {
         body.release();
       }
       throw e;
     }
+  }
+
+  /**
+   * A block: raw, or compressed when the sender packed it beforehand or this encoder compresses
+   * and it shrinks. The payload travels as its own array after the body.
+   */
+  private ByteBuf blockData(ByteBufAllocator alloc, int stream, Message.BlockData b,
+      Frame.@Nullable Packed pre, ByteBuf body) {
+    byte[] data = b.data();
+    if (data.length > BLOCK_SIZE_BYTES_MAX) {
+      throw new IllegalArgumentException("cannot send " + b + ": the block is larger than the"
+          + " protocol's maximum of " + BLOCK_SIZE_BYTES_MAX + " bytes (send smaller blocks)");
+    }
+    body.writeLong(b.cycle()).writeLong(b.sequence());
+    writeUuid(body, b.disk().uuid());
+    body.writeLong(b.offsetBytes());
+    byte[] packed = null;
+    if (pre != null) {
+      packed = pre.zstd();
+    } else if (compression && data.length > 64) {
+      byte[] attempt = Zstd.compress(data, compressionLevel);
+      packed = attempt.length < data.length ? attempt : null;
+    }
+    if (packed == null) {
+      rawBlocks++;
+      return finish(alloc, TYPE_BLOCK_DATA, 0, stream, body, data);
+    }
+    compressedBlocks++;
+    body.writeInt(data.length);
+    return finish(alloc, TYPE_BLOCK_DATA, FLAG_COMPRESSED, stream, body, packed);
+  }
+
+  /** How the body of a message kind other than a block is written, and its frame type. */
+  private record Kind<M extends Message>(Class<M> kind, int type, BiConsumer<M, ByteBuf> body) {
+    void write(Message m, ByteBuf out) {
+      body.accept(kind.cast(m), out);
+    }
+  }
+
+  /** Every message kind but {@link Message.BlockData}, by class. */
+  private static final Map<Class<?>, Kind<?>> KINDS = kinds(
+      new Kind<>(Message.EnableRequest.class, TYPE_ENABLE_REQUEST,
+          FrameEncoder::writeEnableRequest),
+      new Kind<>(Message.EnableResponse.class, TYPE_ENABLE_RESPONSE, (r, out) -> {
+        out.writeByte(r.status() == null ? 0xFF : r.status().ordinal());
+        writeNullableString(out, r.reason());
+        out.writeLong(r.lastCommittedCycle());
+      }),
+      new Kind<>(Message.CycleBegin.class, TYPE_CYCLE_BEGIN, FrameEncoder::writeCycleBegin),
+      new Kind<>(Message.ZeroRun.class, TYPE_ZERO_RUN, (z, out) -> {
+        out.writeLong(z.cycle()).writeLong(z.sequence());
+        writeUuid(out, z.disk().uuid());
+        out.writeLong(z.offsetBytes()).writeLong(z.lengthBytes());
+      }),
+      new Kind<>(Message.CycleEnd.class, TYPE_CYCLE_END, (e, out) -> out.writeLong(e.cycle())
+          .writeLong(e.messageCount()).writeLong(e.payloadBytes()).writeInt(e.contentCrc32c())),
+      new Kind<>(Message.CycleAck.class, TYPE_CYCLE_ACK, (a, out) -> out.writeLong(a.cycle())),
+      new Kind<>(Message.CycleRejected.class, TYPE_CYCLE_REJECTED, (r, out) -> {
+        out.writeLong(r.cycle());
+        writeNullableString(out, r.reason());
+        out.writeBoolean(r.resynchronizationRequired());
+      }),
+      new Kind<>(Message.FailoverPrepared.class, TYPE_FAILOVER_PREPARED, (f, out) -> {
+        out.writeLong(f.cycle());
+        writeNullableString(out, f.reverseHost());
+        out.writeInt(f.reversePort()).writeByte(f.authentication().ordinal())
+            .writeLong(f.replicationFrequency().toMillis());
+      }),
+      new Kind<>(Message.FailoverCompleted.class, TYPE_FAILOVER_COMPLETED, (f, out) -> {
+        out.writeBoolean(f.succeeded());
+        writeNullableString(out, f.reason());
+      }),
+      new Kind<>(Message.HashRequest.class, TYPE_HASH_REQUEST, (h, out) -> {
+        out.writeLong(h.cycle());
+        writeUuid(out, h.disk().uuid());
+        out.writeLong(h.offsetBytes()).writeLong(h.lengthBytes()).writeInt(h.blockSizeBytes());
+      }),
+      new Kind<>(Message.HashResponse.class, TYPE_HASH_RESPONSE,
+          FrameEncoder::writeHashResponse),
+      new Kind<>(Message.VerifyRequest.class, TYPE_VERIFY_REQUEST, (v, out) -> {
+        out.writeLong(v.request());
+        writeUuid(out, v.disk().uuid());
+        out.writeLong(v.offsetBytes()).writeLong(v.lengthBytes()).writeInt(v.blockSizeBytes());
+      }),
+      new Kind<>(Message.VerifyResponse.class, TYPE_VERIFY_RESPONSE,
+          FrameEncoder::writeVerifyResponse),
+      new Kind<>(Message.ChangedRanges.class, TYPE_CHANGED_RANGES, (r, out) -> {
+        writeUuid(out, r.disk().uuid());
+        out.writeInt(r.ranges().length / 2);
+        for (long v : r.ranges()) {
+          out.writeLong(v);
+        }
+      }),
+      new Kind<>(Message.PowerStateQuery.class, TYPE_POWER_STATE_QUERY, (q, out) -> {}),
+      new Kind<>(Message.PowerStateReport.class, TYPE_POWER_STATE_REPORT, (r, out) ->
+          out.writeByte(r.powerState() == null ? 0xFF : r.powerState().ordinal())));
+
+  private static Map<Class<?>, Kind<?>> kinds(Kind<?>... kinds) {
+    Map<Class<?>, Kind<?>> byClass = new HashMap<>();
+    for (Kind<?> k : kinds) {
+      if (byClass.put(k.kind(), k) != null) {
+        throw new IllegalStateException("message kind " + k.kind() + " listed twice");
+      }
+    }
+    return Map.copyOf(byClass);
+  }
+
+  private static void writeEnableRequest(Message.EnableRequest r, ByteBuf body) {
+    writeNullableString(body, r.vmName());
+    writeNullableString(body, r.primaryHost());
+    if (r.disks().size() > DISKS_MAX) {
+      throw new IllegalArgumentException("cannot send " + r + ": " + r.disks().size()
+          + " disks, the protocol carries at most " + DISKS_MAX);
+    }
+    body.writeShort(r.disks().size());
+    for (Message.DiskDescriptor d : r.disks()) {
+      writeUuid(body, d.disk().uuid());
+      body.writeLong(d.sizeBytes()).writeInt(d.logicalSectorSizeBytes());
+    }
+    body.writeInt(r.trackingBlockSizeBytes());
+    body.writeInt(r.additionalRecoveryPoints());
+    body.writeLong(r.reverseOfCycle());
+    body.writeBoolean(r.existingCopy());
+  }
+
+  private static void writeCycleBegin(Message.CycleBegin b, ByteBuf body) {
+    body.writeLong(b.cycle()).writeLong(b.baseCycle());
+    if (b.cutTime() == null) {
+      body.writeByte(0);
+    } else {
+      body.writeByte(1).writeLong(b.cutTime().getEpochSecond()).writeInt(b.cutTime().getNano());
+    }
+    body.writeByte(b.recoveryPoint() == null ? 0xFF : b.recoveryPoint().ordinal());
+    body.writeBoolean(b.resynchronization());
+  }
+
+  private static void writeHashResponse(Message.HashResponse h, ByteBuf body) {
+    if (h.hashes().length > BLOCK_SIZE_BYTES_MAX) {
+      throw new IllegalArgumentException("cannot send " + h + ": more hashes than a frame carries");
+    }
+    body.writeLong(h.cycle());
+    writeUuid(body, h.disk().uuid());
+    body.writeLong(h.offsetBytes()).writeInt(h.blockSizeBytes()).writeInt(h.hashes().length)
+        .writeBytes(h.hashes());
+  }
+
+  private static void writeVerifyResponse(Message.VerifyResponse v, ByteBuf body) {
+    if (v.hashes().length > BLOCK_SIZE_BYTES_MAX) {
+      throw new IllegalArgumentException("cannot send " + v + ": more hashes than a frame carries");
+    }
+    body.writeLong(v.request());
+    writeUuid(body, v.disk().uuid());
+    body.writeLong(v.offsetBytes()).writeInt(v.blockSizeBytes()).writeLong(v.appliedCycle());
+    writeString(body, truncate(v.refusal()));
+    body.writeInt(v.hashes().length).writeBytes(v.hashes());
   }
 
   private int stream(ByteBufAllocator alloc, VmId vm, List<Object> before) {

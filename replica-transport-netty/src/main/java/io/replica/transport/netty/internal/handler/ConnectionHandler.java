@@ -10,7 +10,6 @@ import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.replica.spi.transport.Connection;
 import io.replica.spi.transport.Endpoint;
-import io.replica.spi.transport.Message;
 import io.replica.spi.transport.MessageHandler;
 import io.replica.transport.netty.ConnectionDecision;
 import io.replica.transport.netty.internal.codec.Frame;
@@ -23,7 +22,6 @@ import java.net.ProtocolException;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
 import org.jspecify.annotations.Nullable;
@@ -33,7 +31,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The protocol state of one channel: authentication, the hello exchange with version and
  * compression negotiation, heartbeats, delivery of messages to the engine's handler off the event
- * loop with a bound on what waits for it, and exactly one onClosed per end.
+ * loop with a bound on what waits for it ({@link InboundFlow}), and exactly one onClosed per end.
  *
  * <p>The connecting side speaks first: once its channel is secure and the server's certificate
  * checked, it sends its hello; the accepting side checks the claimed name against what the peer
@@ -75,7 +73,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   private long heartbeats;
   /** When this connecting side sent its hello, for comparing clocks with the answer. */
   private java.time.Instant helloSent = java.time.Instant.EPOCH;
-  private final AtomicLong inboundBytes = new AtomicLong();
+  private final InboundFlow inbound;
 
   private ConnectionHandler(
       ChannelSettings settings, PeerAuthenticator authenticator, boolean client, Endpoint remote,
@@ -91,6 +89,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     this.clientHandler = clientHandler;
     this.connected = connected;
     this.slot = slot;
+    this.inbound = new InboundFlow(settings.inFlightBytesMax());
   }
 
   /** The handler of a connection this side opens to {@code remote}. */
@@ -269,7 +268,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
           violation(ctx, "a second hello arrived");
           return;
         }
-        deliver(ctx, ((Frame.Data) frame).message());
+        inbound.deliver(ctx.channel(), java.util.Objects.requireNonNull(connection),
+            ((Frame.Data) frame).message());
         return;
       default:
         // Closed: drop what still arrives.
@@ -332,26 +332,9 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
           + ", which is not a host name (letters, digits, '.', '-', '_', ':', at most 255)");
       return;
     }
-    int version;
-    if (client) {
-      version = hello.versionMax();
-      if (hello.versionMin() != hello.versionMax() || version < WireFormat.VERSION_MIN
-          || version > WireFormat.VERSION_MAX) {
-        sendErrorAndClose(ctx, WireFormat.ERROR_VERSION, "the replica server chose protocol"
-            + " version " + version + ", this host speaks " + WireFormat.VERSION_MIN + ".."
-            + WireFormat.VERSION_MAX, true);
-        return;
-      }
-    } else {
-      version = Math.min(hello.versionMax(), WireFormat.VERSION_MAX);
-      if (version < Math.max(hello.versionMin(), WireFormat.VERSION_MIN)
-          || hello.versionMin() > hello.versionMax()) {
-        sendErrorAndClose(ctx, WireFormat.ERROR_VERSION, "the primary speaks protocol versions "
-            + hello.versionMin() + ".." + hello.versionMax() + ", this replica server "
-            + WireFormat.VERSION_MIN + ".." + WireFormat.VERSION_MAX + " (upgrade the older"
-            + " host)", true);
-        return;
-      }
+    int version = client ? versionChosenByServer(ctx, hello) : versionForPrimary(ctx, hello);
+    if (version < 0) {
+      return;
     }
     String identity;
     try {
@@ -374,28 +357,79 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     }
     state = State.OPEN;
     opened(ctx);
-    String security = security(ctx);
     if (client) {
-      MessageHandler handler = java.util.Objects.requireNonNull(clientHandler);
-      NettyConnection c = new NettyConnection(ctx.channel(), remote, identity, handler,
-          settings.mailboxes().acquire(handler), settings.inFlightBytesMax(), compress,
-          settings.compressionLevel());
-      connection = c;
-      c.security(security);
-      if (hello.clock().isPresent()) {
-        java.time.Instant now = java.time.Instant.now();
-        java.time.Duration roundTrip = java.time.Duration.between(helloSent, now);
-        c.peerClock(java.time.Duration.between(helloSent.plus(roundTrip.dividedBy(2)), hello.clock().get()),
-            roundTrip.dividedBy(2));
-      }
-      CompletableFuture<Connection> done = java.util.Objects.requireNonNull(connected);
-      c.executor.execute(() -> {
-        if (!done.complete(c)) {
-          c.close();
-        }
-      });
-      return;
+      openToServer(ctx, hello, identity, compress);
+    } else {
+      openFromPrimary(ctx, hello, version, identity, compress);
     }
+  }
+
+  /**
+   * The connecting side checks the version the server's answer chose; -1 when it refused (the
+   * connection is closing).
+   */
+  private int versionChosenByServer(ChannelHandlerContext ctx, Frame.Hello hello) {
+    int version = hello.versionMax();
+    if (hello.versionMin() != hello.versionMax() || version < WireFormat.VERSION_MIN
+        || version > WireFormat.VERSION_MAX) {
+      sendErrorAndClose(ctx, WireFormat.ERROR_VERSION, "the replica server chose protocol"
+          + " version " + version + ", this host speaks " + WireFormat.VERSION_MIN + ".."
+          + WireFormat.VERSION_MAX, true);
+      return -1;
+    }
+    return version;
+  }
+
+  /**
+   * The accepting side chooses the highest version both speak; -1 when there is none (the
+   * connection is closing).
+   */
+  private int versionForPrimary(ChannelHandlerContext ctx, Frame.Hello hello) {
+    int version = Math.min(hello.versionMax(), WireFormat.VERSION_MAX);
+    if (version < Math.max(hello.versionMin(), WireFormat.VERSION_MIN)
+        || hello.versionMin() > hello.versionMax()) {
+      sendErrorAndClose(ctx, WireFormat.ERROR_VERSION, "the primary speaks protocol versions "
+          + hello.versionMin() + ".." + hello.versionMax() + ", this replica server "
+          + WireFormat.VERSION_MIN + ".." + WireFormat.VERSION_MAX + " (upgrade the older"
+          + " host)", true);
+      return -1;
+    }
+    return version;
+  }
+
+  /**
+   * The server's answer admitted this side: the connection goes to the caller of connect, with
+   * the server's clock compared to this one when the answer tells it.
+   */
+  private void openToServer(
+      ChannelHandlerContext ctx, Frame.Hello hello, String identity, boolean compress) {
+    MessageHandler handler = java.util.Objects.requireNonNull(clientHandler);
+    NettyConnection c = new NettyConnection(ctx.channel(), remote, identity, handler,
+        settings.mailboxes().acquire(handler), settings.inFlightBytesMax(), compress,
+        settings.compressionLevel());
+    connection = c;
+    c.security(security(ctx));
+    if (hello.clock().isPresent()) {
+      java.time.Instant now = java.time.Instant.now();
+      java.time.Duration roundTrip = java.time.Duration.between(helloSent, now);
+      c.peerClock(java.time.Duration.between(helloSent.plus(roundTrip.dividedBy(2)), hello.clock().get()),
+          roundTrip.dividedBy(2));
+    }
+    CompletableFuture<Connection> done = java.util.Objects.requireNonNull(connected);
+    c.executor.execute(() -> {
+      if (!done.complete(c)) {
+        c.close();
+      }
+    });
+  }
+
+  /**
+   * This side admitted the primary: it answers with the version it chose (and its clock when
+   * asked), and the listener's factory gives the connection its handler, or refuses it.
+   */
+  private void openFromPrimary(ChannelHandlerContext ctx, Frame.Hello hello, int version,
+      String identity, boolean compress) {
+    String security = security(ctx);
     boolean clock = (hello.features() & WireFormat.FEATURE_CLOCK) != 0;
     ctx.writeAndFlush(new Frame.Hello(version, version,
         (compress ? WireFormat.FEATURE_ZSTD : 0) | (clock ? WireFormat.FEATURE_CLOCK : 0), settings.hostName(),
@@ -493,46 +527,11 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     return "plain (unauthenticated)";
   }
 
-  private void deliver(ChannelHandlerContext ctx, Message message) {
-    NettyConnection c = java.util.Objects.requireNonNull(connection);
-    long size = NettyConnection.sizeOf(message);
-    long queued = inboundBytes.addAndGet(size);
-    if (queued > settings.inFlightBytesMax() && ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(false);
-    }
-    c.executor.execute(() -> {
-      try {
-        if (c.closedDelivered) {
-          return;
-        }
-        c.handler().onMessage(c, message);
-      } finally {
-        long left = inboundBytes.addAndGet(-size);
-        if (left <= settings.inFlightBytesMax() / 2 && !ctx.channel().config().isAutoRead()) {
-          try {
-            ctx.channel().eventLoop().execute(() -> {
-              if (!ctx.channel().config().isAutoRead()
-                  && inboundBytes.get() <= settings.inFlightBytesMax() / 2) {
-                ctx.channel().config().setAutoRead(true);
-              }
-            });
-          } catch (java.util.concurrent.RejectedExecutionException e) {
-            // The transport is closing: nothing more to read.
-          }
-        }
-      }
-    });
-  }
-
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
     NettyConnection c = connection;
     if (c != null && state == State.OPEN && ctx.channel().isWritable()) {
-      c.executor.execute(() -> {
-        if (c.isOpen()) {
-          c.handler().onWritable(c);
-        }
-      });
+      inbound.writable(c);
     }
     super.channelWritabilityChanged(ctx);
   }
