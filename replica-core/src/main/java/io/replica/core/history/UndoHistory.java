@@ -6,6 +6,7 @@ import io.replica.api.RecoveryPointType;
 import io.replica.api.VmId;
 import io.replica.core.journal.JournalCodec;
 import io.replica.core.journal.JournalRecord;
+import io.replica.core.journal.RecordReader;
 import io.replica.core.replica.ReplicaRecord;
 import io.replica.spi.storage.AppendLog;
 import io.replica.spi.storage.StateStore;
@@ -137,32 +138,14 @@ public final class UndoHistory {
 
   private Map<Long, Long> readIndex(String name, AppendLog log) throws IOException {
     Map<Long, Long> index = new HashMap<>();
-    long size = log.size();
-    long position = 0;
-    ByteBuffer header = ByteBuffer.allocate(JournalCodec.HEADER_BYTES);
-    while (size - position >= JournalCodec.HEADER_BYTES) {
-      header.clear();
-      log.read(position, header);
-      long length = JournalCodec.recordLength(header.flip());
-      if (length < 0 || position + length > size) {
-        break;
-      }
-      ByteBuffer record = ByteBuffer.allocate((int) length);
-      log.read(position, record);
-      JournalRecord r;
-      try {
-        r = JournalCodec.decode(record.flip());
-      } catch (CorruptDataException torn) {
-        break;
-      }
-      if (!(r instanceof JournalRecord.Block)) {
+    long end = RecordReader.readAll(log, true, (position, r) -> {
+      if (!(r instanceof JournalRecord.Block b)) {
         throw new CorruptDataException(name + " holds a record that is not a block at position " + position);
       }
-      index.putIfAbsent(((JournalRecord.Block) r).offsetBytes() / blockSize, position);
-      position += length;
-    }
-    if (position < size) {
-      log.truncate(position);
+      index.putIfAbsent(b.offsetBytes() / blockSize, position);
+    });
+    if (end < log.size()) {
+      log.truncate(end);
     }
     return index;
   }
@@ -268,15 +251,11 @@ public final class UndoHistory {
   }
 
   private static byte[] readBlock(AppendLog log, long position) throws IOException {
-    ByteBuffer header = ByteBuffer.allocate(JournalCodec.HEADER_BYTES);
-    log.read(position, header);
-    long length = JournalCodec.recordLength(header.flip());
-    if (length < 0) {
-      throw new CorruptDataException("an undo log record at position " + position + " has an invalid length");
+    RecordReader.Framed f = RecordReader.readAt(log, position, Long.MAX_VALUE);
+    if (f == null || !(f.record() instanceof JournalRecord.Block b)) {
+      throw new CorruptDataException("an undo log record at position " + position + " is not a whole block");
     }
-    ByteBuffer record = ByteBuffer.allocate((int) length);
-    log.read(position, record);
-    return ((JournalRecord.Block) JournalCodec.decode(record.flip())).data();
+    return b.data();
   }
 
   /** The blocks of {@code disk} that changed after {@code point}: every block a log from it on holds. */

@@ -6,7 +6,6 @@ import io.replica.spi.storage.AppendLog;
 import io.replica.spi.storage.StateStore;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.Locale;
 
 /**
@@ -77,30 +76,17 @@ public final class CycleJournal implements Closeable {
    * @throws CorruptDataException if a whole record fails its checksum
    */
   public static boolean read(StateStore state, String name, RecordSink sink) throws IOException {
+    boolean[] committed = {false};
     try (AppendLog log = state.openLog(name)) {
-      long size = log.size();
-      long position = 0;
-      boolean committed = false;
-      ByteBuffer header = ByteBuffer.allocate(JournalCodec.HEADER_BYTES);
-      while (size - position >= JournalCodec.HEADER_BYTES) {
-        header.clear();
-        log.read(position, header);
-        header.flip();
-        long length = JournalCodec.recordLength(header);
-        if (length < 0 || position + length > size) {
-          break;
-        }
-        ByteBuffer record = ByteBuffer.allocate((int) length);
-        log.read(position, record);
-        JournalRecord r = JournalCodec.decode(record.flip());
-        if (committed) {
+      RecordReader.readAll(log, false, (position, r) -> {
+        if (committed[0]) {
           throw new CorruptDataException(name + " holds records after its commit record");
         }
-        committed = r instanceof JournalRecord.Commit;
+        committed[0] = r instanceof JournalRecord.Commit;
         sink.accept(r);
-        position += length;
-      }
-      return committed;
+      });
     }
+    return committed[0];
   }
+
 }
