@@ -2,6 +2,7 @@ package io.replica.core.health;
 
 import io.replica.api.ReplicationStatistics;
 import io.replica.api.VmId;
+import io.replica.core.context.EngineContext;
 import java.time.Duration;
 import java.time.Instant;
 import org.jspecify.annotations.Nullable;
@@ -76,6 +77,13 @@ public final class Stats {
 
   public long missedCount() {
     return missed;
+  }
+
+  /** The statistics now, after rolling the monitoring window over if it is due. */
+  public ReplicationStatistics snapshot(EngineContext engine, VmId vm, long pendingBytes, long lastCycle) {
+    Instant now = engine.clock().instant();
+    rollIfDue(now, engine.monitoringInterval());
+    return snapshot(vm, now, pendingBytes, lastCycle);
   }
 
   public ReplicationStatistics snapshot(VmId vm, Instant now, long pendingBytes, long lastCycle) {

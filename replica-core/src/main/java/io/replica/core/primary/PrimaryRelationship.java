@@ -1,7 +1,6 @@
 package io.replica.core.primary;
 
 import io.replica.api.DiskId;
-import io.replica.api.HealthState;
 import io.replica.api.NotAuthorizedException;
 import io.replica.api.RecoveryHistory;
 import io.replica.api.RecoveryPointType;
@@ -18,6 +17,7 @@ import io.replica.api.VmDisk;
 import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.context.Failures;
+import io.replica.core.health.HealthReport;
 import io.replica.core.health.HealthWatch;
 import io.replica.core.health.Stats;
 import io.replica.core.replica.ReplicaRecord;
@@ -47,8 +47,6 @@ import org.jspecify.annotations.Nullable;
 public final class PrimaryRelationship {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PrimaryRelationship.class);
   /** The most bytes read for one block message. */
-  private static final Duration SUCCESS_AGE_WARNING = Duration.ofHours(1);
-  private static final double MISSED_SHARE_WARNING = 0.2;
   /** How long a cycle may go without sending or hearing anything before the link is reset. */
   public static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(60);
 
@@ -1019,37 +1017,25 @@ public final class PrimaryRelationship {
   // ---- health and statistics
 
   public ReplicationHealth health() {
-    List<String> critical = new ArrayList<>();
-    List<String> warning = new ArrayList<>();
+    HealthReport report = new HealthReport();
     if (state == ReplicationState.ERROR) {
-      critical.add(error == null ? "replication stopped on an error" : error);
+      report.critical(error == null ? "replication stopped on an error" : error);
     } else if (state != ReplicationState.SUSPENDED && state != ReplicationState.READY_FOR_INITIAL_REPLICATION
         && !link.isConnected()) {
-      critical.add("cannot send changes: the replica server " + link.endpoint + " is not reachable"
+      report.critical("cannot send changes: the replica server " + link.endpoint + " is not reachable"
           + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")"));
     }
     if (verifyFinding != null) {
-      critical.add(verifyFinding);
+      report.critical(verifyFinding);
     }
     if (state == ReplicationState.SUSPENDED) {
-      warning.add("replication is suspended");
+      report.warning("replication is suspended");
     }
-    if (lastAcked < 0) {
-      warning.add("initial replication is not complete");
+    report.initialReplication(lastAcked >= 0).missedCycles(stats);
+    if (lastAcked >= 0 && HealthReport.stale(stats, engine.clock().nanoTime())) {
+      report.warning("the last successful replication was more than an hour ago, at " + stats.lastReplicationTime);
     }
-    long cycles = stats.successful() + stats.missedCount();
-    if (cycles > 0 && stats.missedCount() > MISSED_SHARE_WARNING * cycles) {
-      warning.add(stats.missedCount() + " of " + cycles + " cycles in the monitoring window were missed"
-          + " (more than 20 %)");
-    }
-    if (lastAcked >= 0 && engine.clock().nanoTime() - stats.lastSuccessNanos > SUCCESS_AGE_WARNING.toNanos()) {
-      warning.add("the last successful replication was more than an hour ago, at " + stats.lastReplicationTime);
-    }
-    if (!critical.isEmpty()) {
-      critical.addAll(warning);
-      return new ReplicationHealth(HealthState.CRITICAL, critical);
-    }
-    return warning.isEmpty() ? ReplicationHealth.normal() : new ReplicationHealth(HealthState.WARNING, warning);
+    return report.health();
   }
 
   void updateHealth() {
@@ -1057,9 +1043,7 @@ public final class PrimaryRelationship {
   }
 
   public ReplicationStatistics statistics() {
-    Instant now = engine.clock().instant();
-    stats.rollIfDue(now, engine.monitoringInterval());
-    return stats.snapshot(vm.id(), now, tracker.pendingBytes(), lastAcked);
+    return stats.snapshot(engine, vm.id(), tracker.pendingBytes(), lastAcked);
   }
 
   /**

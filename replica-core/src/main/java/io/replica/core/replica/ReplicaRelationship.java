@@ -1,7 +1,6 @@
 package io.replica.core.replica;
 
 import io.replica.api.DiskId;
-import io.replica.api.HealthState;
 import io.replica.api.NotFoundException;
 import io.replica.api.RecoveryPoint;
 import io.replica.api.RecoveryPointType;
@@ -17,6 +16,7 @@ import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.context.Failures;
 import io.replica.core.failover.FailedOverDisk;
+import io.replica.core.health.HealthReport;
 import io.replica.core.health.HealthWatch;
 import io.replica.core.health.Stats;
 import io.replica.core.history.OverlayDisk;
@@ -66,7 +66,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaRelationship {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaRelationship.class);
-  private static final Duration RECEIVE_AGE_WARNING = Duration.ofHours(1);
   /** The most blocks one hash request may cover: a 1 MiB answer. */
   private static final long HASH_REQUEST_BLOCKS_MAX = 65536;
 
@@ -1269,15 +1268,13 @@ public final class ReplicaRelationship {
 
   public ReplicationHealth health() {
     if (state == ReplicationState.ERROR) {
-      return new ReplicationHealth(HealthState.CRITICAL, List.of(error == null ? "replica in error" : error));
+      return new HealthReport().critical(error == null ? "replica in error" : error).health();
     }
-    List<String> warning = new ArrayList<>();
-    if (lastApplied < 0) {
-      warning.add("initial replication is not complete");
-    } else if (engine.clock().nanoTime() - stats.lastSuccessNanos > RECEIVE_AGE_WARNING.toNanos()) {
-      warning.add("no cycle was received for more than an hour; the last one was cut at " + lastAppliedCut);
+    HealthReport report = new HealthReport().initialReplication(lastApplied >= 0);
+    if (lastApplied >= 0 && HealthReport.stale(stats, engine.clock().nanoTime())) {
+      report.warning("no cycle was received for more than an hour; the last one was cut at " + lastAppliedCut);
     }
-    return warning.isEmpty() ? ReplicationHealth.normal() : new ReplicationHealth(HealthState.WARNING, warning);
+    return report.health();
   }
 
   void updateHealth() {
@@ -1285,9 +1282,7 @@ public final class ReplicaRelationship {
   }
 
   public ReplicationStatistics statistics() {
-    Instant now = engine.clock().instant();
-    stats.rollIfDue(now, engine.monitoringInterval());
-    return stats.snapshot(vm, now, 0, lastApplied);
+    return stats.snapshot(engine, vm, 0, lastApplied);
   }
 
   public void close() {
