@@ -16,6 +16,7 @@ import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.context.Failures;
 import io.replica.core.failover.FailedOverDisk;
+import io.replica.core.failover.PointCopies;
 import io.replica.core.health.HealthReport;
 import io.replica.core.health.HealthWatch;
 import io.replica.core.health.Stats;
@@ -30,7 +31,6 @@ import io.replica.core.tracking.ForwardingDisk;
 import io.replica.core.tracking.VmTracker;
 import io.replica.core.verify.BlockHashes;
 import io.replica.spi.storage.ByteRange;
-import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.StorageLocation;
 import io.replica.spi.storage.VirtualDisk;
 import io.replica.spi.transport.Connection;
@@ -90,13 +90,14 @@ public final class ReplicaRelationship {
   private final ArrayDeque<Long> pending = new ArrayDeque<>();
   private final AtomicInteger openViews = new AtomicInteger();
   private final CycleApplier applier;
+  private final PointCopies copies;
   private final UndoHistory history;
   private final BlockHashes hashes = new BlockHashes();
   private @Nullable Connection primaryConnection;
   /** The running test failover, if any. */
-  private @Nullable Copy test;
+  private PointCopies.@Nullable Copy test;
   /** The failover awaiting commit or cancel, if any. */
-  private @Nullable Copy failover;
+  private PointCopies.@Nullable Copy failover;
   /** After a committed failover: the disks the machine runs on here, which remember what it writes. */
   private @Nullable Map<DiskId, FailedOverDisk> failedOver;
   /** While reverse replication starts: the disks handed over to its change tracking. */
@@ -124,6 +125,22 @@ public final class ReplicaRelationship {
     this.healthWatch = new HealthWatch(engine, vm);
     this.history = new UndoHistory(storage.state(), vm, record.trackingBlockSizeBytes(), disks);
     this.applier = new CycleApplier(vm, storage.state(), history, disks, pointLock);
+    this.copies = new PointCopies(vm, storage, disks, new PointCopies.Points() {
+      @Override
+      public UndoHistory.Point pin(RecoveryPoint point) throws IOException {
+        return ReplicaRelationship.this.pin(point);
+      }
+
+      @Override
+      public void unpin(UndoHistory.Point kept) {
+        ReplicaRelationship.this.unpin(kept);
+      }
+
+      @Override
+      public VirtualDisk view(RecoveryPoint point, UndoHistory.Point kept, DiskId disk, VirtualDisk base) {
+        return new PointDisk(point, kept, disk, base);
+      }
+    });
     this.history.load(record.points());
     this.stats.lastReplicationTime = lastAppliedCut;
     this.stats.lastSuccessNanos = engine.clock().nanoTime();
@@ -842,29 +859,6 @@ public final class ReplicaRelationship {
 
   // ---- test failover and failover
 
-  /** A writable copy of a recovery point: overlay disks over a pinned point. */
-  private static final class Copy {
-    final VmId id;
-    final String name;
-    final UndoHistory.Point kept;
-    public final Map<DiskId, OverlayDisk> disks;
-    final String directory;
-
-    Copy(VmId id, String name, UndoHistory.Point kept, Map<DiskId, OverlayDisk> disks, String directory) {
-      this.id = id;
-      this.name = name;
-      this.kept = kept;
-      this.disks = disks;
-      this.directory = directory;
-    }
-
-    VirtualMachine machine() {
-      List<VmDisk> list = new ArrayList<>();
-      disks.forEach((id, d) -> list.add(new VmDisk(id, d, list.isEmpty())));
-      return new VirtualMachine(id, name, list);
-    }
-  }
-
   /** Pins {@code point}; the latest becomes a kept point first, so later cycles leave it intact. */
   private UndoHistory.Point pin(RecoveryPoint point) throws IOException {
     if (!recoveryPoints().contains(point)) {
@@ -886,136 +880,29 @@ public final class ReplicaRelationship {
     }
   }
 
-  private Copy copy(RecoveryPoint point, String kind, VmId id, String name) throws IOException {
-    return copy(point, kind, id, name, false);
-  }
-
-  /**
-   * A writable copy of {@code point}. A test failover's copy keeps its map of written sectors in
-   * the state store at each flush, so that {@code reopen} finds it, with its top disks, after a restart.
-   */
-  private Copy copy(RecoveryPoint point, String kind, VmId id, String name, boolean reopen) throws IOException {
-    UndoHistory.Point kept = pin(point);
-    String directory = vm + "/" + kind + "/";
-    boolean durable = kind.equals("test");
-    Map<DiskId, OverlayDisk> out = new LinkedHashMap<>();
-    try {
-      for (Map.Entry<DiskId, VirtualDisk> e : disks.entrySet()) {
-        String topName = directory + e.getKey();
-        VirtualDisk d = e.getValue();
-        VirtualDisk top;
-        long[] written = new long[0];
-        if (reopen) {
-          top = storage.disks().open(topName, false);
-          written = readWrittenMap(directory + e.getKey() + WRITTEN_SUFFIX);
-        } else {
-          if (storage.disks().exists(topName)) {
-            storage.disks().delete(topName); // left by a crash during an earlier copy
-          }
-          top = storage.disks().create(topName, new DiskSpec(d.sizeBytes(), d.logicalSectorSizeBytes(), 4096, false));
-        }
-        String mapName = directory + e.getKey() + WRITTEN_SUFFIX;
-        OverlayDisk.WrittenMap saved = durable ? ranges -> storage.state().write(mapName, encodeRanges(ranges)) : null;
-        out.put(e.getKey(), new OverlayDisk(new PointDisk(point, kept, e.getKey(), d), top, written, saved));
-      }
-      if (durable && !reopen) {
-        storage.state().write(directory + POINT_DOC, ("cycle=" + point.cycle() + "\ntime=" + point.time() + "\ntype="
-            + point.type() + "\n").getBytes(StandardCharsets.UTF_8));
-      }
-    } catch (IOException | RuntimeException e) {
-      drop(new Copy(id, name, kept, out, directory));
-      throw e;
-    }
-    return new Copy(id, name, kept, out, directory);
-  }
-
-  /** The state document naming the point a test failover runs from. */
-  private static final String POINT_DOC = "point.properties";
-  private static final String WRITTEN_SUFFIX = ".written";
-
-  private static byte[] encodeRanges(long[] ranges) {
-    ByteBuffer b = ByteBuffer.allocate(ranges.length * Long.BYTES);
-    for (long v : ranges) {
-      b.putLong(v);
-    }
-    return b.array();
-  }
-
-  private long[] readWrittenMap(String name) throws IOException {
-    Optional<byte[]> doc = storage.state().read(name);
-    if (doc.isEmpty()) {
-      return new long[0]; // nothing was flushed
-    }
-    byte[] bytes = doc.get();
-    if (bytes.length % (2 * Long.BYTES) != 0) {
-      throw new IOException("the written-sector map " + name + " has " + bytes.length
-          + " bytes, not whole offset/length pairs");
-    }
-    long[] ranges = new long[bytes.length / Long.BYTES];
-    ByteBuffer.wrap(bytes).asLongBuffer().get(ranges);
-    return ranges;
-  }
-
   /**
    * After a restart: the test failover that was running, with the writes its last flush made
    * durable. A test failover that cannot be restored is removed, with a warning.
    */
   public void restoreTestFailover() {
-    String directory = vm + "/test/";
     try {
-      Optional<byte[]> doc = storage.state().read(directory + POINT_DOC);
-      if (doc.isEmpty()) {
+      Optional<Long> saved = copies.savedPoint("test");
+      if (saved.isEmpty()) {
         return;
       }
-      java.util.Properties p = new java.util.Properties();
-      p.load(new java.io.StringReader(new String(doc.get(), StandardCharsets.UTF_8)));
-      long cycle = Long.parseLong(p.getProperty("cycle", "-1"));
+      long cycle = saved.get();
       RecoveryPoint point = recoveryPoints().stream().filter(x -> x.cycle() == cycle).findFirst().orElse(null);
       if (point == null) {
         warn("the test failover of " + vm + " ran from cycle " + cycle + ", which is no longer kept; it is"
             + " removed");
-        removeTestLeftovers(directory);
+        copies.removeLeftovers("test");
         return;
       }
-      test = copy(point, "test", testId(), record.vmName() + " - Test", true);
+      test = copies.reopen(point, "test", testId(), record.vmName() + " - Test");
     } catch (IOException | RuntimeException e) {
       warn("cannot restore the test failover of " + vm + "; it is removed", e);
-      removeTestLeftovers(directory);
+      copies.removeLeftovers("test");
     }
-  }
-
-  private void removeTestLeftovers(String directory) {
-    try {
-      for (DiskId id : disks.keySet()) {
-        if (storage.disks().exists(directory + id)) {
-          storage.disks().delete(directory + id);
-        }
-        storage.state().delete(directory + id + WRITTEN_SUFFIX);
-      }
-      storage.state().delete(directory + POINT_DOC);
-    } catch (IOException e) {
-      warn("cannot remove what the test failover of " + vm + " left", e);
-    }
-  }
-
-  /** Closes and deletes a copy's overlay disks and releases its point. */
-  private void drop(Copy c) {
-    for (Map.Entry<DiskId, OverlayDisk> e : c.disks.entrySet()) {
-      try {
-        e.getValue().close();
-        e.getValue().top().close();
-        storage.disks().delete(c.directory + e.getKey());
-        storage.state().delete(c.directory + e.getKey() + WRITTEN_SUFFIX);
-      } catch (IOException failure) {
-        warn("cannot delete the overlay disk " + c.directory + e.getKey(), failure);
-      }
-    }
-    try {
-      storage.state().delete(c.directory + POINT_DOC);
-    } catch (IOException failure) {
-      warn("cannot delete " + c.directory + POINT_DOC, failure);
-    }
-    unpin(c.kept);
   }
 
   public VirtualMachine startTestFailover(RecoveryPoint point) throws IOException {
@@ -1023,7 +910,7 @@ public final class ReplicaRelationship {
       throw new WrongStateException(vm, state, Set.of(), "a test failover of virtual machine " + vm + " is"
           + " already running as '" + test.name + "'; stop it before starting another");
     }
-    test = copy(point, "test", testId(), record.vmName() + " - Test");
+    test = copies.create(point, "test", testId(), record.vmName() + " - Test");
     return test.machine();
   }
 
@@ -1042,13 +929,13 @@ public final class ReplicaRelationship {
   }
 
   public void stopTestFailover() {
-    Copy c = test;
+    PointCopies.Copy c = test;
     if (c == null) {
       throw new WrongStateException(vm, state, Set.of(), "virtual machine " + vm + " has no test failover"
           + " running on " + engine.hostName());
     }
     test = null;
-    drop(c);
+    copies.drop(c);
   }
 
   /** How long an unplanned failover waits for the primary to say whether the machine runs there. */
@@ -1113,16 +1000,16 @@ public final class ReplicaRelationship {
     abandon();
     List<RecoveryPoint> kept = recoveryPoints();
     RecoveryPoint point = engine.mutated(Mutation.FAILOVER_PAST_CHOSEN_POINT) ? kept.get(kept.size() - 1) : chosen;
-    failover = copy(point, "failover", vm, record.vmName());
+    failover = copies.create(point, "failover", vm, record.vmName());
     previousState = state;
     setState(ReplicationState.FAILOVER_WAITING_COMPLETION, "failed over to the point of cycle " + point.cycle());
     return failover.machine();
   }
 
   public void cancelFailover() {
-    Copy c = requireFailover("cancel the failover");
+    PointCopies.Copy c = requireFailover("cancel the failover");
     failover = null;
-    drop(c);
+    copies.drop(c);
     setState(previousState, "failover cancelled");
     scheduleApply();
   }
@@ -1132,7 +1019,7 @@ public final class ReplicaRelationship {
    * and those written since the failover, are written into the disks; every other point goes.
    */
   public VirtualMachine commitFailover() throws IOException {
-    Copy c = requireFailover("commit the failover");
+    PointCopies.Copy c = requireFailover("commit the failover");
     int block = record.trackingBlockSizeBytes();
     Map<DiskId, BlockSet> changed = new LinkedHashMap<>();
     pointLock.writeLock().lock();
@@ -1240,8 +1127,8 @@ public final class ReplicaRelationship {
    */
   public record ReverseBase(long appliedCycle, long journaledCycle, Map<DiskId, BlockSet> changed) {}
 
-  private Copy requireFailover(String operation) {
-    Copy c = failover;
+  private PointCopies.Copy requireFailover(String operation) {
+    PointCopies.Copy c = failover;
     if (c == null || state != ReplicationState.FAILOVER_WAITING_COMPLETION) {
       throw new WrongStateException(operation, vm, state, EnumSet.of(ReplicationState.FAILOVER_WAITING_COMPLETION));
     }
@@ -1287,7 +1174,7 @@ public final class ReplicaRelationship {
 
   public void close() {
     abandon();
-    Copy running = test;
+    PointCopies.Copy running = test;
     test = null;
     if (running != null) {
       // A test failover outlives the engine: it is restored when the host starts again.
