@@ -4,6 +4,7 @@ module io.replica.cli {
   requires io.replica.core;
   requires io.replica.host;
   requires io.replica.testkit;
+  requires io.replica.testkit.sim;
   requires io.replica.storage.vhdx;
   requires io.replica.transport.netty;
   requires info.picocli;

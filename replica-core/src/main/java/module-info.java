@@ -9,8 +9,8 @@ module io.replica.core {
   exports io.replica.core;
   // The engine's packages are not exported: the simulation alone reaches the engine to switch on
   // mutations that prove its invariants catch bugs.
-  exports io.replica.core.host to io.replica.testkit;
-  exports io.replica.core.testing to io.replica.testkit;
+  exports io.replica.core.host to io.replica.testkit.sim;
+  exports io.replica.core.testing to io.replica.testkit.sim;
   opens io.replica.core.tracking to com.fasterxml.jackson.databind;
   opens io.replica.core.primary to com.fasterxml.jackson.databind;
   opens io.replica.core.replica to com.fasterxml.jackson.databind;
