@@ -28,7 +28,7 @@ class DirectoryStorageProviderTest {
       log.append(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}));
       log.sync();
     }
-    assertEquals(List.of("vm-1/disks/d1"), location.disks().list());
+    assertEquals(List.of("vm-1/disks/d1"), ((VhdxDiskStore) location.disks()).list());
     assertEquals(List.of("vm-1/journal/cycle-1.log", "vm-1/replica.json"),
         location.state().list(""));
     assertTrue(Files.isRegularFile(dir.resolve("site/vm-1/disks/d1.vhdx")));
