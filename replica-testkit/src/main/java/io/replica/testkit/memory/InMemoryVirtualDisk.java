@@ -323,13 +323,16 @@ public final class InMemoryVirtualDisk implements VirtualDisk {
   /** Called with the disk's lock held. */
   void checkOpen() throws StorageClosedException {
     String reason = closedBecause;
-    if (reason == null) {
-      reason = revokedBecause;
-    }
     if (reason != null) {
       throw new StorageClosedException(
           "in-memory disk '" + content.name + "': this handle " + reason
               + "; open a new handle to use the disk");
+    }
+    String revoked = revokedBecause;
+    if (revoked != null) {
+      throw new StorageClosedException(
+          "in-memory disk '" + content.name + "': this handle " + revoked
+              + "; close it, and use the disk through a store that is open");
     }
   }
 
