@@ -9,8 +9,6 @@ module io.replica.cli {
   requires io.replica.transport.netty;
   requires info.picocli;
   requires com.fasterxml.jackson.databind;
-  // ExtendedOpenOption.DIRECT: 'disk convert' writes raw targets unbuffered.
-  requires jdk.unsupported;
   requires static org.jspecify;
 
   exports io.replica.cli;

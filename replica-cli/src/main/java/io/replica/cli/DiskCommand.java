@@ -1,25 +1,22 @@
 package io.replica.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.nio.file.ExtendedOpenOption;
 import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.DiskSpec;
+import io.replica.storage.vhdx.DiskConverter;
+import io.replica.storage.vhdx.DiskConverter.Format;
 import io.replica.storage.vhdx.VhdxCheck;
 import io.replica.storage.vhdx.VhdxDisk;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.PrintWriter;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -27,15 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -53,10 +42,6 @@ import picocli.CommandLine.Spec;
 final class DiskCommand implements Callable<Integer> {
 
   private static final int CHUNK = 4 * 1024 * 1024;
-  private static final int GRAIN = 64 * 1024;
-  private static final long FLUSH_EVERY = 128L * 1024 * 1024;
-  private static final int WRITERS = 2;
-  private static final int BUFFERS = 8;
 
   /** Built on first use: creating a mapper costs about 0.2 s, which every other command saves. */
   private static final class Json {
@@ -73,8 +58,7 @@ final class DiskCommand implements Callable<Integer> {
   }
 
   static boolean isVhdx(Path p) {
-    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-    return n.endsWith(".vhdx") || n.endsWith(".avhdx");
+    return Format.ofFileName(p) == Format.VHDX;
   }
 
   static String human(long bytes) {
@@ -99,15 +83,7 @@ final class DiskCommand implements Callable<Integer> {
 
   /** An existing file is VHDX if it says so in its first bytes, whatever its name. */
   static boolean holdsVhdx(Path p) throws IOException {
-    if (isVhdx(p)) {
-      return true;
-    }
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-      ByteBuffer b = ByteBuffer.allocate(8);
-      ch.read(b, 0);
-      return new String(b.array(), StandardCharsets.ISO_8859_1)
-          .equals("vhdxfile");
-    }
+    return DiskConverter.isVhdxFile(p);
   }
 
   /**
@@ -447,307 +423,41 @@ final class DiskCommand implements Callable<Integer> {
     }
 
     private void convert(boolean toVhdx) throws IOException {
+      DiskConverter converter = DiskConverter.to(toVhdx ? Format.VHDX : Format.RAW)
+          .replacingExisting(force);
+      if (toVhdx && blockSize != null) {
+        converter = converter.withBlockSizeBytes(blockSize);
+      }
       boolean progress = System.console() != null;
-      try (Image in = open(source)) {
-        long size = in.size();
-        Sink out;
-        if (toVhdx) {
-          long bs = blockSize != null ? blockSize : VhdxDisk.DEFAULT_BLOCK_SIZE_BYTES;
-          int sector = 512;
-          if (holdsVhdx(source)) {
-            try (VhdxDisk d = VhdxDisk.open(source, true)) {
-              bs = blockSize != null ? blockSize : d.blockSizeBytes();
-              sector = d.logicalSectorSizeBytes();
-            }
-          }
-          Files.deleteIfExists(target);
-          long rounded = (size + sector - 1) / sector * sector;
-          VhdxDisk d = VhdxDisk.create(target, new DiskSpec(rounded, sector, 4096, false), bs);
-          out = new Sink() {
-            @Override
-            public void write(long offset, ByteBuffer src) throws IOException {
-              d.write(offset, src);
-            }
-
-            @Override
-            public void flush() throws IOException {
-              d.flush();
-            }
-
-            @Override
-            public boolean padsToSectors() {
-              return true;
-            }
-
-            @Override
-            public void close() throws IOException {
-              d.flush();
-              d.close();
-            }
-          };
-        } else {
-          out = RawTarget.create(target, size);
-        }
-        try (out) {
-          copy(in, out, size, progress);
-        }
+      if (progress) {
+        converter = converter.withProgress(new Bar());
       }
-    }
-
-    /**
-     * Copies every non-zero 64 KiB piece of the source's allocated ranges. The main thread reads;
-     * a few threads find the non-zero runs and write them, and one more flushes the target now
-     * and then, so that reading, writing and the medium's work overlap (as qemu-img's do).
-     */
-    private void copy(Image in, Sink out, long size, boolean progress) throws IOException {
-      long total = 0;
-      for (ByteRange r : in.ranges()) {
-        total += r.lengthBytes();
-      }
-      ThreadFactory daemons = r -> {
-        Thread t = new Thread(r, "disk-convert");
-        t.setDaemon(true);
-        return t;
-      };
-      ExecutorService writers = Executors.newFixedThreadPool(WRITERS, daemons);
-      ExecutorService flusher = Executors.newSingleThreadExecutor(daemons);
-      // Direct buffers: the channel reads into them and writes from them without copying.
-      // Aligned to the page, so that a raw target can take them unbuffered (O_DIRECT).
-      BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(BUFFERS);
-      for (int i = 0; i < BUFFERS; i++) {
-        free.add(ByteBuffer.allocateDirect(CHUNK + RawTarget.ALIGN)
-            .alignedSlice(RawTarget.ALIGN));
-      }
-      ArrayDeque<Future<?>> pending = new ArrayDeque<>();
-      AtomicLong unflushed = new AtomicLong();
-      Future<?> flushing = null;
-      long done = 0;
-      int shown = -1;
-      long paddedSize = (in.size() + 511) / 512 * 512;
-      try {
-        for (ByteRange r : in.ranges()) {
-          for (long at = r.offsetBytes(); at < r.endBytes(); at += CHUNK) {
-            int n = (int) Math.min(CHUNK, r.endBytes() - at);
-            // Reads stay sector-aligned: ranges are, and a raw tail is padded with zeros.
-            int aligned = (int) Math.min((n + 511) / 512 * 512, paddedSize - at);
-            ByteBuffer buffer = take(free);
-            buffer.clear().limit(aligned);
-            in.read(at, buffer);
-            long offset = at;
-            pending.add(writers.submit(() -> {
-              try {
-                unflushed.addAndGet(writeNonZero(out, buffer, offset, aligned, size));
-              } finally {
-                free.add(buffer);
-              }
-              return null;
-            }));
-            while (!pending.isEmpty() && pending.peek().isDone()) {
-              check(pending.poll());
-            }
-            if (unflushed.get() >= FLUSH_EVERY && (flushing == null || flushing.isDone())) {
-              check(flushing);
-              unflushed.set(0);
-              flushing = flusher.submit(() -> {
-                out.flush();
-                return null;
-              });
-            }
-            done += n;
-            if (progress && total > 0) {
-              int pct = (int) (done * 100 / total);
-              if (pct != shown) {
-                shown = pct;
-                int bar = pct / 2;
-                System.err.print("\rconverting [" + "#".repeat(bar) + " ".repeat(50 - bar)
-                    + "] " + pct + "%");
-                System.err.flush();
-              }
-            }
-          }
-        }
-        while (!pending.isEmpty()) {
-          check(pending.poll());
-        }
-        check(flushing);
-      } finally {
-        writers.shutdownNow();
-        flusher.shutdownNow();
-      }
+      converter.convert(source, target);
       if (progress) {
         System.err.println();
       }
     }
 
-    private static ByteBuffer take(BlockingQueue<ByteBuffer> free)
-        throws IOException {
-      try {
-        return free.take();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while converting");
-      }
-    }
+    /** A bar on the terminal that moves by whole percents. */
+    private static final class Bar implements DiskConverter.Progress {
+      private int shown = -1;
 
-    /** Writes the non-zero 64 KiB pieces of {@code buf[0, aligned)}; returns bytes written. */
-    private static long writeNonZero(Sink out, ByteBuffer buf, long at, int aligned, long size)
-        throws IOException {
-      long written = 0;
-      int g = 0;
-      while (g < aligned) {
-        int end = Math.min(g + GRAIN, aligned);
-        if (zero(buf, g, end)) {
-          g = end;
-          continue;
+      @Override
+      public void update(long doneBytes, long totalBytes) {
+        if (totalBytes <= 0) {
+          return;
         }
-        int runEnd = end;
-        while (runEnd < aligned && !zero(buf, runEnd, Math.min(runEnd + GRAIN, aligned))) {
-          runEnd = Math.min(runEnd + GRAIN, aligned);
+        int pct = (int) (doneBytes * 100 / totalBytes);
+        if (pct != shown) {
+          shown = pct;
+          int bar = pct / 2;
+          System.err.print("\rconverting [" + "#".repeat(bar) + " ".repeat(50 - bar) + "] " + pct
+              + "%");
+          System.err.flush();
         }
-        int limit = out.padsToSectors() ? runEnd : (int) Math.min(runEnd, size - at);
-        out.write(at + g, buf.slice(g, limit - g));
-        written += limit - g;
-        g = runEnd;
-      }
-      return written;
-    }
-
-    private static void check(Future<?> flushing) throws IOException {
-      if (flushing == null) {
-        return;
-      }
-      try {
-        flushing.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while flushing");
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof IOException) {
-          throw (IOException) e.getCause();
-        }
-        throw new IOException("flushing the target failed", e.getCause());
       }
     }
   }
-
-  /**
-   * A raw target file. Page-aligned pieces go to the medium unbuffered (O_DIRECT) where the file
-   * system allows it: a converted image is rarely read back soon, and writing it through the page
-   * cache costs a second copy of every byte, evicts what the machine's other work keeps cached,
-   * and leaves gigabytes for the final flush. The unaligned end of the file, and everything on a
-   * file system that refuses O_DIRECT, goes through the page cache.
-   */
-  static final class RawTarget implements Sink {
-    static final int ALIGN = 4096;
-
-    private final RandomAccessFile file;
-    private final FileChannel buffered;
-    private final FileChannel direct;
-    private volatile boolean directWorks;
-
-    private RawTarget(RandomAccessFile file, FileChannel direct) {
-      this.file = file;
-      this.buffered = file.getChannel();
-      this.direct = direct;
-      this.directWorks = direct != null;
-    }
-
-    /**
-     * Creates or empties {@code target} and gives it {@code size} bytes of holes; a device is
-     * written in place.
-     */
-    static RawTarget create(Path target, long size) throws IOException {
-      boolean regular = Files.notExists(target) || Files.isRegularFile(target);
-      RandomAccessFile file = new RandomAccessFile(target.toFile(), "rw");
-      try {
-        if (regular) {
-          // Holes where the source has no data, without writing a byte (ftruncate).
-          file.setLength(0);
-          file.setLength(size);
-        }
-        return new RawTarget(file, openDirect(target));
-      } catch (IOException | RuntimeException e) {
-        file.close();
-        throw e;
-      }
-    }
-
-    private static FileChannel openDirect(Path target) {
-      try {
-        return FileChannel.open(target, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-      } catch (IOException | UnsupportedOperationException e) {
-        return null;
-      }
-    }
-
-    @Override
-    public void write(long offset, ByteBuffer src) throws IOException {
-      int whole = src.remaining() / ALIGN * ALIGN;
-      if (directWorks && whole > 0 && offset % ALIGN == 0 && src.isDirect()
-          && src.alignmentOffset(src.position(), ALIGN) == 0) {
-        ByteBuffer piece = src.slice(src.position(), whole);
-        try {
-          writeFully(direct, offset, piece);
-          src.position(src.position() + whole);
-          offset += whole;
-        } catch (IOException e) {
-          // Some file systems take O_DIRECT opens but not the writes (or need a larger
-          // alignment): the page cache takes the rest; a real I/O error shows up there again.
-          directWorks = false;
-          offset += piece.position();
-          src.position(src.position() + piece.position());
-        }
-      }
-      writeFully(buffered, offset, src);
-    }
-
-    private static void writeFully(FileChannel ch, long offset, ByteBuffer src)
-        throws IOException {
-      long pos = offset;
-      while (src.hasRemaining()) {
-        pos += ch.write(src, pos);
-      }
-    }
-
-    @Override
-    public void flush() throws IOException {
-      if (!directWorks) {
-        buffered.force(false);
-      }
-      // Unbuffered writes leave nothing in the page cache to push early; close() flushes.
-    }
-
-    @Override
-    public void close() throws IOException {
-      try (file) {
-        if (direct != null) {
-          direct.close();
-        }
-        // Also needed after O_DIRECT: the new extents and the drive's write cache.
-        buffered.force(false);
-      }
-    }
-  }
-
-  interface Sink extends Closeable {
-    void write(long offset, ByteBuffer src) throws IOException;
-
-    /** Makes what was written durable; called from a second thread while writes go on. */
-    void flush() throws IOException;
-
-    /** Whether writes may run to the end of the last sector (VHDX) or must stop at the size. */
-    default boolean padsToSectors() {
-      return false;
-    }
-  }
-
-  private static final ByteBuffer ZERO_BUFFER = ByteBuffer.allocateDirect(GRAIN).asReadOnlyBuffer();
-
-  static boolean zero(ByteBuffer b, int from, int to) {
-    return b.slice(from, to - from).mismatch(ZERO_BUFFER.slice(0, to - from)) < 0;
-  }
-
-
 
   /** {@code replica disk compare}. */
   @Command(name = "compare", mixinStandardHelpOptions = true,

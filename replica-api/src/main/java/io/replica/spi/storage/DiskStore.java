@@ -2,7 +2,6 @@ package io.replica.spi.storage;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.util.List;
 
 /**
  * A place that holds virtual disks by name: a folder of VHDX files, memory, an embedder's volume
@@ -13,8 +12,14 @@ import java.util.List;
  * maps them onto its medium and never lets a name reach outside its root. Rules D2.x in
  * {@code docs/spi-rules.md}; the testkit's {@code DiskStoreContract} checks them.
  *
- * <p>A store that a {@link StorageProvider} hands out belongs to the provider: the engine closes
- * the disks it opened, never the store.
+ * <p>The interface asks for exactly what the engine calls: create, open, exists and delete. The
+ * engine builds failovers from plain disks and overlays of its own, so a store needs no
+ * differencing disks, merges or listing; a store that has them (the VHDX store does) offers them
+ * as its own API.
+ *
+ * <p>Who closes what: whoever made the store (the {@link StorageProvider}, or the embedder that
+ * built it) closes it, once the engine that used it is closed; the engine never closes a store.
+ * The engine closes every disk it opened or created.
  */
 public interface DiskStore extends Closeable {
 
@@ -23,6 +28,7 @@ public interface DiskStore extends Closeable {
    *
    * @throws java.nio.file.FileAlreadyExistsException if a disk of that name exists; nothing changes
    * @throws IllegalArgumentException if the name breaks {@link StorageNames#check(String)}
+   * @throws IllegalStateException if the store is closed
    */
   VirtualDisk create(String name, DiskSpec spec) throws IOException;
 
@@ -30,41 +36,37 @@ public interface DiskStore extends Closeable {
    * Opens an existing disk.
    *
    * @throws java.nio.file.NoSuchFileException if there is no disk of that name
+   * @throws IllegalStateException if the store is closed
    */
   VirtualDisk open(String name, boolean readOnly) throws IOException;
 
-  /** Whether a disk of that name exists. */
+  /**
+   * Whether a disk of that name exists.
+   *
+   * @throws IllegalStateException if the store is closed
+   */
   boolean exists(String name) throws IOException;
 
   /**
    * Deletes a disk that no handle has open.
    *
    * @throws java.nio.file.NoSuchFileException if there is no disk of that name
-   * @throws java.nio.file.FileSystemException if the disk is open or is the parent of a child
+   * @throws java.nio.file.FileSystemException if the disk is open
+   * @throws IllegalStateException if the store is closed
    */
   void delete(String name) throws IOException;
 
-  /** The names of all disks, sorted. */
-  List<String> list() throws IOException;
-
   /**
-   * Creates a differencing child of {@code parentName}: it reads as the parent until written, and
-   * writes to it never reach the parent. While the child exists the parent must not be written.
+   * Releases the medium. Handles the store handed out that are still open stay objects, but every
+   * {@code read}, {@code write}, {@code flush}, {@code allocatedRanges} and {@code trim} on them
+   * throws {@link java.nio.channels.ClosedChannelException} from then on, so a disk that outlives
+   * its store fails loudly instead of reading stale bytes or zeros; their {@code close()} still
+   * succeeds, since the engine closes its disks whatever the order of shutdown. Writes that were
+   * flushed stay durable; writes that were not may be lost. Every other call on the store then throws {@link
+   * IllegalStateException}; a second {@code close()} does nothing (rule D2.21).
    *
-   * @throws UnsupportedOperationException if the store has no differencing disks; nothing changes
+   * @throws IOException if the medium fails while releasing; the store is closed all the same
    */
-  default VirtualDisk createChild(String childName, String parentName) throws IOException {
-    throw new UnsupportedOperationException(
-        getClass().getSimpleName() + " cannot create differencing disks");
-  }
-
-  /**
-   * Writes the blocks a child holds into its parent and deletes the child. Neither may be open.
-   *
-   * @throws UnsupportedOperationException if the store has no differencing disks; nothing changes
-   */
-  default void mergeIntoParent(String childName) throws IOException {
-    throw new UnsupportedOperationException(
-        getClass().getSimpleName() + " cannot merge differencing disks");
-  }
+  @Override
+  void close() throws IOException;
 }

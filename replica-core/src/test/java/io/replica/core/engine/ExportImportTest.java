@@ -7,6 +7,7 @@ import io.replica.api.ReplicationState;
 import io.replica.api.VirtualMachine;
 import io.replica.spi.storage.StorageLocation;
 import io.replica.spi.storage.VirtualDisk;
+import io.replica.testkit.memory.InMemoryStorageLocation;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
@@ -68,7 +69,7 @@ class ExportImportTest {
       hosts.await(hosts.primary.enableReplication(vm, TwoHosts.settings().initialReplicationByExport("usb").build()));
       List<byte[]> atCut = hosts.primaryContent(vm);
       hosts.primary.startInitialReplication(vm.id());
-      StorageLocation media = hosts.primaryStorage.open("usb");
+      InMemoryStorageLocation media = hosts.primaryStorage.open("usb");
       String first = vm.id() + "/disks/" + vm.disks().get(0).id();
       while (!media.disks().exists(first) && hosts.scheduler.runNext()) {
         // until the export's first slice ran
@@ -100,7 +101,8 @@ class ExportImportTest {
   }
 
   /** Copies the machine's export from one host's media to the other's, as a courier would. */
-  private static void carry(StorageLocation from, StorageLocation to, VirtualMachine vm) throws Exception {
+  private static void carry(InMemoryStorageLocation from, StorageLocation to, VirtualMachine vm)
+      throws Exception {
     for (String name : from.disks().list()) {
       try (VirtualDisk in = from.disks().open(name, true);
           VirtualDisk out = to.disks().create(name, io.replica.spi.storage.DiskSpec.dynamic(in.sizeBytes()))) {

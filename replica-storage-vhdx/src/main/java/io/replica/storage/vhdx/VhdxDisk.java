@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A VHDX file (fixed, dynamic or differencing) as a {@link VirtualDisk}.
@@ -34,10 +35,12 @@ public final class VhdxDisk implements VirtualDisk {
   private final boolean readOnly;
   private final Releaser releaser;
   private volatile boolean closed;
+  /** Why calls fail although this handle was not closed: its store was; null while it is open. */
+  private volatile @Nullable String revoked;
 
   /** What happens when a handle closes: the store counts handles, a lone handle closes its file. */
   interface Releaser {
-    void release(VhdxFile file) throws IOException;
+    void release(VhdxDisk disk) throws IOException;
   }
 
   VhdxDisk(VhdxFile file, boolean readOnly, Releaser releaser) {
@@ -54,7 +57,7 @@ public final class VhdxDisk implements VirtualDisk {
    */
   public static VhdxDisk open(Path path, boolean readOnly) throws IOException {
     VhdxFile f = VhdxFile.open(Objects.requireNonNull(path, "path"), !readOnly, false);
-    return new VhdxDisk(f, readOnly, VhdxFile::close);
+    return new VhdxDisk(f, readOnly, d -> d.file.close());
   }
 
   /**
@@ -229,6 +232,34 @@ public final class VhdxDisk implements VirtualDisk {
     if (closed) {
       throw new ClosedChannelException();
     }
+    String why = revoked;
+    if (why != null) {
+      throw new RevokedHandleException(why);
+    }
+  }
+
+  /**
+   * Makes every later I/O call throw a {@link ClosedChannelException} that says {@code why}: the
+   * store closed the file under this handle. {@link #close()} still works.
+   */
+  void revoke(String why) {
+    revoked = why;
+  }
+
+  /** A {@link ClosedChannelException} that says why a handle that was not closed cannot be used. */
+  private static final class RevokedHandleException extends ClosedChannelException {
+    private static final long serialVersionUID = 1L;
+
+    private final String why;
+
+    RevokedHandleException(String why) {
+      this.why = why;
+    }
+
+    @Override
+    public String getMessage() {
+      return why;
+    }
   }
 
   VhdxFile file() {
@@ -241,6 +272,6 @@ public final class VhdxDisk implements VirtualDisk {
       return;
     }
     closed = true;
-    releaser.release(file);
+    releaser.release(this);
   }
 }

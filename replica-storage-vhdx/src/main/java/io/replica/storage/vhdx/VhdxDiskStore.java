@@ -24,8 +24,15 @@ import java.util.stream.Stream;
  *
  * <p>Handles of one disk share one open file, so a read-only handle sees what a writable handle
  * of the same store wrote. Names are checked with {@link StorageNames#check(String)} and must
- * resolve inside the root, so no name reaches another folder. Children name their parent by a
- * relative path, so the folder can be moved as a whole.
+ * resolve inside the root, so no name reaches another folder.
+ *
+ * <p>Beyond the SPI, the store offers what VHDX does natively and tools use: differencing children
+ * ({@link #createChild}, {@link #mergeIntoParent}) and a listing ({@link #list()}). The engine uses
+ * none of them. Children name their parent by a relative path, so the folder can be moved as a
+ * whole.
+ *
+ * <p>{@link #close()} closes every file, also those of handles still open; those handles then fail
+ * each I/O call with a {@link java.nio.channels.ClosedChannelException} that names the store.
  */
 public final class VhdxDiskStore implements DiskStore {
 
@@ -38,7 +45,8 @@ public final class VhdxDiskStore implements DiskStore {
 
   private static final class Shared {
     final VhdxFile file;
-    int handles;
+    /** The open handles of the file, in the order they were opened. */
+    final List<VhdxDisk> handles = new ArrayList<>();
 
     Shared(VhdxFile file) {
       this.file = file;
@@ -135,13 +143,14 @@ public final class VhdxDiskStore implements DiskStore {
     } else if (!readOnly) {
       s.file.upgradeToWritable();
     }
-    s.handles++;
-    return new VhdxDisk(s.file, readOnly, f -> release(p));
+    VhdxDisk disk = new VhdxDisk(s.file, readOnly, d -> release(p, d));
+    s.handles.add(disk);
+    return disk;
   }
 
-  private synchronized void release(Path p) throws IOException {
+  private synchronized void release(Path p, VhdxDisk disk) throws IOException {
     Shared s = open.get(p);
-    if (s != null && --s.handles == 0) {
+    if (s != null && s.handles.remove(disk) && s.handles.isEmpty()) {
       open.remove(p);
       s.file.close();
     }
@@ -192,7 +201,12 @@ public final class VhdxDiskStore implements DiskStore {
     return null;
   }
 
-  @Override
+  /**
+   * The names of all disks and children in the folder, sorted by {@link String#compareTo}, for
+   * operators' tools and tests; files whose names the store could not have made are left out.
+   *
+   * @throws IllegalStateException if the store is closed
+   */
   public synchronized List<String> list() throws IOException {
     ensureOpen();
     TreeSet<String> names = new TreeSet<>();
@@ -217,7 +231,17 @@ public final class VhdxDiskStore implements DiskStore {
     return new ArrayList<>(names);
   }
 
-  @Override
+  /**
+   * Creates a differencing child of {@code parentName} and opens it for writing: it reads as the
+   * parent until written, and writes to it never reach the parent. While the child exists the
+   * parent must not be written (that would break the child) and cannot be deleted.
+   *
+   * @throws java.nio.file.FileAlreadyExistsException if a disk named {@code childName} exists
+   * @throws NoSuchFileException if there is no disk named {@code parentName}
+   * @throws FileSystemException if the parent is open for writing
+   * @throws IllegalArgumentException if a name breaks {@link StorageNames#check(String)}
+   * @throws IllegalStateException if the store is closed
+   */
   public synchronized VirtualDisk createChild(String childName, String parentName)
       throws IOException {
     ensureOpen();
@@ -236,7 +260,17 @@ public final class VhdxDiskStore implements DiskStore {
     return handle(child, false);
   }
 
-  @Override
+  /**
+   * Writes the blocks the child holds into its parent and deletes the child, so the parent reads
+   * as the child did. A crash halfway leaves a child that reads the same, so the merge can run
+   * again.
+   *
+   * @throws NoSuchFileException if there is no disk named {@code childName}
+   * @throws FileSystemException if the child or its parent is open
+   * @throws IllegalArgumentException if the disk is not a differencing child, or the name breaks
+   *     {@link StorageNames#check(String)}
+   * @throws IllegalStateException if the store is closed
+   */
   public synchronized void mergeIntoParent(String childName) throws IOException {
     ensureOpen();
     Path child = existing(childName);
@@ -265,7 +299,11 @@ public final class VhdxDiskStore implements DiskStore {
     }
   }
 
-  /** Closes the store and any file a handle still holds open. */
+  /**
+   * Closes the store and every file a handle still holds open (cleanly: the BAT and log are
+   * written out); such handles then fail each I/O call with a {@link
+   * java.nio.channels.ClosedChannelException} that names the store (rule D2.21).
+   */
   @Override
   public synchronized void close() throws IOException {
     if (closed) {
@@ -273,7 +311,13 @@ public final class VhdxDiskStore implements DiskStore {
     }
     closed = true;
     IOException first = null;
-    for (Shared s : open.values()) {
+    for (Map.Entry<Path, Shared> entry : open.entrySet()) {
+      Shared s = entry.getValue();
+      String disk = root.relativize(entry.getKey()).toString();
+      for (VhdxDisk handle : s.handles) {
+        handle.revoke("the VHDX store at " + root + " was closed under the open disk file '" + disk
+            + "'; open the disk again from a new store");
+      }
       try {
         s.file.close();
       } catch (IOException e) {

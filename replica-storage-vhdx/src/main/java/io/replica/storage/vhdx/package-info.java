@@ -5,7 +5,8 @@
  * the storage SPI's {@code DiskStore}; {@link io.replica.storage.vhdx.VhdxDisk}, one file opened
  * or created by path; {@link io.replica.storage.vhdx.DirectoryStorageProvider} with {@link
  * io.replica.storage.vhdx.DirectoryStateStore}, a whole storage location in one folder; {@link
- * io.replica.storage.vhdx.VhdxCheck} for offline checks. Damaged files are refused with {@link
+ * io.replica.storage.vhdx.VhdxCheck} for offline checks; {@link
+ * io.replica.storage.vhdx.DiskConverter} to copy a disk between raw and VHDX files. Damaged files are refused with {@link
  * io.replica.storage.vhdx.CorruptDiskException}, which names the structure and its offset.
  */
 @NullMarked

@@ -111,7 +111,7 @@ class CrashSafetyTest {
     FaultyChannel counter = new FaultyChannel(open(clean), Long.MAX_VALUE, false);
     List<byte[]> states = new ArrayList<>();
     try (VhdxDisk disk =
-        new VhdxDisk(VhdxFile.open(clean, counter, true), false, VhdxFile::close)) {
+        new VhdxDisk(VhdxFile.open(clean, counter, true), false, d -> d.file().close())) {
       run(disk, states);
     }
     long total = counter.writes();

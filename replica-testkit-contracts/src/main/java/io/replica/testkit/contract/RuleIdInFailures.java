@@ -11,8 +11,8 @@ import org.opentest4j.IncompleteExecutionException;
 
 /**
  * Makes every failure of a kit test name the rule it checks, also when the implementation throws
- * something unexpected instead of failing an assertion: {@code D2.12: createChild threw
- * UnsupportedOperationException ...} tells an implementer which rule of {@code docs/spi-rules.md}
+ * something unexpected instead of failing an assertion: {@code D2.5: open threw
+ * NoSuchFileException ...} tells an implementer which rule of {@code docs/spi-rules.md}
  * to read, where a bare stack trace would not.
  *
  * <p>The kits register it themselves; it is public only because JUnit instantiates it.

@@ -4,7 +4,6 @@ import io.replica.spi.storage.DiskSpec;
 import io.replica.spi.storage.DiskStore;
 import io.replica.spi.storage.VirtualDisk;
 import java.io.IOException;
-import java.util.List;
 
 /** A store that passes every call on; broken variants override the one call they get wrong. */
 class ForwardingDiskStore implements DiskStore {
@@ -33,21 +32,6 @@ class ForwardingDiskStore implements DiskStore {
   @Override
   public void delete(String name) throws IOException {
     delegate.delete(name);
-  }
-
-  @Override
-  public List<String> list() throws IOException {
-    return delegate.list();
-  }
-
-  @Override
-  public VirtualDisk createChild(String childName, String parentName) throws IOException {
-    return delegate.createChild(childName, parentName);
-  }
-
-  @Override
-  public void mergeIntoParent(String childName) throws IOException {
-    delegate.mergeIntoParent(childName);
   }
 
   @Override

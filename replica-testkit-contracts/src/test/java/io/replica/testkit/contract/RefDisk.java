@@ -47,6 +47,8 @@ final class RefDisk implements VirtualDisk {
   private final boolean readOnly;
   private final Runnable onClose;
   private boolean closed;
+  /** Set when the store closed under this handle: I/O fails, close still works. */
+  private volatile boolean revoked;
 
   RefDisk(Backing backing, boolean readOnly, Runnable onClose) {
     this.backing = backing;
@@ -158,8 +160,13 @@ final class RefDisk implements VirtualDisk {
     }
   }
 
+  /** The store was closed: from now on I/O fails as if the handle were closed. */
+  void revoke() {
+    revoked = true;
+  }
+
   private void checkOpen() throws ClosedChannelException {
-    if (closed) {
+    if (closed || revoked) {
       throw new ClosedChannelException();
     }
   }

@@ -11,33 +11,29 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 
-/**
- * The smallest correct {@link DiskStore}: a sorted map of {@link RefDisk} backings. A child is a
- * copy of its parent taken at creation, which reads the same as a real differencing disk because
- * the parent must not be written while the child exists.
- */
+/** The smallest correct {@link DiskStore}: a sorted map of {@link RefDisk} backings. */
 final class RefDiskStore implements DiskStore {
 
   private static final class Entry {
     final RefDisk.Backing backing;
-    final String parent;
-    int handles;
+    final List<RefDisk> open = new ArrayList<>();
 
-    Entry(RefDisk.Backing backing, String parent) {
+    Entry(RefDisk.Backing backing) {
       this.backing = backing;
-      this.parent = parent;
     }
   }
 
   private final TreeMap<String, Entry> disks = new TreeMap<>();
+  private boolean closed;
 
   @Override
   public synchronized VirtualDisk create(String name, DiskSpec spec) throws FileAlreadyExistsException {
     StorageNames.check(name);
+    checkOpen();
     if (disks.containsKey(name)) {
       throw new FileAlreadyExistsException(name);
     }
-    Entry entry = new Entry(new RefDisk.Backing(spec), null);
+    Entry entry = new Entry(new RefDisk.Backing(spec));
     disks.put(name, entry);
     return handle(entry, false);
   }
@@ -49,63 +45,37 @@ final class RefDiskStore implements DiskStore {
 
   @Override
   public synchronized boolean exists(String name) {
-    return disks.containsKey(StorageNames.check(name));
+    StorageNames.check(name);
+    checkOpen();
+    return disks.containsKey(name);
   }
 
   @Override
   public synchronized void delete(String name) throws FileSystemException {
     Entry entry = entry(name);
-    if (entry.handles > 0) {
+    if (!entry.open.isEmpty()) {
       throw new FileSystemException(name, null, "the disk is open");
-    }
-    if (hasChildren(name)) {
-      throw new FileSystemException(name, null, "the disk is the parent of a child");
     }
     disks.remove(name);
   }
 
+  /** Revokes every open handle and refuses later calls (D2.21); a second close does nothing. */
   @Override
-  public synchronized List<String> list() {
-    return new ArrayList<>(disks.keySet());
+  public synchronized void close() {
+    closed = true;
+    revokeHandles();
   }
 
-  @Override
-  public synchronized VirtualDisk createChild(String childName, String parentName)
-      throws FileSystemException {
-    StorageNames.check(childName);
-    Entry parent = entry(parentName);
-    if (disks.containsKey(childName)) {
-      throw new FileAlreadyExistsException(childName);
+  /** Makes every open handle fail its I/O, as a closed store must. */
+  synchronized void revokeHandles() {
+    for (Entry entry : disks.values()) {
+      for (RefDisk handle : entry.open) {
+        handle.revoke();
+      }
     }
-    byte[] copy;
-    synchronized (parent.backing) {
-      copy = parent.backing.bytes.clone();
-    }
-    Entry child = new Entry(new RefDisk.Backing(copy, parent.backing.sectorBytes), parentName);
-    disks.put(childName, child);
-    return handle(child, false);
   }
 
-  @Override
-  public synchronized void mergeIntoParent(String childName) throws FileSystemException {
-    Entry child = entry(childName);
-    if (child.parent == null) {
-      throw new IllegalArgumentException("'" + childName + "' is not a differencing disk");
-    }
-    Entry parent = entry(child.parent);
-    if (child.handles > 0 || parent.handles > 0) {
-      throw new FileSystemException(childName, child.parent, "the child or parent is open");
-    }
-    synchronized (parent.backing) {
-      System.arraycopy(child.backing.bytes, 0, parent.backing.bytes, 0, child.backing.bytes.length);
-    }
-    disks.remove(childName);
-  }
-
-  @Override
-  public void close() {}
-
-  /** A crash of the medium: every disk loses what was not flushed; names and parents survive. */
+  /** A crash of the medium: every disk loses what was not flushed; names survive. */
   synchronized void crash() {
     for (Entry entry : disks.values()) {
       entry.backing.crash();
@@ -113,15 +83,19 @@ final class RefDiskStore implements DiskStore {
   }
 
   synchronized boolean isOpen(String name) throws NoSuchFileException {
-    return entry(name).handles > 0;
+    return !entry(name).open.isEmpty();
   }
 
-  synchronized boolean hasChildren(String name) {
-    return disks.values().stream().anyMatch(e -> name.equals(e.parent));
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the store is closed");
+    }
   }
 
   private Entry entry(String name) throws NoSuchFileException {
-    Entry entry = disks.get(StorageNames.check(name));
+    StorageNames.check(name);
+    checkOpen();
+    Entry entry = disks.get(name);
     if (entry == null) {
       throw new NoSuchFileException(name);
     }
@@ -129,11 +103,13 @@ final class RefDiskStore implements DiskStore {
   }
 
   private VirtualDisk handle(Entry entry, boolean readOnly) {
-    entry.handles++;
-    return new RefDisk(entry.backing, readOnly, () -> release(entry));
+    RefDisk[] handle = new RefDisk[1];
+    handle[0] = new RefDisk(entry.backing, readOnly, () -> release(entry, handle[0]));
+    entry.open.add(handle[0]);
+    return handle[0];
   }
 
-  private synchronized void release(Entry entry) {
-    entry.handles--;
+  private synchronized void release(Entry entry, RefDisk handle) {
+    entry.open.remove(handle);
   }
 }

@@ -24,11 +24,7 @@ import org.jspecify.annotations.Nullable;
  * array (copy on write), {@link #flush} promotes current to durable, and {@link #crash} throws the
  * current image away (or, torn, keeps a random subset of its changed sectors).
  *
- * <p>For a differencing child, a chunk that is absent reads through to the parent; a present chunk
- * whose image is {@code null} reads as zeros (a trimmed range that masks the parent).
- *
- * <p>One lock guards everything; a child may take its parent's lock while holding its own (never
- * the other way round).
+ * <p>One lock guards everything.
  */
 final class DiskContent {
   static final int CHUNK_SHIFT = 16;
@@ -57,7 +53,6 @@ final class DiskContent {
 
   final String name;
   final DiskSpec spec;
-  final @Nullable DiskContent parent;
   private final @Nullable StorageSpace storeSpace;
   final StorageFaults writeFaults = new StorageFaults();
   final StorageFaults readFaults = new StorageFaults();
@@ -67,7 +62,6 @@ final class DiskContent {
   private final LongObjectMap<Chunk> chunks = new LongObjectMap<>();
   private final ArrayList<Chunk> dirty = new ArrayList<>();
   private final Set<InMemoryVirtualDisk> handles = new LinkedHashSet<>();
-  private final List<DiskContent> children = new ArrayList<>();
   private boolean deleted;
   private long capacityBytes = Long.MAX_VALUE;
   private long bytesWritten;
@@ -75,11 +69,9 @@ final class DiskContent {
   private long writeCount;
   private long flushCount;
 
-  DiskContent(String name, DiskSpec spec, @Nullable DiskContent parent,
-      @Nullable StorageSpace storeSpace) {
+  DiskContent(String name, DiskSpec spec, @Nullable StorageSpace storeSpace) {
     this.name = name;
     this.spec = spec;
-    this.parent = parent;
     this.storeSpace = storeSpace;
   }
 
@@ -89,7 +81,7 @@ final class DiskContent {
     synchronized (lock) {
       if (deleted) {
         throw new NoSuchFileException(name, null,
-            "the in-memory disk was deleted or merged; create or open another disk");
+            "the in-memory disk was deleted; create or open another disk");
       }
       InMemoryVirtualDisk handle = new InMemoryVirtualDisk(this, readOnly);
       handles.add(handle);
@@ -129,6 +121,15 @@ final class DiskContent {
     }
   }
 
+  /** Makes every open handle fail its calls with {@code reason}; each must still be closed. */
+  void revokeHandles(String reason) {
+    synchronized (lock) {
+      for (InMemoryVirtualDisk handle : handles) {
+        handle.revoke(reason);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- I/O
 
   void read(InMemoryVirtualDisk handle, long offsetBytes, ByteBuffer dst) throws IOException {
@@ -151,7 +152,6 @@ final class DiskContent {
       handle.checkWritable();
       int length = src.remaining();
       checkRange("write", offsetBytes, length);
-      checkNoChildren("written");
       IOException fault = writeFaults.poll();
       if (fault != null) {
         throw fault;
@@ -209,7 +209,6 @@ final class DiskContent {
       handle.checkOpen();
       handle.checkWritable();
       checkRange("trim", offsetBytes, lengthBytes);
-      checkNoChildren("trimmed");
       long position = offsetBytes;
       long end = offsetBytes + lengthBytes;
       while (position < end) {
@@ -220,22 +219,12 @@ final class DiskContent {
         Chunk chunk = chunks.get(index);
         if (within == 0 && n == chunkLength) {
           // The whole chunk reads as zeros from now on: drop its image.
-          if (chunk == null) {
-            if (parent != null) {
-              chunk = newChunk(index, null); // a zero chunk that masks the parent
-              if (storeSpace != null) {
-                storeSpace.add(CHUNK_BYTES);
-              }
-            }
-          } else {
+          if (chunk != null) {
             markDirty(chunk);
             chunk.current = null;
           }
-        } else if (chunk != null ? chunk.current != null : parent != null) {
-          // Part of a chunk that may hold data: zero that part.
-          if (chunk == null && storeSpace != null) {
-            storeSpace.add(CHUNK_BYTES);
-          }
+        } else if (chunk != null && chunk.current != null) {
+          // Part of a chunk that holds data: zero that part.
           Arrays.fill(writableChunk(index).current, within, within + n, (byte) 0);
         }
         position += n;
@@ -277,7 +266,7 @@ final class DiskContent {
             exists = true;
           }
         }
-        if (!exists || (survivor == null && parent == null)) {
+        if (!exists || survivor == null) {
           removeChunk(chunk.index);
         } else {
           chunk.current = survivor;
@@ -297,9 +286,6 @@ final class DiskContent {
       old = chunk.durable == null ? new byte[length] : chunk.durable.clone();
     } else {
       old = new byte[length];
-      if (parent != null) {
-        parent.copyOutLocking(chunk.index, 0, ByteBuffer.wrap(old), length);
-      }
     }
     byte[] now = chunk.current == null ? ZEROS : chunk.current;
     int sector = spec.logicalSectorSizeBytes();
@@ -325,39 +311,19 @@ final class DiskContent {
         chunk.current = null;
       }
       chunk.durable = chunk.current;
-      if (chunk.current == null && parent == null) {
-        removeChunk(chunk.index); // zeros need no space on a disk without a parent
+      if (chunk.current == null) {
+        removeChunk(chunk.index); // zeros need no space
       }
     }
     dirty.clear();
   }
 
-  // ---------------------------------------------------------------- differencing
-
-  void addChild(DiskContent child) {
-    synchronized (lock) {
-      children.add(child);
-    }
-  }
-
-  List<String> childNames() {
-    synchronized (lock) {
-      List<String> names = new ArrayList<>();
-      for (DiskContent child : children) {
-        names.add(child.name);
-      }
-      return names;
-    }
-  }
-
-  int depth() {
-    return parent == null ? 0 : parent.depth() + 1;
-  }
+  // ---------------------------------------------------------------- deletion
 
   /**
    * Marks the disk deleted and frees its space.
    *
-   * @throws FileSystemException if a handle is open or it has children; nothing changes
+   * @throws FileSystemException if a handle is open; nothing changes
    */
   void delete() throws FileSystemException {
     synchronized (lock) {
@@ -365,63 +331,7 @@ final class DiskContent {
         throw new FileSystemException(name, null,
             "the disk is open by " + handles.size() + " handle(s); close them before deleting it");
       }
-      if (!children.isEmpty()) {
-        throw new FileSystemException(name, null,
-            "the disk is the parent of differencing disk(s) " + childNames()
-                + "; delete or merge them first");
-      }
       deleteLocked();
-    }
-    if (parent != null) {
-      parent.removeChild(this);
-    }
-  }
-
-  /**
-   * Writes every chunk this child holds into its parent, durably, then deletes this child. The
-   * store has checked that neither is open and that the parent has no other child.
-   *
-   * @throws IOException if the parent's space cannot hold the new chunks; nothing changes
-   */
-  void mergeIntoParent() throws IOException {
-    DiskContent target = parent;
-    if (target == null) {
-      throw new IllegalStateException("disk '" + name + "' has no parent to merge into");
-    }
-    synchronized (lock) {
-      synchronized (target.lock) {
-        long[] own = chunks.sortedKeys();
-        int newChunks = 0;
-        for (long index : own) {
-          if (target.chunks.get(index) == null) {
-            newChunks++;
-          }
-        }
-        target.reserveChunks(newChunks, "merging differencing disk '" + name + "' into it");
-        for (long index : own) {
-          Chunk from = chunks.get(index);
-          Chunk into = target.chunks.get(index);
-          if (into == null) {
-            into = new Chunk(index);
-            target.chunks.put(index, into);
-          }
-          into.current = from.current;
-          into.durable = from.current;
-          into.durableExists = true;
-          into.dirty = false;
-          if (into.current == null && target.parent == null) {
-            target.removeChunk(index);
-          }
-        }
-        target.children.remove(this);
-        deleteLocked();
-      }
-    }
-  }
-
-  private void removeChild(DiskContent child) {
-    synchronized (lock) {
-      children.remove(child);
     }
   }
 
@@ -506,14 +416,6 @@ final class DiskContent {
     }
   }
 
-  private void checkNoChildren(String what) throws FileSystemException {
-    if (!children.isEmpty()) {
-      throw new FileSystemException(name, null,
-          "the disk is the parent of differencing disk(s) " + childNames() + " and must not be "
-              + what + " while they exist; merge or delete them first");
-    }
-  }
-
   /** Takes space for the chunks a write will create, or throws with nothing changed. */
   private void reserveForWrite(long offsetBytes, int length) throws IOException {
     if (length == 0) {
@@ -565,19 +467,11 @@ final class DiskContent {
     }
   }
 
-  private void copyOutLocking(long index, int within, ByteBuffer dst, int n) {
-    synchronized (lock) {
-      copyOut(index, within, dst, n);
-    }
-  }
-
   private void copyOut(long index, int within, ByteBuffer dst, int n) {
     Chunk chunk = chunks.get(index);
     if (chunk != null) {
       byte[] current = chunk.current;
       dst.put(current == null ? ZEROS : current, current == null ? 0 : within, n);
-    } else if (parent != null) {
-      parent.copyOutLocking(index, within, dst, n);
     } else {
       dst.put(ZEROS, 0, n);
     }
@@ -587,12 +481,7 @@ final class DiskContent {
   private Chunk writableChunk(long index) {
     Chunk chunk = chunks.get(index);
     if (chunk == null) {
-      int length = chunkLength(index);
-      byte[] image = new byte[length];
-      if (parent != null) {
-        parent.copyOutLocking(index, 0, ByteBuffer.wrap(image), length);
-      }
-      return newChunk(index, image);
+      return newChunk(index, new byte[chunkLength(index)]);
     }
     if (!chunk.dirty) {
       markDirty(chunk);
@@ -636,25 +525,7 @@ final class DiskContent {
         result[n++] = index;
       }
     }
-    if (parent != null) {
-      long[] inherited = parent.allocatedChunkIndexesLocking();
-      long[] merged = Arrays.copyOf(result, n + inherited.length);
-      for (long index : inherited) {
-        if (Arrays.binarySearch(own, index) < 0) {
-          merged[n++] = index;
-        }
-      }
-      result = merged;
-    }
-    long[] exact = Arrays.copyOf(result, n);
-    Arrays.sort(exact);
-    return exact;
-  }
-
-  private long[] allocatedChunkIndexesLocking() {
-    synchronized (lock) {
-      return allocatedChunkIndexesLocked();
-    }
+    return Arrays.copyOf(result, n);
   }
 
   private int chunkLength(long index) {

@@ -8,7 +8,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -16,28 +15,30 @@ import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A {@link DiskStore} in memory: the replica's disks in tests and simulations, with differencing
- * children, crash simulation, a capacity limit and leak detection.
+ * A {@link DiskStore} in memory: the replica's disks in tests and simulations, with crash
+ * simulation, a capacity limit and leak detection.
  *
  * <p>Strict like a file system: names must pass {@link StorageNames#check(String)}; creating an
  * existing disk fails with {@link FileAlreadyExistsException}, opening a missing one with
- * {@link NoSuchFileException}; an open disk, or the parent of a child, cannot be deleted
- * ({@link FileSystemException}). A disk may be opened many times; all handles share its content.
+ * {@link NoSuchFileException}; an open disk cannot be deleted ({@link FileSystemException}). A
+ * disk may be opened many times; all handles share its content.
  *
  * <p>{@link #simulateCrash()} is the host losing power: every disk loses its unflushed writes and
  * every open handle becomes unusable, so the code under test has to reopen, as after a restart.
  * {@link #checkNoOpenHandles()} at the end of a test reports every handle that was never closed with
  * the stack that opened it (like okio's {@code FakeFileSystem}).
  *
- * <p>{@link #close()} does not discard anything: the store is a volume that stays mounted, so that an
- * {@link InMemoryStorageProvider} can hand the same store to a restarted engine. Safe for concurrent
- * use.
+ * <p>{@link #close()} is the volume being unmounted: handles still open fail every I/O call from
+ * then on (rule D2.21) and still count as leaks until closed. An {@link InMemoryStorageProvider}
+ * never closes its stores, so that it can hand the same store to a restarted engine. Safe for
+ * concurrent use.
  */
 public final class InMemoryDiskStore implements DiskStore {
 
   private final String label;
   private final Object lock = new Object();
   private final TreeMap<String, DiskContent> disks = new TreeMap<>(); // guarded by lock
+  private boolean closed; // guarded by lock
   private final StorageSpace space = new StorageSpace();
 
   /** An empty store without a capacity limit. */
@@ -59,11 +60,12 @@ public final class InMemoryDiskStore implements DiskStore {
     StorageNames.check(Objects.requireNonNull(name, "name"));
     Objects.requireNonNull(spec, "spec");
     synchronized (lock) {
+      ensureOpen();
       if (disks.containsKey(name)) {
         throw new FileAlreadyExistsException(name, null,
             "a disk of that name already exists in the " + label + "; open it or pick another name");
       }
-      DiskContent content = new DiskContent(name, spec, null, space);
+      DiskContent content = new DiskContent(name, spec, space);
       disks.put(name, content);
       return content.openHandle(false);
     }
@@ -80,6 +82,7 @@ public final class InMemoryDiskStore implements DiskStore {
   public boolean exists(String name) {
     StorageNames.check(Objects.requireNonNull(name, "name"));
     synchronized (lock) {
+      ensureOpen();
       return disks.containsKey(name);
     }
   }
@@ -92,96 +95,44 @@ public final class InMemoryDiskStore implements DiskStore {
     }
   }
 
-  @Override
+  /**
+   * The names of all disks, sorted, for tests that check what a run left in the store (the engine
+   * never lists).
+   *
+   * @throws IllegalStateException if the store is closed
+   */
   public List<String> list() {
     synchronized (lock) {
+      ensureOpen();
       return List.copyOf(disks.keySet());
     }
   }
 
   /**
-   * {@inheritDoc}
-   *
-   * <p>The child has the parent's geometry. Reads of ranges the child has not written come from the
-   * parent as it is at the time of the read; writes to the parent are refused with a
-   * {@link FileSystemException} while the child exists. Creating the child is durable at once.
-   *
-   * @throws FileAlreadyExistsException if a disk named {@code childName} exists
-   * @throws NoSuchFileException if there is no disk named {@code parentName}
+   * Closes the store: every handle still open fails each I/O call from then on with a {@link
+   * java.nio.channels.ClosedChannelException} that names the store, yet stays listed by {@link
+   * #checkNoOpenHandles()} until it is closed. The disks keep their content. Later calls on the
+   * store throw {@link IllegalStateException}; closing again does nothing.
    */
   @Override
-  public InMemoryVirtualDisk createChild(String childName, String parentName) throws IOException {
-    StorageNames.check(Objects.requireNonNull(childName, "childName"));
+  public void close() {
     synchronized (lock) {
-      DiskContent parent = existing(parentName);
-      if (disks.containsKey(childName)) {
-        throw new FileAlreadyExistsException(childName, null,
-            "a disk of that name already exists in the " + label + "; pick another name for the"
-                + " differencing child of '" + parentName + "'");
+      if (closed) {
+        return;
       }
-      DiskContent child = new DiskContent(childName, parent.spec, parent, space);
-      parent.addChild(child);
-      disks.put(childName, child);
-      return child.openHandle(false);
+      closed = true;
+      for (DiskContent content : disks.values()) {
+        content.revokeHandles("was left open when the " + label + " was closed");
+      }
     }
   }
-
-  /**
-   * {@inheritDoc}
-   *
-   * <p>The merge takes what the child reads as (flushed or not) and is durable when it returns.
-   *
-   * @throws NoSuchFileException if there is no disk named {@code childName}
-   * @throws FileSystemException if the disk is not a differencing child, if the child or its parent
-   *     is open, if the child has children itself, or if the parent has other children
-   * @throws IOException "no space left" if the store's capacity cannot hold the merged chunks
-   */
-  @Override
-  public void mergeIntoParent(String childName) throws IOException {
-    synchronized (lock) {
-      DiskContent child = existing(childName);
-      DiskContent parent = child.parent;
-      if (parent == null) {
-        throw new FileSystemException(childName, null,
-            "the disk is not a differencing child, so there is nothing to merge");
-      }
-      List<String> busy = new ArrayList<>();
-      if (child.openHandleCount() > 0) {
-        busy.add("'" + childName + "' (" + child.openHandleCount() + " handle(s))");
-      }
-      if (parent.openHandleCount() > 0) {
-        busy.add("'" + parent.name + "' (" + parent.openHandleCount() + " handle(s))");
-      }
-      if (!busy.isEmpty()) {
-        throw new FileSystemException(childName, parent.name,
-            "cannot merge while open: " + String.join(", ", busy) + "; close every handle first");
-      }
-      if (!child.childNames().isEmpty()) {
-        throw new FileSystemException(childName, parent.name,
-            "the disk is itself the parent of " + child.childNames() + "; merge those first");
-      }
-      List<String> siblings = parent.childNames();
-      if (siblings.size() > 1) {
-        siblings.remove(childName);
-        throw new FileSystemException(childName, parent.name,
-            "the parent has other differencing children " + siblings + " that would see the merged"
-                + " data; delete them first");
-      }
-      child.mergeIntoParent();
-      disks.remove(childName);
-    }
-  }
-
-  /** Does nothing: the store keeps its disks, and open handles stay open (see the class comment). */
-  @Override
-  public void close() {}
 
   // ---------------------------------------------------------------- test controls
 
   /**
    * Simulates a crash of the host: every disk loses its unflushed writes and trims, and every open
-   * handle is closed (its calls throw {@link java.nio.channels.ClosedChannelException}). Disks,
-   * names and parent links survive.
+   * handle is closed (its calls throw {@link java.nio.channels.ClosedChannelException}). Disks and
+   * names survive.
    */
   public void simulateCrash() {
     crash(null);
@@ -190,7 +141,7 @@ public final class InMemoryDiskStore implements DiskStore {
   /**
    * Like {@link #simulateCrash()}, but each unflushed sector survives or not by a coin flip of
    * {@code torn} (see {@link InMemoryVirtualDisk#simulateCrash(RandomGenerator)}). Disks are visited
-   * parents first, then by name, so the same generator state gives the same outcome.
+   * by name, so the same generator state gives the same outcome.
    */
   public void simulateCrash(RandomGenerator torn) {
     crash(Objects.requireNonNull(torn, "torn"));
@@ -254,17 +205,23 @@ public final class InMemoryDiskStore implements DiskStore {
 
   private void crash(@Nullable RandomGenerator torn) {
     synchronized (lock) {
-      List<DiskContent> ordered = new ArrayList<>(disks.values());
-      ordered.sort(Comparator.comparingInt(DiskContent::depth)); // stable: by name within a depth
-      for (DiskContent content : ordered) {
+      for (DiskContent content : disks.values()) {
         content.crash(torn);
         content.invalidateHandles("was invalidated by a simulated crash of the " + label);
       }
     }
   }
 
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException(
+          "the " + label + " is closed; use a store that is open (a provider hands out open ones)");
+    }
+  }
+
   private DiskContent existing(String name) throws NoSuchFileException {
     StorageNames.check(Objects.requireNonNull(name, "name"));
+    ensureOpen();
     DiskContent content = disks.get(name);
     if (content == null) {
       throw new NoSuchFileException(name, null,

@@ -44,6 +44,7 @@ public final class InMemoryVirtualDisk implements VirtualDisk {
   private final boolean readOnly;
   private final StorageLeaks.OpenedAt openedAt;
   private volatile @Nullable String closedBecause;
+  private volatile @Nullable String revokedBecause;
 
   InMemoryVirtualDisk(DiskContent content, boolean readOnly) {
     this.content = content;
@@ -75,7 +76,7 @@ public final class InMemoryVirtualDisk implements VirtualDisk {
       throw new IllegalArgumentException("in-memory disk name is blank; pass a name for messages");
     }
     try {
-      return new DiskContent(name, spec, null, null).openHandle(false);
+      return new DiskContent(name, spec, null).openHandle(false);
     } catch (NoSuchFileException e) {
       throw new AssertionError("a new disk cannot be deleted yet", e);
     }
@@ -122,9 +123,8 @@ public final class InMemoryVirtualDisk implements VirtualDisk {
   /**
    * {@inheritDoc}
    *
-   * <p>Checks, in this order: closed, read-only, alignment and bounds, parent of a differencing
-   * child ({@link java.nio.file.FileSystemException}), injected write failure, capacity ("no space
-   * left"); a write that fails any check changes nothing and leaves {@code src} where it was.
+   * <p>Checks, in this order: closed, read-only, alignment and bounds, injected write failure,
+   * capacity ("no space left"); a write that fails any check changes nothing and leaves {@code src} where it was.
    */
   @Override
   public void write(long offsetBytes, ByteBuffer src) throws IOException {
@@ -311,6 +311,15 @@ public final class InMemoryVirtualDisk implements VirtualDisk {
     closedBecause = reason;
   }
 
+  /**
+   * Makes every later I/O call fail with {@code reason}, while the handle stays registered with its
+   * disk until {@link #close()}: its store was closed under it, and a handle nobody closes is still
+   * a leak.
+   */
+  void revoke(String reason) {
+    revokedBecause = reason;
+  }
+
   /** Called with the disk's lock held. */
   void checkOpen() throws StorageClosedException {
     String reason = closedBecause;
@@ -318,6 +327,12 @@ public final class InMemoryVirtualDisk implements VirtualDisk {
       throw new StorageClosedException(
           "in-memory disk '" + content.name + "': this handle " + reason
               + "; open a new handle to use the disk");
+    }
+    String revoked = revokedBecause;
+    if (revoked != null) {
+      throw new StorageClosedException(
+          "in-memory disk '" + content.name + "': this handle " + revoked
+              + "; close it, and use the disk through a store that is open");
     }
   }
 

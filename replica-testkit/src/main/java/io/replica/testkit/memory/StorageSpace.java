@@ -40,11 +40,6 @@ final class StorageSpace {
     }
   }
 
-  /** Takes {@code bytes} even past the capacity (for operations that must not fail for space). */
-  void add(long bytes) {
-    usedBytes.addAndGet(bytes);
-  }
-
   void release(long bytes) {
     usedBytes.addAndGet(-bytes);
   }

@@ -6,11 +6,9 @@ import static io.replica.testkit.memory.InMemoryVirtualDiskTest.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replica.spi.storage.ByteRange;
 import io.replica.spi.storage.DiskSpec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +18,6 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class InMemoryDiskStoreTest {
@@ -71,8 +68,6 @@ class InMemoryDiskStoreTest {
     NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> store.open("x", false));
     assertEquals("x", e.getFile());
     assertThrows(NoSuchFileException.class, () -> store.delete("x"));
-    assertThrows(NoSuchFileException.class, () -> store.createChild("c", "x"));
-    assertThrows(NoSuchFileException.class, () -> store.mergeIntoParent("x"));
   }
 
   @Test
@@ -178,14 +173,23 @@ class InMemoryDiskStoreTest {
   }
 
   @Test
-  void closeKeepsDisksForTheNextUser() throws IOException {
-    try (InMemoryVirtualDisk disk = store.create("d", SPEC)) {
-      write(disk, 0, filled(512, 1));
-    }
+  void closeRevokesHandlesThatStillCountAsLeaksUntilClosed() throws IOException {
+    InMemoryVirtualDisk disk = store.create("vm/d", SPEC);
+    write(disk, 0, filled(512, 1));
     store.close();
-    try (InMemoryVirtualDisk disk = store.open("d", true)) {
-      assertArrayEquals(filled(512, 1), read(disk, 0, 512));
-    }
+    ClosedChannelException e =
+        assertThrows(ClosedChannelException.class, () -> read(disk, 0, 512));
+    assertTrue(e.getMessage().contains("'vm/d'") && e.getMessage().contains("was closed"),
+        e.getMessage());
+    IllegalStateException leak = assertThrows(IllegalStateException.class,
+        store::checkNoOpenHandles, "a handle nobody closed is a leak even after the store closed");
+    assertTrue(leak.getMessage().contains("vm/d"), leak.getMessage());
+    disk.close();
+    store.checkNoOpenHandles();
+    IllegalStateException closed =
+        assertThrows(IllegalStateException.class, () -> store.open("vm/d", true));
+    assertTrue(closed.getMessage().contains("is closed"), closed.getMessage());
+    store.close();
   }
 
   // ---------------------------------------------------------------- capacity
@@ -206,151 +210,5 @@ class InMemoryDiskStoreTest {
     try (InMemoryVirtualDisk b = store.open("b", false)) {
       write(b, CHUNK, filled(512, 1));
     }
-  }
-
-  // ---------------------------------------------------------------- differencing
-
-  @Test
-  void childReadsThroughToTheParentAndWritesOnlyToItself() throws IOException {
-    try (InMemoryVirtualDisk parent = store.create("p", SPEC)) {
-      write(parent, 0, filled(2 * CHUNK, 1));
-      parent.flush();
-    }
-    try (InMemoryVirtualDisk child = store.createChild("c", "p")) {
-      assertEquals(SPEC, child.spec());
-      assertArrayEquals(filled(CHUNK, 1), read(child, 0, CHUNK));
-      write(child, 512, filled(512, 2));
-      assertArrayEquals(filled(512, 1), read(child, 0, 512), "rest of the chunk from the parent");
-      assertArrayEquals(filled(512, 2), read(child, 512, 512));
-    }
-    try (InMemoryVirtualDisk parent = store.open("p", true)) {
-      assertArrayEquals(filled(512, 1), read(parent, 512, 512), "the parent is unchanged");
-    }
-  }
-
-  @Test
-  void parentMayNotBeWrittenOrDeletedWhileItHasAChild() throws IOException {
-    store.create("p", SPEC).close();
-    store.createChild("c", "p").close();
-    try (InMemoryVirtualDisk parent = store.open("p", false)) {
-      FileSystemException e = assertThrows(FileSystemException.class,
-          () -> parent.write(0, ByteBuffer.allocate(512)));
-      assertTrue(e.getMessage().contains("[c]"), e.getMessage());
-      assertThrows(FileSystemException.class, () -> parent.trim(0, 512));
-    }
-    FileSystemException e = assertThrows(FileSystemException.class, () -> store.delete("p"));
-    assertTrue(e.getMessage().contains("parent"), e.getMessage());
-    store.delete("c");
-    store.delete("p");
-  }
-
-  @Test
-  void childAllocatedRangesAreTheUnionAndTrimMasksTheParent() throws IOException {
-    try (InMemoryVirtualDisk parent = store.create("p", SPEC)) {
-      write(parent, 0, filled(512, 1));
-      write(parent, 2 * CHUNK, filled(512, 1));
-    }
-    try (InMemoryVirtualDisk child = store.createChild("c", "p")) {
-      write(child, 5 * CHUNK, filled(512, 2));
-      child.trim(2 * CHUNK, CHUNK);
-      assertArrayEquals(new byte[512], read(child, 2 * CHUNK, 512));
-      assertEquals(List.of(new ByteRange(0, CHUNK), new ByteRange(5 * CHUNK, CHUNK)),
-          child.allocatedRanges());
-      child.flush();
-      assertArrayEquals(new byte[512], read(child, 2 * CHUNK, 512), "still masked after flush");
-    }
-  }
-
-  @Test
-  void crashOfAChildRevertsToReadingThroughThenParent() throws IOException {
-    try (InMemoryVirtualDisk parent = store.create("p", SPEC)) {
-      write(parent, 0, filled(CHUNK, 1));
-      parent.flush();
-    }
-    InMemoryVirtualDisk child = store.createChild("c", "p");
-    write(child, 0, filled(CHUNK, 2));
-    store.simulateCrash(new SplittableRandom(11));
-    try (InMemoryVirtualDisk reopened = store.open("c", true)) {
-      byte[] content = read(reopened, 0, CHUNK);
-      for (int s = 0; s < CHUNK / 512; s++) {
-        byte first = content[s * 512];
-        assertTrue(first == 1 || first == 2, "sector " + s + " is the parent's or the child's");
-        assertArrayEquals(filled(512, first), Arrays.copyOfRange(content, s * 512, s * 512 + 512));
-      }
-    }
-  }
-
-  @Test
-  void mergeWritesTheChildIntoTheParentAndDeletesIt() throws IOException {
-    try (InMemoryVirtualDisk parent = store.create("p", SPEC)) {
-      write(parent, 0, filled(2 * CHUNK, 1));
-    }
-    try (InMemoryVirtualDisk child = store.createChild("c", "p")) {
-      write(child, CHUNK, filled(512, 2));
-      write(child, 3 * CHUNK, filled(512, 3));
-      child.trim(0, CHUNK);
-      child.flush();
-    }
-    store.mergeIntoParent("c");
-
-    assertEquals(List.of("p"), store.list());
-    store.simulateCrash(); // the merge is durable
-    try (InMemoryVirtualDisk parent = store.open("p", false)) {
-      assertArrayEquals(new byte[CHUNK], read(parent, 0, CHUNK));
-      assertArrayEquals(filled(512, 2), read(parent, CHUNK, 512));
-      assertArrayEquals(filled(512, 1), read(parent, CHUNK + 512, 512));
-      assertArrayEquals(filled(512, 3), read(parent, 3 * CHUNK, 512));
-      write(parent, 0, filled(512, 4)); // writable again
-    }
-  }
-
-  @Test
-  void mergeRefusesOpenDisksNonChildrenAndSiblings() throws IOException {
-    store.create("p", SPEC).close();
-    InMemoryVirtualDisk child = store.createChild("c", "p");
-    FileSystemException open = assertThrows(FileSystemException.class,
-        () -> store.mergeIntoParent("c"));
-    assertTrue(open.getMessage().contains("'c'"), open.getMessage());
-    child.close();
-    InMemoryVirtualDisk parent = store.open("p", true);
-    assertThrows(FileSystemException.class, () -> store.mergeIntoParent("c"));
-    parent.close();
-
-    assertThrows(FileSystemException.class, () -> store.mergeIntoParent("p"));
-
-    store.createChild("sibling", "p").close();
-    FileSystemException siblings = assertThrows(FileSystemException.class,
-        () -> store.mergeIntoParent("c"));
-    assertTrue(siblings.getMessage().contains("sibling"), siblings.getMessage());
-
-    store.createChild("grandchild", "c").close();
-    store.delete("sibling");
-    assertThrows(FileSystemException.class, () -> store.mergeIntoParent("c"));
-    store.mergeIntoParent("grandchild");
-    store.mergeIntoParent("c");
-    assertEquals(List.of("p"), store.list());
-  }
-
-  @Test
-  void chainOfChildrenReadsThroughEveryLevel() throws IOException {
-    try (InMemoryVirtualDisk base = store.create("base", SPEC)) {
-      write(base, 0, filled(512, 1));
-    }
-    try (InMemoryVirtualDisk middle = store.createChild("middle", "base")) {
-      write(middle, CHUNK, filled(512, 2));
-    }
-    try (InMemoryVirtualDisk top = store.createChild("top", "middle")) {
-      assertArrayEquals(filled(512, 1), read(top, 0, 512));
-      assertArrayEquals(filled(512, 2), read(top, CHUNK, 512));
-      assertEquals(List.of(new ByteRange(0, 2L * CHUNK)), top.allocatedRanges());
-    }
-  }
-
-  @Test
-  void childNamesAreChecked() throws IOException {
-    store.create("p", SPEC).close();
-    assertThrows(IllegalArgumentException.class, () -> store.createChild("../c", "p"));
-    assertThrows(FileAlreadyExistsException.class, () -> store.createChild("p", "p"));
-    assertInstanceOf(InMemoryVirtualDisk.class, store.createChild("c", "p")).close();
   }
 }
