@@ -16,6 +16,7 @@ import io.replica.core.primary.PeerLink;
 import io.replica.core.primary.Primaries;
 import io.replica.core.primary.PrimaryHost;
 import io.replica.core.primary.PrimaryRelationship;
+import io.replica.core.primary.ReverseOf;
 import io.replica.core.replica.ReplicaHost;
 import io.replica.core.replica.ReplicaRecord;
 import io.replica.core.replica.ReplicaRelationship;
@@ -74,7 +75,8 @@ public final class Reversal {
     VmId vm = req.vm();
     // After a restart of this host the relationship may still be connecting to its old replica.
     PrimaryRelationship p = primaries.get(vm);
-    boolean unplanned = req.reverseOfCycle() == PrimaryRelationship.REVERSE_AFTER_UNPLANNED;
+    ReverseOf asked = ReverseOf.fromWire(req.reverseOfCycle()); // checked on admission
+    boolean unplanned = asked instanceof ReverseOf.Unplanned;
     if (p == null) {
       return ReplicaServer.refuse(vm, Message.EnableStatus.REFUSED, "virtual machine " + vm + " failed over to '" + c.peerIdentity()
           + "', but " + replicaHost.hostName() + " does not replicate it; enable replication from '" + c.peerIdentity()
@@ -159,7 +161,7 @@ public final class Reversal {
         .recoveryHistory(r.record().additionalRecoveryPoints() == 0 ? io.replica.api.RecoveryHistory.latestOnly()
             : io.replica.api.RecoveryHistory.additional(r.record().additionalRecoveryPoints()))
         .build();
-    reverse(r, settings, m.cycle());
+    reverse(r, settings, new ReverseOf.Planned(m.cycle()));
   }
 
   /**
@@ -182,14 +184,14 @@ public final class Reversal {
     } catch (IOException e) {
       throw new ReplicaException("cannot release the replica state of " + vm + ": " + Failures.describe(e), e);
     }
-    return reverse(r, settings, PrimaryRelationship.REVERSE_AFTER_UNPLANNED);
+    return reverse(r, settings, new ReverseOf.Unplanned());
   }
 
   /**
    * The machine runs on this host after a failover: it becomes the primary and replicates back,
    * from {@code reverseOf} (a planned failover's cycle) or by resynchronization after an unplanned one.
    */
-  private CompletableFuture<Void> reverse(ReplicaRelationship r, ReplicationSettings settings, long reverseOf) {
+  private CompletableFuture<Void> reverse(ReplicaRelationship r, ReplicationSettings settings, ReverseOf reverseOf) {
     List<VmDisk> vmDisks = new ArrayList<>();
     r.disks().forEach((id, d) -> vmDisks.add(new VmDisk(id, d, vmDisks.isEmpty())));
     VirtualMachine vm = new VirtualMachine(r.vm, r.record().vmName(), vmDisks);
@@ -199,7 +201,7 @@ public final class Reversal {
     CompletableFuture<Void> done = new CompletableFuture<>();
     PrimaryRelationship p = new PrimaryRelationship(primaryHost, vm, settings, tracker, link, done);
     p.reverseOf = reverseOf;
-    if (reverseOf == PrimaryRelationship.REVERSE_AFTER_UNPLANNED) {
+    if (reverseOf instanceof ReverseOf.Unplanned) {
       // What the machine changed here since the failover is compared with the other side, whatever it says.
       ReplicaRelationship.ReverseBase base = r.reverseBase(tracker);
       if (base != null) {

@@ -75,13 +75,8 @@ public final class PrimaryRelationship {
   private long firstSent = -1;
   /** When the next cycle becomes an additional recovery point; null for the first one due now. */
   private @Nullable Instant nextPointAt;
-  /** {@link #reverseOf} after an unplanned failover: the other side's disks must be resynchronized. */
-  public static final long REVERSE_AFTER_UNPLANNED = -2;
-  /**
-   * For reverse replication: the planned failover's cycle both sides hold, or
-   * {@link #REVERSE_AFTER_UNPLANNED}; -1 otherwise.
-   */
-  public long reverseOf = -1;
+  /** For reverse replication: what it builds on; null for a relationship that is no reversal. */
+  public @Nullable ReverseOf reverseOf;
   /** A planned failover in progress: completes when the old replica replicates back here. */
   private @Nullable CompletableFuture<Void> planned;
   /** The first cycle cut after the planned failover started. */
@@ -172,7 +167,7 @@ public final class PrimaryRelationship {
     }
     c.send(new Message.EnableRequest(vm.id(), vm.name(), engine.hostName(), disks,
         tracker.trackingBlockSizeBytes(), settings.recoveryHistory().additionalPoints(),
-        enabling != null ? reverseOf : -1,
+        enabling != null ? ReverseOf.toWire(reverseOf) : ReverseOf.WIRE_NONE,
         settings.initialReplicationMethod() == io.replica.api.InitialReplicationMethod.EXISTING_COPY));
   }
 
@@ -235,7 +230,7 @@ public final class PrimaryRelationship {
     nextCycle = Math.max(nextCycle, held + 1);
     if (enabling == null) {
       reconnected(held);
-    } else if (reverseOf == REVERSE_AFTER_UNPLANNED) {
+    } else if (reverseOf instanceof ReverseOf.Unplanned) {
       acceptedReverseAfterUnplanned(held);
     } else if (resumed) {
       acceptedAfterRestart(held);
@@ -319,16 +314,16 @@ public final class PrimaryRelationship {
   /** The replica accepted the machine for the first time, or as a planned failover's reversal. */
   private void acceptedFirst(long held) {
     CompletableFuture<Void> f = enabling;
-    if (reverseOf >= 0 && held != reverseOf) {
+    if (reverseOf instanceof ReverseOf.Planned p && held != p.cycle()) {
       engine.dropPrimary(this);
       f.completeExceptionally(new ReplicaException("reverse replication of " + vm.id() + " to " + link.endpoint
-          + " found cycle " + held + " there instead of cycle " + reverseOf + "; the disks differ"));
+          + " found cycle " + held + " there instead of cycle " + p.cycle() + "; the disks differ"));
       return;
     }
     replicaHoldsData = held >= 0;
     enabling = null;
     engine.adoptPrimary(this);
-    if (reverseOf >= 0) {
+    if (reverseOf instanceof ReverseOf.Planned) {
       // Both sides hold the disks at the failover's cycle: replicate changes from there.
       replicaHoldsData = false;
       lastAcked = held;
@@ -374,7 +369,7 @@ public final class PrimaryRelationship {
 
   /** A former primary's changes since the last cycle it had acknowledged, before it answers. */
   private void onChangedRanges(Message.ChangedRanges m) {
-    if (enabling == null || reverseOf != REVERSE_AFTER_UNPLANNED
+    if (enabling == null || !(reverseOf instanceof ReverseOf.Unplanned)
         || tracker.disks().stream().noneMatch(t -> t.id.equals(m.disk()))) {
       LOG.warn("ignored changed ranges of {} disk {} outside an unplanned reverse replication", vm.id(), m.disk());
       return;

@@ -18,6 +18,7 @@ import io.replica.core.context.Failures;
 import io.replica.core.context.HostNames;
 import io.replica.core.context.SerialExecutor;
 import io.replica.core.history.UndoHistory;
+import io.replica.core.primary.ReverseOf;
 import io.replica.core.journal.CycleJournal;
 import io.replica.core.replica.ReplicaHost;
 import io.replica.core.replica.ReplicaRecord;
@@ -426,7 +427,7 @@ public final class ReplicaServer {
     if (broken != null) {
       return refuse(vm, Message.EnableStatus.REFUSED, broken.reason());
     }
-    if (req.reverseOfCycle() != -1) {
+    if (ReverseOf.fromWire(req.reverseOfCycle()) != null) {
       return reverse.accept(c, entry.get(), req);
     }
     ReplicaRelationship existing = replicas.get(vm);
@@ -468,6 +469,10 @@ public final class ReplicaServer {
   }
 
   private static @Nullable String checkRequest(Message.EnableRequest req) {
+    if (req.reverseOfCycle() < ReverseOf.WIRE_UNPLANNED) {
+      return "virtual machine " + req.vm() + " asks to reverse cycle " + req.reverseOfCycle()
+          + "; allowed: -2 (after an unplanned failover), -1 (no reversal) or a cycle number";
+    }
     if (req.additionalRecoveryPoints() < 0
         || req.additionalRecoveryPoints() > io.replica.api.RecoveryHistory.MAX_ADDITIONAL_POINTS) {
       return "virtual machine " + req.vm() + " asks for " + req.additionalRecoveryPoints()
