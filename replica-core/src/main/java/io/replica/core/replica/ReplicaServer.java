@@ -354,12 +354,31 @@ public final class ReplicaServer {
     }
   }
 
+  /**
+   * What the server settings grant one connection's peer, worked out once per connection and again
+   * only when the settings change. Touched on the connection's serial executor, under the lock.
+   */
+  private final class Admission {
+    private @Nullable ReplicaServerSettings decidedBy;
+    private Optional<AuthorizationEntry> entry = Optional.empty();
+
+    Optional<AuthorizationEntry> entry(Connection c) {
+      ReplicaServerSettings now = serverSettings;
+      if (decidedBy != now) {
+        decidedBy = now;
+        entry = now.authorize(c.peerIdentity());
+      }
+      return entry;
+    }
+  }
+
   private MessageHandler accept(Connection c) {
     SerialExecutor inbound = new SerialExecutor(host.scheduler());
+    Admission admission = new Admission();
     return new MessageHandler() {
       @Override
       public void onMessage(Connection conn, Message message) {
-        inbound.execute(() -> host.runLocked(() -> onReplicaMessage(conn, message)));
+        inbound.execute(() -> host.runLocked(() -> onReplicaMessage(conn, message, admission)));
       }
 
       @Override
@@ -369,7 +388,7 @@ public final class ReplicaServer {
     };
   }
 
-  private void onReplicaMessage(Connection c, Message m) {
+  private void onReplicaMessage(Connection c, Message m, Admission admission) {
     String peer = c.peerIdentity();
     if (m instanceof Message.EnableRequest req) {
       c.send(enableReplica(c, req));
@@ -384,7 +403,7 @@ public final class ReplicaServer {
       }
       return;
     }
-    Optional<AuthorizationEntry> entry = serverSettings.authorize(peer);
+    Optional<AuthorizationEntry> entry = admission.entry(c);
     if (r == null || entry.isEmpty() || !entry.get().trustGroup().equals(r.record().trustGroup())
         || !entry.get().storageLocation().equals(r.location)) {
       LOG.warn("rejected {} from primary '{}' for virtual machine {}: not authorized for it",
