@@ -5,14 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replica.api.AuthenticationType;
+import io.replica.api.AuthorizationEntry;
 import io.replica.api.DiskId;
 import io.replica.api.HealthState;
 import io.replica.api.NotFoundException;
+import io.replica.api.ReplicaServerSettings;
 import io.replica.api.ReplicationSettings;
 import io.replica.api.ReplicationState;
 import io.replica.api.VirtualMachine;
 import io.replica.api.VmId;
 import io.replica.api.WrongStateException;
+import io.replica.api.event.ReplicationEvent;
 import io.replica.spi.transport.ConnectOptions;
 import io.replica.spi.transport.Connection;
 import io.replica.spi.transport.Endpoint;
@@ -235,6 +238,36 @@ class ReplicationMisuseTest {
       assertTrue(hosts.replica.virtualMachines().isEmpty());
       assertTrue(hosts.replicaStorage.location(TwoHosts.LOCATION).disks().list().isEmpty(),
           "a refused primary creates no disk");
+    }
+  }
+
+  /** Authorization holds for every cycle, not only at enable: withdrawn, the next cycle is refused. */
+  @Test
+  void aPrimaryWhoseAuthorizationIsWithdrawnHasItsCyclesRefusedUntilItIsAuthorizedAgain() throws Exception {
+    try (TwoHosts hosts = new TwoHosts()) {
+      VirtualMachine vm = hosts.newVm("web", DISK);
+      hosts.replicate(vm, TwoHosts.settings().build());
+      List<byte[]> before = hosts.replicaContent(vm);
+      ReplicaServerSettings open = hosts.replica.replicaServerSettings();
+      hosts.replica.setReplicaServerSettings(ReplicaServerSettings.builder()
+          .allowedAuthenticationTypes(open.allowedAuthenticationTypes())
+          .addAuthorizationEntry(new AuthorizationEntry("hv9.contoso.com", TwoHosts.LOCATION, "other")).build());
+      byte[] data = new byte[4096];
+      java.util.Arrays.fill(data, (byte) 7);
+      hosts.write(vm, 0, 0, data);
+      int seen = hosts.primaryEvents.size();
+      hosts.scheduler.advance(Duration.ofSeconds(31));
+      assertTrue(hosts.primaryEvents.subList(seen, hosts.primaryEvents.size()).stream()
+              .anyMatch(e -> e instanceof ReplicationEvent.ReplicationFailed f
+                  && f.reason().contains("'" + TwoHosts.PRIMARY + "' is not authorized for virtual machine " + vm.id())),
+          hosts.primaryEvents.subList(seen, hosts.primaryEvents.size()).toString());
+      hosts.assertReplicaEquals(before, vm, "a refused cycle writes nothing");
+      hosts.replica.setReplicaServerSettings(open);
+      List<byte[]> primary = hosts.primaryContent(vm);
+      for (int i = 0; i < 10 && !java.util.Arrays.deepEquals(hosts.replicaContent(vm).toArray(), primary.toArray()); i++) {
+        hosts.scheduler.advance(Duration.ofSeconds(31));
+      }
+      hosts.assertReplicaEquals(primary, vm, "authorized again, the changes arrive");
     }
   }
 }
