@@ -359,9 +359,10 @@ final class ServerCommand implements Callable<Integer> {
       t.setDaemon(true);
       return t;
     });
+    DirectoryStorageProvider locations = new DirectoryStorageProvider();
     ReplicationManager engine = ReplicaEngine.builder().hostName(name)
         .listenHost(endpoint.host()).clock(Clock.system()).scheduler(Scheduler.of(executor))
-        .transport(transport).storage(new DirectoryStorageProvider()).build();
+        .transport(transport).storage(locations).build();
     return foreground.run(() -> {
       try {
         engine.setReplicaServerSettings(serverSettings);
@@ -381,6 +382,11 @@ final class ServerCommand implements Callable<Integer> {
       engine.close();
       transport.close();
       executor.shutdownNow();
+      try {
+        locations.close(); // after the engine, which closed the disks it opened
+      } catch (java.io.IOException e) {
+        err.println("replica server: closing the storage locations failed: " + e.getMessage());
+      }
     });
   }
 }

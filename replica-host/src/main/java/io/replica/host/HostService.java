@@ -60,6 +60,8 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
   private final HostConfig config;
   private final ScheduledExecutorService executor;
   private final NettyTransport transport;
+  /** The replica role's storage locations; the host owns it and closes it last. */
+  private final DirectoryStorageProvider replicaStorage = new DirectoryStorageProvider();
   private final ReplicationManager engine;
   private final Map<String, Running> machines = new LinkedHashMap<>();
   /** Machines that came up on this host by a (test) failover, exported while they exist. */
@@ -92,7 +94,7 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
       return t;
     });
     ReplicaEngine.Builder b = ReplicaEngine.builder().hostName(me).clock(Clock.system())
-        .scheduler(Scheduler.of(executor)).transport(transport).storage(new DirectoryStorageProvider())
+        .scheduler(Scheduler.of(executor)).transport(transport).storage(replicaStorage)
         .primaryState(primaryState);
     config.replicaServer().ifPresent(r -> b.listenHost(r.listenHost()));
     try {
@@ -525,6 +527,11 @@ public final class HostService implements io.replica.host.admin.MachineCatalog, 
       for (GuestDisk d : r.disks()) {
         closeQuietly(r.vm().name(), d);
       }
+    }
+    try {
+      replicaStorage.close(); // after the engine, which closed the disks it opened
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("closing the replica storage locations failed: {}", e.toString());
     }
     try {
       lockFile.close(); // releases the state folder
