@@ -855,9 +855,8 @@ public final class PrimaryRelationship {
   /**
    * A relationship resumed from this host's saved state cannot reach its replica yet: it stays,
    * tracking changes, and its link keeps reconnecting; the caller of the enable learns why it is
-   * not replicating yet.
+   * not replicating yet. {@code why} completes "replica server X ...".
    */
-  /** {@code why} completes "replica server X ...": what keeps the resumed relationship waiting. */
   private void resumeDelayed(String why) {
     CompletableFuture<Void> f = enabling;
     if (f != null && !f.isDone()) {

@@ -175,10 +175,10 @@ public final class ReplicaRelationship {
     return disks;
   }
 
-  /** A primary (re)connected for this machine, possibly another of the same trust group. */
   /** Connections the primary has since replaced by a newer one (weakly held). */
   private final Set<Connection> replaced = Collections.newSetFromMap(new java.util.WeakHashMap<>());
 
+  /** A primary (re)connected for this machine, possibly another of the same trust group. */
   public void primaryConnected(String primaryHost, Connection c) throws IOException {
     Connection before = primaryConnection;
     if (before != null && before != c) {
