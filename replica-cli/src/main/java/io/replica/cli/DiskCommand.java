@@ -7,16 +7,13 @@ import io.replica.storage.vhdx.DiskConverter;
 import io.replica.storage.vhdx.DiskConverter.Format;
 import io.replica.storage.vhdx.VhdxCheck;
 import io.replica.storage.vhdx.VhdxDisk;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -72,15 +69,6 @@ final class DiskCommand implements Callable<Integer> {
     return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
   }
 
-  /** A disk file read as a whole: raw or VHDX (through its parent chain). */
-  interface Image extends Closeable {
-    long size();
-
-    void read(long offset, ByteBuffer dst) throws IOException;
-
-    List<ByteRange> ranges() throws IOException;
-  }
-
   /** An existing file is VHDX if it says so in its first bytes, whatever its name. */
   static boolean holdsVhdx(Path p) throws IOException {
     return DiskConverter.isVhdxFile(p);
@@ -100,69 +88,6 @@ final class DiskCommand implements Callable<Integer> {
       return "disk " + command + ": '" + p + "': no such file";
     }
     return null;
-  }
-
-  static Image open(Path p) throws IOException {
-    if (!Files.isRegularFile(p)) {
-      throw new NoSuchFileException(p.toString(), null, "no such file");
-    }
-    if (holdsVhdx(p)) {
-      VhdxDisk d = VhdxDisk.open(p, true);
-      return new Image() {
-        @Override
-        public long size() {
-          return d.sizeBytes();
-        }
-
-        @Override
-        public void read(long offset, ByteBuffer dst) throws IOException {
-          d.read(offset, dst);
-        }
-
-        @Override
-        public List<ByteRange> ranges() throws IOException {
-          return d.allocatedRanges();
-        }
-
-        @Override
-        public void close() throws IOException {
-          d.close();
-        }
-      };
-    }
-    FileChannel ch = FileChannel.open(p, StandardOpenOption.READ);
-    long size = ch.size();
-    return new Image() {
-      @Override
-      public long size() {
-        return size;
-      }
-
-      @Override
-      public void read(long offset, ByteBuffer dst) throws IOException {
-        long pos = offset;
-        while (dst.hasRemaining()) {
-          int n = ch.read(dst, pos);
-          if (n < 0) {
-            while (dst.hasRemaining()) {
-              dst.put((byte) 0);
-            }
-            return;
-          }
-          pos += n;
-        }
-      }
-
-      @Override
-      public List<ByteRange> ranges() {
-        return size == 0 ? List.of() : List.of(new ByteRange(0, size));
-      }
-
-      @Override
-      public void close() throws IOException {
-        ch.close();
-      }
-    };
   }
 
   static int fail(CommandSpec spec, String command, Exception e) {
@@ -482,11 +407,11 @@ final class DiskCommand implements Callable<Integer> {
           return 2;
         }
       }
-      try (Image x = open(a); Image y = open(b)) {
+      try (DiskConverter.Source x = DiskConverter.Source.open(a); DiskConverter.Source y = DiskConverter.Source.open(b)) {
         long common = Math.min(x.size(), y.size());
         long diff = firstDifference(x, y, common);
         if (diff < 0 && x.size() != y.size()) {
-          Image longer = x.size() > y.size() ? x : y;
+          DiskConverter.Source longer = x.size() > y.size() ? x : y;
           diff = firstNonZero(longer, common, longer.size());
         }
         if (diff >= 0) {
@@ -500,7 +425,7 @@ final class DiskCommand implements Callable<Integer> {
       }
     }
 
-    private static long firstDifference(Image x, Image y, long end) throws IOException {
+    private static long firstDifference(DiskConverter.Source x, DiskConverter.Source y, long end) throws IOException {
       List<ByteRange> ranges = union(x.ranges(), y.ranges(), end);
       ByteBuffer bx = ByteBuffer.allocate(CHUNK);
       ByteBuffer by = ByteBuffer.allocate(CHUNK);
@@ -519,7 +444,7 @@ final class DiskCommand implements Callable<Integer> {
       return -1;
     }
 
-    private static long firstNonZero(Image x, long from, long to) throws IOException {
+    private static long firstNonZero(DiskConverter.Source x, long from, long to) throws IOException {
       ByteBuffer bx = ByteBuffer.allocate(CHUNK);
       for (ByteRange r : union(x.ranges(), List.of(), to)) {
         long start = Math.max(r.offsetBytes(), from);
@@ -536,7 +461,7 @@ final class DiskCommand implements Callable<Integer> {
       return -1;
     }
 
-    private static void readPadded(Image img, long at, ByteBuffer buf, int length)
+    private static void readPadded(DiskConverter.Source img, long at, ByteBuffer buf, int length)
         throws IOException {
       buf.clear();
       long avail = Math.max(0, Math.min(length, img.size() - at));

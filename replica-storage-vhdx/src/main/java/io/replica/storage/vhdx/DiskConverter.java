@@ -378,12 +378,18 @@ public final class DiskConverter {
     }
   }
 
-  /** A disk file read as a whole: raw, or VHDX through its parent chain. */
-  private interface Source extends Closeable {
+  /**
+   * A disk file read as a whole: raw, or VHDX through its parent chain; what a conversion reads,
+   * and what {@code replica disk compare} compares.
+   */
+  public interface Source extends Closeable {
+    /** The virtual size in bytes (a raw file's length). */
     long size();
 
+    /** Reads {@code dst.remaining()} bytes at {@code offset}; past a raw file's end, zeros. */
     void read(long offset, ByteBuffer dst) throws IOException;
 
+    /** The ranges that may hold data (a raw file: all of it); the rest reads as zeros. */
     List<ByteRange> ranges() throws IOException;
 
     /** The block size a VHDX target copies by default. */
@@ -391,6 +397,7 @@ public final class DiskConverter {
 
     int logicalSectorSizeBytes();
 
+    /** Opens {@code p} read-only, as VHDX if its first bytes say so, else as a raw image. */
     static Source open(Path p) throws IOException {
       if (isVhdxFile(p)) {
         VhdxDisk d = VhdxDisk.open(p, true);
