@@ -11,6 +11,7 @@ module io.replica.core {
   // mutations that prove its invariants catch bugs.
   exports io.replica.core.host to io.replica.testkit.sim;
   exports io.replica.core.testing to io.replica.testkit.sim;
+  exports io.replica.core.context to io.replica.testkit.sim;
   opens io.replica.core.tracking to com.fasterxml.jackson.databind;
   opens io.replica.core.primary to com.fasterxml.jackson.databind;
   opens io.replica.core.replica to com.fasterxml.jackson.databind;

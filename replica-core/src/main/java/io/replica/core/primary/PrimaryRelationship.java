@@ -17,6 +17,7 @@ import io.replica.api.VmDisk;
 import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.context.Failures;
+import io.replica.core.context.StateTable;
 import io.replica.core.health.HealthReport;
 import io.replica.core.health.HealthWatch;
 import io.replica.core.health.Stats;
@@ -996,6 +997,7 @@ public final class PrimaryRelationship {
     if (from == to) {
       return;
     }
+    StateTable.PRIMARY.check(vm.id(), from, to, reason);
     state = to;
     engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(),
         ReplicationMode.PRIMARY, from, to, reason));

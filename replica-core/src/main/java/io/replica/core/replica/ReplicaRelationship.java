@@ -15,6 +15,7 @@ import io.replica.api.VmId;
 import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.context.Failures;
+import io.replica.core.context.StateTable;
 import io.replica.core.failover.FailedOverDisk;
 import io.replica.core.failover.PointCopies;
 import io.replica.core.health.HealthReport;
@@ -1147,6 +1148,7 @@ public final class ReplicaRelationship {
     if (from == to) {
       return;
     }
+    StateTable.REPLICA.check(vm, from, to, reason);
     state = to;
     engine.emit(new ReplicationEvent.StateChanged(vm, engine.clock().instant(), ReplicationMode.REPLICA,
         from, to, reason));

@@ -6,6 +6,8 @@ public enum Invariant {
   REPLICA_EQUALS_ACKED_CUT,
   /** The replica applies each cycle once, in increasing order. */
   CYCLES_APPLIED_ONCE_IN_ORDER,
+  /** Every change of a relationship's state is one its role's state table allows. */
+  STATE_CHANGES_IN_TABLE,
   /** A cycle the primary saw acknowledged survives a crash of the replica. */
   ACKED_DATA_DURABLE,
   /** A visible recovery point is never replaced by an older one or changed in place. */

@@ -16,6 +16,7 @@ import io.replica.api.VmDisk;
 import io.replica.api.VmId;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.ReplicaEngine;
+import io.replica.core.context.StateTable;
 import io.replica.core.host.Engine;
 import io.replica.core.testing.Mutation;
 import io.replica.spi.storage.DiskSpec;
@@ -653,6 +654,12 @@ public final class Simulation {
       for (int i = 0; i < events.size(); i++) {
         HostEvent e = events.get(i);
         record(e.toString());
+        if (e.event() instanceof ReplicationEvent.StateChanged c && c.from() != c.to()
+            && !StateTable.of(c.mode()).allows(c.from(), c.to())) {
+          throw violation(Invariant.STATE_CHANGES_IN_TABLE, (e.primary() ? "the primary host" : "the replica host")
+              + " changed " + c.vm() + " as " + c.mode() + " from " + c.from() + " to " + c.to() + " (" + c.reason()
+              + "), which the state table does not allow");
+        }
         if (!finalAct) {
           onEvent(e);
         }
