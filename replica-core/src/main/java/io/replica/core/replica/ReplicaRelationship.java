@@ -32,6 +32,7 @@ import io.replica.core.tracking.ForwardingDisk;
 import io.replica.core.tracking.VmTracker;
 import io.replica.core.verify.BlockHashes;
 import io.replica.spi.storage.ByteRange;
+import io.replica.spi.storage.StateStore;
 import io.replica.spi.storage.StorageLocation;
 import io.replica.spi.storage.VirtualDisk;
 import io.replica.spi.transport.Connection;
@@ -85,8 +86,7 @@ public final class ReplicaRelationship {
   private ReplicationState state;
   private @Nullable String error;
   private final HealthWatch healthWatch;
-  private @Nullable Receiving receiving;
-  private long duplicateCycle = -1;
+  private final CycleReceiver receiver;
   /** Committed cycles not applied yet, oldest first; they wait while a recovery point view is open. */
   private final ArrayDeque<Long> pending = new ArrayDeque<>();
   private final AtomicInteger openViews = new AtomicInteger();
@@ -126,6 +126,7 @@ public final class ReplicaRelationship {
     this.healthWatch = new HealthWatch(engine, vm);
     this.history = new UndoHistory(storage.state(), vm, record.trackingBlockSizeBytes(), disks);
     this.applier = new CycleApplier(vm, storage.state(), history, disks, pointLock);
+    this.receiver = new CycleReceiver(vm, new Receiver());
     this.copies = new PointCopies(vm, storage, disks, new PointCopies.Points() {
       @Override
       public UndoHistory.Point pin(RecoveryPoint point) throws IOException {
@@ -202,13 +203,13 @@ public final class ReplicaRelationship {
     }
     try {
       if (m instanceof Message.CycleBegin b) {
-        onBegin(c, b);
+        receiver.onBegin(c, b);
       } else if (m instanceof Message.BlockData d) {
-        onBlock(c, d);
+        receiver.onBlock(c, d);
       } else if (m instanceof Message.ZeroRun z) {
-        onZero(c, z);
+        receiver.onZero(c, z);
       } else if (m instanceof Message.CycleEnd e) {
-        onEnd(c, e);
+        receiver.onEnd(c, e);
       } else if (m instanceof Message.FailoverPrepared f) {
         onFailoverPrepared(c, f);
       } else if (m instanceof Message.HashRequest h) {
@@ -219,6 +220,7 @@ public final class ReplicaRelationship {
         onPowerState(p.powerState(), false);
       }
     } catch (IOException e) {
+      Receiving receiving = receiver.receiving();
       long cycle = receiving == null ? -1 : receiving.cycle;
       abandon();
       stats.error();
@@ -226,180 +228,6 @@ public final class ReplicaRelationship {
       engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
       c.send(new Message.CycleRejected(vm, cycle, reason, false));
     }
-  }
-
-  private void onBegin(Connection c, Message.CycleBegin b) throws IOException {
-    if (receiving != null && receiving.cycle == b.cycle() && receiving.from == c) {
-      return; // a duplicate
-    }
-    abandon();
-    duplicateCycle = -1;
-    boolean resyncAllowed = b.resynchronization() && record.resynchronizationRequired();
-    if (state == ReplicationState.ERROR && !resyncAllowed) {
-      c.send(new Message.CycleRejected(vm, b.cycle(), error == null ? "replica is in error" : error,
-          record.resynchronizationRequired()));
-      return;
-    }
-    if (state == ReplicationState.FAILOVER_WAITING_COMPLETION || state == ReplicationState.FAILED_OVER) {
-      c.send(new Message.CycleRejected(vm, b.cycle(), "virtual machine " + vm + " failed over on "
-          + engine.hostName() + " (" + state + "); it takes no more cycles", false));
-      return;
-    }
-    if (b.cycle() <= lastCommitted) {
-      duplicateCycle = b.cycle();
-      return;
-    }
-    if (b.baseCycle() > lastCommitted) {
-      String reason = "cycle " + b.cycle() + " builds on cycle " + b.baseCycle() + " but the replica holds"
-          + " only up to cycle " + lastCommitted + "; resynchronization required";
-      record = record.withPrimary(record.primaryHost(), true);
-      storage.state().write(recordName(vm), record.toJson());
-      toError(reason);
-      c.send(new Message.CycleRejected(vm, b.cycle(), reason, true));
-      return;
-    }
-    // Before the first cut is complete there is no recovery point to protect: write in place.
-    boolean direct = lastCommitted < 0;
-    CycleJournal journal = direct ? null : CycleJournal.create(storage.state(), vm, b.cycle());
-    receiving = new Receiving(c, b.cycle(), b.cutTime(), b.recoveryPoint(), journal);
-    receiving.resync = b.resynchronization();
-    if (direct && !b.resynchronization()) {
-      receiving.inPlace = new LinkedHashMap<>();
-    }
-    if (journal != null) {
-      journal.append(new JournalRecord.Begin(b.cycle(), b.baseCycle(), b.cutTime(), b.recoveryPoint()));
-    }
-  }
-
-  /**
-   * The transfer a numbered message belongs to, or null if the message is to be ignored: a
-   * duplicate, or part of a cycle already held. A gap in the numbering abandons the transfer.
-   */
-  private @Nullable Receiving current(Connection c, long cycle, long sequence) {
-    if (cycle == duplicateCycle || cycle <= lastCommitted) {
-      return null;
-    }
-    Receiving r = receiving;
-    if (r == null || r.cycle != cycle) {
-      protocolError(c, "message for cycle " + cycle + " of virtual machine " + vm
-          + " arrived outside that cycle");
-      return null;
-    }
-    if (sequence <= r.checksum.messages()) {
-      return null;
-    }
-    if (sequence != r.checksum.messages() + 1) {
-      String reason = "message " + sequence + " of cycle " + cycle + " arrived after message "
-          + r.checksum.messages() + "; the messages between were lost";
-      abandon();
-      stats.error();
-      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
-      c.send(new Message.CycleRejected(vm, cycle, reason, false));
-      return null;
-    }
-    return r;
-  }
-
-  private void onBlock(Connection c, Message.BlockData d) throws IOException {
-    Receiving r = current(c, d.cycle(), d.sequence());
-    if (r == null || !checkRange(c, d.disk(), d.offsetBytes(), d.data().length)) {
-      return;
-    }
-    r.checksum.block(d.disk(), d.offsetBytes(), d.data());
-    if (r.journal != null) {
-      r.journal.append(new JournalRecord.Block(d.disk(), d.offsetBytes(), d.data()));
-    } else {
-      r.wroteInPlace(d.disk(), disks.get(d.disk()).sizeBytes(), d.offsetBytes(), d.data().length,
-          record.trackingBlockSizeBytes());
-      disks.get(d.disk()).write(d.offsetBytes(), ByteBuffer.wrap(d.data()));
-    }
-  }
-
-  private void onZero(Connection c, Message.ZeroRun z) throws IOException {
-    Receiving r = current(c, z.cycle(), z.sequence());
-    if (r == null || !checkRange(c, z.disk(), z.offsetBytes(), z.lengthBytes())) {
-      return;
-    }
-    r.checksum.zero(z.disk(), z.offsetBytes(), z.lengthBytes());
-    if (r.journal != null) {
-      r.journal.append(new JournalRecord.Zero(z.disk(), z.offsetBytes(), z.lengthBytes()));
-    } else {
-      CycleApplier.writeZeros(disks.get(z.disk()), z.offsetBytes(), z.lengthBytes());
-    }
-  }
-
-  private boolean checkRange(Connection c, DiskId disk, long offset, long length) {
-    VirtualDisk d = disks.get(disk);
-    if (d == null) {
-      protocolError(c, "cycle data names disk " + disk + ", which virtual machine " + vm
-          + " does not have");
-      abandon();
-      return false;
-    }
-    int sector = d.logicalSectorSizeBytes();
-    if (offset < 0 || length <= 0 || offset % sector != 0 || length % sector != 0
-        || offset > d.sizeBytes() - length) {
-      protocolError(c, "cycle data for disk " + disk + " of virtual machine " + vm
-          + " at offset " + offset + " length " + length + " is outside the disk or not sector-aligned");
-      abandon();
-      return false;
-    }
-    return true;
-  }
-
-  private void onEnd(Connection c, Message.CycleEnd e) throws IOException {
-    if (e.cycle() == duplicateCycle || e.cycle() <= lastCommitted) {
-      c.send(new Message.CycleAck(vm, e.cycle()));
-      if (engine.mutated(Mutation.DUPLICATE_APPLIED_TWICE) && e.cycle() == lastApplied && lastAppliedCut != null) {
-        markApplied(e.cycle(), lastAppliedCut, null, 0, 0);
-      }
-      return;
-    }
-    Receiving r = receiving;
-    if (r == null || r.cycle != e.cycle()) {
-      return; // the end of a transfer already abandoned and rejected
-    }
-    if (r.checksum.messages() != e.messageCount() || r.checksum.payloadBytes() != e.payloadBytes()
-        || r.checksum.value() != e.contentCrc32c()) {
-      abandon();
-      stats.error();
-      String reason = "cycle " + e.cycle() + " arrived incomplete or damaged (" + r.checksum.messages()
-          + " of " + e.messageCount() + " messages, " + r.checksum.payloadBytes() + " of "
-          + e.payloadBytes() + " bytes, checksum " + (r.checksum.value() == e.contentCrc32c() ? "ok" : "mismatch")
-          + "); nothing of it was kept";
-      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
-      c.send(new Message.CycleRejected(vm, e.cycle(), reason, false));
-      return;
-    }
-    receiving = null;
-    if (r.journal == null) {
-      for (VirtualDisk d : disks.values()) {
-        d.flush();
-      }
-      lastCommitted = r.cycle;
-      markApplied(r.cycle, r.cutTime, r.point, r.checksum.payloadBytes(), r.checksum.coveredBytes());
-      c.send(new Message.CycleAck(vm, r.cycle));
-      return;
-    }
-    JournalRecord.Commit commit = new JournalRecord.Commit(e.messageCount(), e.payloadBytes(), e.contentCrc32c());
-    if (engine.mutated(Mutation.ACK_BEFORE_DURABLE)) {
-      c.send(new Message.CycleAck(vm, r.cycle));
-      r.journal.append(commit);
-    } else {
-      r.journal.commit(commit);
-      c.send(new Message.CycleAck(vm, r.cycle));
-    }
-    r.journal.close();
-    lastCommitted = r.cycle;
-    pending.add(r.cycle);
-    if (r.resync && record.resynchronizationRequired()) {
-      // The cycle that makes the disks equal to the primary's is durable: replication goes on.
-      record = record.withPrimary(record.primaryHost(), false);
-      storage.state().write(recordName(vm), record.toJson());
-      error = null;
-      setState(ReplicationState.REPLICATING, "resynchronized at cycle " + r.cycle);
-    }
-    scheduleApply();
   }
 
   /** Applies pending cycles in a task of their own, unless a view holds the current point. */
@@ -443,14 +271,12 @@ public final class ReplicaRelationship {
 
   /** A connection closed: a transfer it carried cannot complete. */
   public void connectionClosed(Connection c) {
-    if (receiving != null && receiving.from == c) {
-      abandon();
-    }
+    receiver.connectionClosed(c);
   }
 
   /** The hashes of the blocks the replica holds, for a resynchronizing cycle. */
   private void onHashRequest(Connection c, Message.HashRequest h) throws IOException {
-    Receiving r = receiving;
+    Receiving r = receiver.receiving();
     VirtualDisk d = disks.get(h.disk());
     int block = record.trackingBlockSizeBytes();
     if (r == null || r.cycle != h.cycle() || !r.resync || d == null || h.blockSizeBytes() != block
@@ -531,32 +357,7 @@ public final class ReplicaRelationship {
 
   /** Drops a transfer in progress and whatever it journaled. */
   void abandon() {
-    Receiving r = receiving;
-    receiving = null;
-    if (r != null && r.inPlace != null) {
-      // A first copy written in place and not finished: nothing was committed before it, so
-      // what it wrote goes, and a later first copy starts from empty disks again.
-      int block = record.trackingBlockSizeBytes();
-      try {
-        for (Map.Entry<DiskId, BlockSet> e : r.inPlace.entrySet()) {
-          VirtualDisk d = disks.get(e.getKey());
-          long[] ranges = e.getValue().byteRanges(Integer.numberOfTrailingZeros(block), d.sizeBytes());
-          for (int i = 0; i < ranges.length; i += 2) {
-            CycleApplier.writeZeros(d, ranges[i], ranges[i + 1]);
-          }
-        }
-      } catch (IOException e) {
-        warn("cannot clear what the abandoned first copy of cycle " + r.cycle + " of " + vm + " wrote", e);
-      }
-    }
-    if (r != null && r.journal != null) {
-      try {
-        r.journal.close();
-        storage.state().delete(CycleJournal.name(vm, r.cycle));
-      } catch (IOException e) {
-        warn("cannot delete the abandoned journal of cycle " + r.cycle + " of " + vm, e);
-      }
-    }
+    receiver.abandon();
   }
 
   // ---- applying
@@ -1215,5 +1016,90 @@ public final class ReplicaRelationship {
   static void protocolError(Connection c, String reason) {
     LOG.warn("closing connection from {} ({}): {}", c.peerIdentity(), c.remote(), reason);
     c.close();
+  }
+
+  /** The replica machine as its cycle receiver sees it. */
+  private final class Receiver implements CycleReceiver.Owner {
+    @Override
+    public Message.@Nullable CycleRejected refusal(Message.CycleBegin b) {
+      boolean resyncAllowed = b.resynchronization() && record.resynchronizationRequired();
+      if (state == ReplicationState.ERROR && !resyncAllowed) {
+        return new Message.CycleRejected(vm, b.cycle(), error == null ? "replica is in error" : error,
+            record.resynchronizationRequired());
+      }
+      if (state == ReplicationState.FAILOVER_WAITING_COMPLETION || state == ReplicationState.FAILED_OVER) {
+        return new Message.CycleRejected(vm, b.cycle(), "virtual machine " + vm + " failed over on "
+            + engine.hostName() + " (" + state + "); it takes no more cycles", false);
+      }
+      return null;
+    }
+
+    @Override
+    public long lastCommitted() {
+      return lastCommitted;
+    }
+
+    @Override
+    public void outOfSequence(String reason) throws IOException {
+      record = record.withPrimary(record.primaryHost(), true);
+      storage.state().write(recordName(vm), record.toJson());
+      toError(reason);
+    }
+
+    @Override
+    public StateStore journals() {
+      return storage.state();
+    }
+
+    @Override
+    public @Nullable VirtualDisk disk(DiskId id) {
+      return disks.get(id);
+    }
+
+    @Override
+    public int blockSize() {
+      return record.trackingBlockSizeBytes();
+    }
+
+    @Override
+    public void failed(String reason) {
+      stats.error();
+      engine.emit(new ReplicationEvent.ReplicationFailed(vm, engine.clock().instant(), reason));
+    }
+
+    @Override
+    public void endOfHeldCycle(long cycle) throws IOException {
+      if (engine.mutated(Mutation.DUPLICATE_APPLIED_TWICE) && cycle == lastApplied && lastAppliedCut != null) {
+        markApplied(cycle, lastAppliedCut, null, 0, 0);
+      }
+    }
+
+    @Override
+    public void firstCopyDone(Receiving r) throws IOException {
+      for (VirtualDisk d : disks.values()) {
+        d.flush();
+      }
+      lastCommitted = r.cycle;
+      markApplied(r.cycle, r.cutTime, r.point, r.checksum.payloadBytes(), r.checksum.coveredBytes());
+    }
+
+    @Override
+    public void committed(Receiving r) throws IOException {
+      lastCommitted = r.cycle;
+      pending.add(r.cycle);
+      if (r.resync && record.resynchronizationRequired()) {
+        // The cycle that makes the disks equal to the primary's is durable: replication goes on.
+        record = record.withPrimary(record.primaryHost(), false);
+        storage.state().write(recordName(vm), record.toJson());
+        error = null;
+        setState(ReplicationState.REPLICATING, "resynchronized at cycle " + r.cycle);
+      }
+      scheduleApply();
+    }
+
+    @Override
+    public boolean mutated(Mutation mutation) {
+      return engine.mutated(mutation);
+    }
   }
 }
