@@ -515,6 +515,7 @@ public final class PrimaryRelationship {
     timer = engine.scheduler().schedule(() -> engine.runLocked(this::tick), settings.replicationFrequency());
   }
 
+  /** Each replication interval: watch the cycle in flight, then start what is due. */
   private void tick() {
     scheduleTick();
     Verification v = verification;
@@ -532,9 +533,23 @@ public final class PrimaryRelationship {
       }
       return;
     }
+    resetWhenStalled(c);
+    if (state == ReplicationState.REPLICATING && planned == null) {
+      resynchronizeWhenPastThreshold();
+    }
+    if (state == ReplicationState.WAITING_FOR_START_RESYNCHRONIZE && settings.autoResynchronization()
+        .map(w -> w.contains(engine.clock().instant())).orElse(false)) {
+      resynchronize();
+      return;
+    }
+    startWhatIsDue();
+    updateHealth();
+  }
+
+  /** A lost message or a stalled replica: the connection starts over. */
+  private void resetWhenStalled(@Nullable Cycle c) {
     if (c != null && state != ReplicationState.RESYNCHRONIZE_SUSPENDED && !bandwidth.throttled()
         && engine.clock().nanoTime() - c.progressNanos > ANSWER_TIMEOUT.toNanos()) {
-      // A message was lost or the replica stalled: start over on a fresh connection.
       String reason = "no progress on cycle " + c.number + " for " + ANSWER_TIMEOUT.toSeconds()
           + " s; reconnecting to " + link.endpoint;
       failInflight(reason);
@@ -545,22 +560,23 @@ public final class PrimaryRelationship {
       link.reset("replica server " + link.endpoint + " did not answer the enable request of " + vm.id()
           + " within " + ANSWER_TIMEOUT.toSeconds() + " s; reconnecting");
     }
-    if (state == ReplicationState.REPLICATING && planned == null) {
-      long total = 0;
-      for (DiskTracker t : tracker.disks()) {
-        total += t.disk.sizeBytes();
-      }
-      if (tracker.pendingBytes() > settings.resynchronizationThreshold() * total) {
-        failInflight("the pending changes passed the resynchronization threshold");
-        resynchronizationRequired(tracker.pendingBytes() + " bytes of changes are pending, more than "
-            + Math.round(settings.resynchronizationThreshold() * 100) + " % of the disks");
-      }
+  }
+
+  /** More changes pending than the threshold's share of the disks: a resynchronization is cheaper. */
+  private void resynchronizeWhenPastThreshold() {
+    long total = 0;
+    for (DiskTracker t : tracker.disks()) {
+      total += t.disk.sizeBytes();
     }
-    if (state == ReplicationState.WAITING_FOR_START_RESYNCHRONIZE && settings.autoResynchronization()
-        .map(w -> w.contains(engine.clock().instant())).orElse(false)) {
-      resynchronize();
-      return;
+    if (tracker.pendingBytes() > settings.resynchronizationThreshold() * total) {
+      failInflight("the pending changes passed the resynchronization threshold");
+      resynchronizationRequired(tracker.pendingBytes() + " bytes of changes are pending, more than "
+          + Math.round(settings.resynchronizationThreshold() * 100) + " % of the disks");
     }
+  }
+
+  /** Starts the cycle the state calls for, or counts a missed one. */
+  private void startWhatIsDue() {
     if (state == ReplicationState.RESYNCHRONIZING && inflight == null) {
       startCycle(); // a failed resynchronization starts again
     } else if (state == ReplicationState.WAITING_FOR_INITIAL_REPLICATION) {
@@ -581,8 +597,8 @@ public final class PrimaryRelationship {
     } else if (state == ReplicationState.REPLICATING && inflight == null) {
       startCycle(); // a planned failover's final cycle failed or could not start: send it again
     }
-    updateHealth();
   }
+
 
   private void startCycle() {
     if (!accepted || connection == null || inflight != null || quiescing) {
