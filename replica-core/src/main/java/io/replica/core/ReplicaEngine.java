@@ -107,8 +107,8 @@ public final class ReplicaEngine {
 
     /**
      * Where copy-before-write puts old block contents past {@link #copyBeforeWriteMemoryBytes}: one
-     * append log per disk under {@code spill/}, deleted when its cycle ends (and, after a crash, when
-     * the engine starts). The {@link #primaryState} store by default; with neither, old contents
+     * append log per disk under {@code spill/}, deleted when its cycle ends, closed when the engine
+     * closes, and deleted when an engine starts on the store (what a crash or a close left). The {@link #primaryState} store by default; with neither, old contents
      * stay in memory past the budget.
      */
     public Builder spillStore(io.replica.spi.storage.StateStore store) {

@@ -5,6 +5,7 @@ import io.replica.core.testing.Mutation;
 import io.replica.spi.time.Clock;
 import io.replica.spi.time.Scheduler;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * What a relationship, a link or a verification needs of the engine that runs it, and nothing
@@ -24,15 +25,35 @@ public interface EngineContext {
   /**
    * Runs {@code task} now, on the calling thread, under the engine's lock; nothing runs once the
    * engine is closed. For code that already runs on the engine's scheduler (timers, messages).
+   *
+   * @return whether the task ran (false: the engine is closed)
    */
-  void runLocked(Runnable task);
+  boolean runLocked(Runnable task);
 
   /**
    * Runs {@code task} later on the engine's scheduler, under its lock: how a future completed on
-   * a foreign thread (a transport's, an embedder's) comes back into the engine.
+   * a foreign thread (a transport's, an embedder's) comes back into the engine. Once the engine
+   * is closed the task is dropped; use {@link #hop(Runnable, Runnable)} when it releases something.
    */
   default void hop(Runnable task) {
-    scheduler().execute(() -> runLocked(task));
+    hop(task, () -> { });
+  }
+
+  /**
+   * As {@link #hop(Runnable)}, but if the engine closed before the task could run (or its
+   * scheduler refuses work), {@code whenClosed} runs instead, without the lock: what the task
+   * would have released (a connection, a quiesced guest) is released all the same.
+   */
+  default void hop(Runnable task, Runnable whenClosed) {
+    try {
+      scheduler().execute(() -> {
+        if (!runLocked(task)) {
+          whenClosed.run();
+        }
+      });
+    } catch (RejectedExecutionException shutDown) {
+      whenClosed.run();
+    }
   }
 
   /** Hands an event to the listeners, in order, off the caller's thread. */

@@ -53,9 +53,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The replication manager of one host. Every piece of relationship state is guarded by one lock;
- * transport callbacks and timers hop onto the scheduler and take it, so the engine behaves the same
- * on a real thread pool and on the testkit's single-threaded manual scheduler.
+ * The replication manager of one host: the façade over the primary role ({@code Primaries}), the
+ * replica role ({@code ReplicaServer}) and the moves between them ({@code Reversal}). Every piece
+ * of relationship state is guarded by one lock; transport callbacks, timers and completed futures
+ * hop onto the scheduler and take it. Code that depends on the order of two such tasks must say
+ * so: a pool with several threads may run them in either order, the testkit's manual scheduler
+ * runs them first in, first out.
  */
 public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHost {
   private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
@@ -137,12 +140,14 @@ public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHos
     return replicas.settings().monitoringInterval();
   }
 
-  public void runLocked(Runnable task) {
+  public boolean runLocked(Runnable task) {
     lock.lock();
     try {
-      if (!closed) {
-        task.run();
+      if (closed) {
+        return false;
       }
+      task.run();
+      return true;
     } catch (RuntimeException e) {
       LOG.error("replication engine of {} failed a task", hostName, e);
       throw e;

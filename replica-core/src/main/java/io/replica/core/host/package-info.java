@@ -1,6 +1,6 @@
 /**
- * The engine's host: {@link io.replica.core.host.Engine} is the {@link io.replica.api.ReplicationManager} façade, runs every
- * operation on one serial loop fed by the injected scheduler, emits events and holds the registry of relationships.
+ * The engine's host: {@link io.replica.core.host.Engine} is the {@link io.replica.api.ReplicationManager}
+ * façade; it takes one lock for every operation, emits events in order, and delegates to the roles.
  */
 @NullMarked
 package io.replica.core.host;

@@ -100,11 +100,20 @@ public final class PeerLink {
             c.close();
             return;
           }
+          if (!c.isOpen()) {
+            // Its close was handled before this callback (a scheduler with several threads).
+            failed("connection to replica server " + endpoint + " closed before it was used");
+            return;
+          }
           connection = c;
           failures = 0;
           lastFailure = null;
           for (PrimaryRelationship r : new ArrayList<>(members)) {
             r.connected(c);
+          }
+        }, () -> {
+          if (c != null) {
+            c.close(); // opened as the engine closed
           }
         }));
   }

@@ -54,6 +54,8 @@ public final class Primaries {
   private final @Nullable StateStore spillStore;
   /** Makes each tracker's spill logs its own, whatever trackers of the same machine still exist. */
   private long spillSequence;
+  /** Tells this engine's spill logs from those of an engine before it on the same store. */
+  private final String engineStart;
   /** The primary's own state (relationships, activity logs); null keeps it in memory only. */
   private final io.replica.spi.storage.@Nullable StateStore primaryState;
   private final Map<VmId, PrimaryRelationship> primaries = new ConcurrentHashMap<>();
@@ -67,6 +69,7 @@ public final class Primaries {
     this.transport = transport;
     this.preserveMemoryBytes = preserveMemoryBytes;
     this.spillStore = spillStore;
+    this.engineStart = Long.toUnsignedString(host.clock().nanoTime(), 36);
     this.primaryState = primaryState;
   }
 
@@ -89,12 +92,19 @@ public final class Primaries {
     if (spillStore == null) {
       return;
     }
+    List<String> names;
     try {
-      for (String name : spillStore.list(SPILL_PREFIX)) {
-        spillStore.delete(name);
-      }
+      names = spillStore.list(SPILL_PREFIX);
     } catch (IOException e) {
-      LOG.warn("cannot delete the copy-before-write spill logs a restart left: {}", Failures.describe(e));
+      LOG.warn("cannot list the copy-before-write spill logs a restart left: {}", Failures.describe(e));
+      return;
+    }
+    for (String name : names) {
+      try {
+        spillStore.delete(name);
+      } catch (IOException e) {
+        LOG.warn("cannot delete the copy-before-write spill log {} a restart left: {}", name, Failures.describe(e));
+      }
     }
   }
 
@@ -109,7 +119,7 @@ public final class Primaries {
   public VmTracker tracker(VmId vm, ReplicationSettings settings, Map<DiskId, VirtualDisk> disks,
       @Nullable ActivityLog activity) {
     VmTracker tracker = new VmTracker(vm, settings.trackingBlockSizeBytes(), disks, preserveMemoryBytes,
-        spillStore, SPILL_PREFIX + vm + "-" + spillSequence++, activity);
+        spillStore, SPILL_PREFIX + engineStart + "-" + vm + "-" + spillSequence++, activity);
     if (host.mutated(Mutation.COPY_BEFORE_WRITE_SKIPPED)) {
       tracker.skipCopyBeforeWrite();
     }
@@ -170,6 +180,8 @@ public final class Primaries {
     primaries.values().forEach(PrimaryRelationship::cancelTimers);
     enabling.values().forEach(PrimaryRelationship::cancelTimers);
     links.forEach(PeerLink::close);
+    primaries.values().forEach(r -> r.tracker.closeSpills());
+    enabling.values().forEach(r -> r.tracker.closeSpills());
   }
 
   /**

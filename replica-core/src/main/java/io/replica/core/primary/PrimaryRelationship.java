@@ -631,7 +631,7 @@ public final class PrimaryRelationship {
       } finally {
         engine.consistency().thaw(vm.id());
       }
-    }));
+    }, () -> engine.consistency().thaw(vm.id()))); // every quiesce is thawed, even after a close
   }
 
   /** Whether the next cycle is to become a recovery point, and of which type. */

@@ -360,6 +360,11 @@ public final class DiskTracker {
   }
 
   /** Stops tracking and drops all state; later writes pass through untracked. */
+  /** Closes the spill log of the cycle in flight (the engine closes); tracking goes on. */
+  synchronized void closeSpill() {
+    preserved.close();
+  }
+
   synchronized void release() {
     released = true;
     watchers.clear();
@@ -367,7 +372,7 @@ public final class DiskTracker {
     cycleAcknowledged();
   }
 
-  /** Bytes copy-before-write has put in the spill file during this cycle. */
+  /** Bytes copy-before-write has put in the spill log during this cycle. */
   synchronized long spilledBytes() {
     return preserved.spilledBytes();
   }

@@ -167,7 +167,7 @@ public final class VmTracker implements ChangeTracker {
     disks.values().forEach(DiskTracker::cycleFailed);
   }
 
-  /** Bytes copy-before-write spilled to files during the cycle in flight. */
+  /** Bytes copy-before-write spilled to its logs during the cycle in flight. */
   long spilledBytes() {
     long n = 0;
     for (DiskTracker t : disks.values()) {
@@ -178,6 +178,11 @@ public final class VmTracker implements ChangeTracker {
 
   public void release() {
     disks.values().forEach(DiskTracker::release);
+  }
+
+  /** The engine closes: the copy-before-write spill logs of the cycle in flight close with it. */
+  public void closeSpills() {
+    disks.values().forEach(DiskTracker::closeSpill);
   }
 
   /** See {@link Mutation#COPY_BEFORE_WRITE_SKIPPED}. */
