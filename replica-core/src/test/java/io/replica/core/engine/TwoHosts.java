@@ -68,6 +68,8 @@ final class TwoHosts implements AutoCloseable {
   private final io.replica.spi.consistency.ConsistencyProvider consistency;
   /** Whether the primary keeps its state (and activity log) in {@link #primaryStorage}. */
   private boolean persistentPrimary;
+  /** The primary's copy-before-write memory; past it old contents spill to its state store. */
+  long copyBeforeWriteMemoryBytes = 64L << 20;
 
   /** Hosts whose primary keeps its state durable, so a restart resumes. */
   static TwoHosts withPersistentPrimary() {
@@ -113,7 +115,7 @@ final class TwoHosts implements AutoCloseable {
     };
     ReplicaEngine.Builder b = ReplicaEngine.builder().hostName(PRIMARY).clock(clock).scheduler(scheduler)
         .transport(network.transport(PRIMARY)).consistencyProvider(consistency).storage(primaryStorage)
-        .virtualMachineHost(machines);
+        .virtualMachineHost(machines).copyBeforeWriteMemoryBytes(copyBeforeWriteMemoryBytes);
     if (persistentPrimary) {
       b.primaryState(primaryStorage.location("primary-state").state());
     }
@@ -127,6 +129,13 @@ final class TwoHosts implements AutoCloseable {
     network.faults().crash(PRIMARY);
     primary.close();
     primaryStorage.simulateCrash();
+    scheduler.runUntilIdle();
+    primary = startPrimary();
+  }
+
+  /** The primary's engine is closed and started again in the same process, on the same stores. */
+  void closeAndStartPrimary() {
+    primary.close();
     scheduler.runUntilIdle();
     primary = startPrimary();
   }
