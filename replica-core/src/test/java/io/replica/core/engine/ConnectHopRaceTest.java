@@ -129,6 +129,44 @@ class ConnectHopRaceTest {
   }
 
   @Test
+  void aConnectionOpenedJustBeforeTheEngineClosesIsClosed() throws Exception {
+    ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
+    ManualScheduler manual = new ManualScheduler(clock);
+    InMemoryNetwork network = new InMemoryNetwork(manual);
+    HoldingScheduler holding = new HoldingScheduler(manual);
+    RacingTransport racing = new RacingTransport(network.transport(TwoHosts.PRIMARY), holding);
+    ReplicationManager replica = ReplicaEngine.builder().hostName(TwoHosts.REPLICA).clock(clock).scheduler(manual)
+        .transport(network.transport(TwoHosts.REPLICA)).storage(new InMemoryStorageProvider()).build();
+    replica.setReplicaServerSettings(ReplicaServerSettings.builder()
+        .allowedAuthenticationTypes(Set.of(AuthenticationType.KERBEROS))
+        .allowAnyAuthenticatedServer(TwoHosts.LOCATION).build());
+    ReplicationManager primary = ReplicaEngine.builder().hostName(TwoHosts.PRIMARY).clock(clock).scheduler(holding)
+        .transport(racing).storage(new InMemoryStorageProvider()).build();
+    try {
+      InMemoryVirtualDisk disk = InMemoryVirtualDisk.create(DiskSpec.dynamic(4L << 20));
+      VmDisk vd = new VmDisk(DiskId.of(UUID.nameUUIDFromBytes("d".getBytes())), disk, true);
+      VirtualMachine vm = new VirtualMachine(VmId.of(UUID.nameUUIDFromBytes("vm".getBytes())), "closing", List.of(vd));
+      CompletableFuture<Void> enabled = primary.enableReplication(vm,
+          TwoHosts.settings().replicationFrequency(CYCLE).build());
+      manual.runUntilIdle();
+      enabled.join();
+
+      racing.armed = true;
+      network.faults().disconnect(TwoHosts.PRIMARY, TwoHosts.REPLICA);
+      manual.advance(Duration.ofSeconds(1)); // the link reconnects after one second
+      assertNotNull(racing.raced, "the link reconnected");
+      primary.close(); // before the connect callback had its turn
+      holding.release();
+      manual.runUntilIdle();
+      assertTrue(!racing.raced.isOpen(), "the closed engine's new connection was closed");
+    } finally {
+      primary.close();
+      replica.close();
+      manual.runUntilIdle();
+    }
+  }
+
+  @Test
   void aConnectionClosedBeforeItsConnectCallbackRanIsNoticedAndReplaced() throws Exception {
     ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
     ManualScheduler manual = new ManualScheduler(clock);
