@@ -12,9 +12,9 @@ import java.util.List;
  */
 public final class HealthReport {
   /** Replication that has not succeeded for this long is a warning, on either side. */
-  public static final Duration STALE_AFTER = Duration.ofHours(1);
+  static final Duration STALE_AFTER = Duration.ofHours(1);
   /** More missed cycles than this share of the monitoring window's is a warning. */
-  public static final double MISSED_SHARE_WARNING = 0.2;
+  static final double MISSED_SHARE_WARNING = 0.2;
 
   private final List<String> critical = new ArrayList<>();
   private final List<String> warning = new ArrayList<>();

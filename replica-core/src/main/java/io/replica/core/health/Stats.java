@@ -75,7 +75,7 @@ public final class Stats {
     return successful;
   }
 
-  public long missedCount() {
+  long missedCount() {
     return missed;
   }
 

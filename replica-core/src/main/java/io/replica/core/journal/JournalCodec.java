@@ -16,7 +16,7 @@ import java.util.zip.CRC32C;
 public final class JournalCodec {
   /** The largest body: a block message's payload bound plus its header. */
   static final int MAX_BODY_BYTES = (16 << 20) + 64;
-  public static final int HEADER_BYTES = 5;
+  static final int HEADER_BYTES = 5;
   static final int TRAILER_BYTES = 4;
 
   private static final byte BEGIN = 1;
@@ -61,7 +61,7 @@ public final class JournalCodec {
    * The total length of the record whose header starts {@code header}, or -1 if the header holds a
    * length no record can have (a torn or corrupt tail).
    */
-  public static long recordLength(ByteBuffer header) {
+  static long recordLength(ByteBuffer header) {
     int bodyLength = header.getInt(header.position());
     if (bodyLength < 0 || bodyLength > MAX_BODY_BYTES) {
       return -1;
@@ -74,7 +74,7 @@ public final class JournalCodec {
    *
    * @throws CorruptDataException if the checksum, type or body length is wrong
    */
-  public static JournalRecord decode(ByteBuffer record) {
+  static JournalRecord decode(ByteBuffer record) {
     ByteBuffer buf = record.slice();
     long expected = recordLength(buf);
     if (expected < 0 || expected != buf.remaining()) {

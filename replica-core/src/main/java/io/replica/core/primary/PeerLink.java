@@ -37,7 +37,7 @@ public final class PeerLink {
   private @Nullable String lastFailure;
   private boolean closed;
 
-  public PeerLink(PrimaryHost engine, Endpoint endpoint, ConnectOptions options) {
+  PeerLink(PrimaryHost engine, Endpoint endpoint, ConnectOptions options) {
     this.engine = engine;
     this.endpoint = endpoint;
     this.options = options;
@@ -47,7 +47,7 @@ public final class PeerLink {
     return new Endpoint(settings.replicaServer(), settings.replicaServerPort());
   }
 
-  public boolean matches(ConnectOptions other) {
+  boolean matches(ConnectOptions other) {
     return options.equals(other);
   }
 

@@ -467,7 +467,7 @@ public final class PrimaryRelationship {
     }
   }
 
-  public void cancelTimers() {
+  void cancelTimers() {
     if (timer != null) {
       timer.cancel();
       timer = null;
@@ -886,7 +886,7 @@ public final class PrimaryRelationship {
   }
 
   /** Resumes what a previous run of this host persisted. */
-  public void resumeFrom(PrimaryRecord record) {
+  void resumeFrom(PrimaryRecord record) {
     resumed = true;
     lastAcked = record.lastAckedCycle();
     nextCycle = Math.max(nextCycle, record.nextCycle());
@@ -1072,7 +1072,7 @@ public final class PrimaryRelationship {
     return lastAcked;
   }
 
-  public static List<VmDisk> replicatedDisks(VirtualMachine vm, ReplicationSettings settings) {
+  static List<VmDisk> replicatedDisks(VirtualMachine vm, ReplicationSettings settings) {
     if (settings.replicatedDisks().isEmpty()) {
       return vm.disks();
     }

@@ -157,7 +157,7 @@ public final class ReplicaRelationship {
     return vm + "/replica.json";
   }
 
-  public static String diskName(VmId vm, DiskId disk) {
+  static String diskName(VmId vm, DiskId disk) {
     return vm + "/disks/" + disk;
   }
 
@@ -169,7 +169,7 @@ public final class ReplicaRelationship {
     return state;
   }
 
-  public long lastCommitted() {
+  long lastCommitted() {
     return lastCommitted;
   }
 
@@ -243,7 +243,7 @@ public final class ReplicaRelationship {
   }
 
   /** Applies the pending cycles in order; a failure keeps the rest for the next start. */
-  public void applyPending() {
+  void applyPending() {
     while (!pending.isEmpty() && openViews.get() == 0) {
       long cycle = engine.mutated(Mutation.APPLY_OUT_OF_ORDER) ? pending.pollLast() : pending.pollFirst();
       try {
@@ -262,7 +262,7 @@ public final class ReplicaRelationship {
   }
 
   /** Takes the committed journals found at start as pending, raising what this replica holds. */
-  public void recovered(List<Long> committedCycles) {
+  void recovered(List<Long> committedCycles) {
     for (long cycle : committedCycles) {
       pending.add(cycle);
       lastCommitted = Math.max(lastCommitted, cycle);
@@ -270,7 +270,7 @@ public final class ReplicaRelationship {
   }
 
   /** A connection closed: a transfer it carried cannot complete. */
-  public void connectionClosed(Connection c) {
+  void connectionClosed(Connection c) {
     receiver.connectionClosed(c);
   }
 
@@ -686,7 +686,7 @@ public final class ReplicaRelationship {
    * After a restart: the test failover that was running, with the writes its last flush made
    * durable. A test failover that cannot be restored is removed, with a warning.
    */
-  public void restoreTestFailover() {
+  void restoreTestFailover() {
     try {
       Optional<Long> saved = copies.savedPoint("test");
       if (saved.isEmpty()) {

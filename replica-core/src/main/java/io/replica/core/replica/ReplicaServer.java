@@ -214,10 +214,10 @@ public final class ReplicaServer {
   }
 
   /** The largest disk a primary may ask a replica to create: 64 TiB, as VHDX. */
-  public static final long DISK_SIZE_MAX = 64L << 40;
+  static final long DISK_SIZE_MAX = 64L << 40;
 
   /** The most disks per machine a replica accepts. */
-  public static final int DISKS_MAX = 256;
+  static final int DISKS_MAX = 256;
 
   /**
    * Finds the replica machines kept in the storage locations the settings name, and recovers them.

@@ -13,7 +13,7 @@ import java.util.List;
 public abstract class ForwardingDisk implements VirtualDisk {
   protected final VirtualDisk disk;
 
-  public ForwardingDisk(VirtualDisk disk) {
+  protected ForwardingDisk(VirtualDisk disk) {
     this.disk = disk;
   }
 
