@@ -14,7 +14,6 @@ import io.replica.api.ReplicationStatistics;
 import io.replica.api.VerificationResult;
 import io.replica.api.VirtualMachine;
 import io.replica.api.VmDisk;
-import io.replica.api.WrongStateException;
 import io.replica.api.event.ReplicationEvent;
 import io.replica.core.context.Failures;
 import io.replica.core.context.StateTable;
@@ -25,7 +24,6 @@ import io.replica.core.replica.ReplicaRecord;
 import io.replica.core.replica.ReplicaRelationship;
 import io.replica.core.tracking.DiskTracker;
 import io.replica.core.tracking.VmTracker;
-import io.replica.core.verify.Verification;
 import io.replica.spi.time.Cancellable;
 import io.replica.spi.transport.Connection;
 import io.replica.spi.transport.Message;
@@ -37,7 +35,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -107,14 +104,7 @@ public final class PrimaryRelationship {
   private @Nullable Cycle inflight;
   private @Nullable String error;
   private final HealthWatch healthWatch;
-  /** The online verify running, if any. */
-  private @Nullable Verification verification;
-  /** The next scheduled verify. */
-  private @Nullable Cancellable verifyTimer;
-  /** What the last verify found differing, until the resynchronization of those ranges completed. */
-  private @Nullable String verifyFinding;
-  /** The first cycle that can carry the repair of {@link #verifyFinding}; -1 with none due. */
-  private long repairFrom = -1;
+  private final OnlineVerify verify;
 
   public PrimaryRelationship(PrimaryHost engine, VirtualMachine vm, ReplicationSettings settings,
       VmTracker tracker, PeerLink link, CompletableFuture<Void> enabling) {
@@ -129,6 +119,7 @@ public final class PrimaryRelationship {
     this.bandwidth = new Bandwidth(engine, settings.bandwidthBytesPerSecondMax());
     this.sender = new CycleSender(engine, vm.id(), tracker.trackingBlockSizeBytes(), bandwidth, link.endpoint,
         this::failInflight, this::pump);
+    this.verify = new OnlineVerify(engine, vm.id(), settings, tracker, new Verifying());
     engine.scheduler().schedule(() -> engine.runLocked(this::enableTimedOut), ANSWER_TIMEOUT);
   }
 
@@ -201,10 +192,7 @@ public final class PrimaryRelationship {
     } else if (message instanceof Message.HashResponse m) {
       onHashResponse(m);
     } else if (message instanceof Message.VerifyResponse m) {
-      Verification v = verification;
-      if (v != null) {
-        v.onResponse(m);
-      }
+      verify.onResponse(m);
     } else if (message instanceof Message.ChangedRanges m) {
       onChangedRanges(m);
     } else if (message instanceof Message.FailoverCompleted m) {
@@ -477,15 +465,7 @@ public final class PrimaryRelationship {
       initialStart = null;
     }
     bandwidth.cancel();
-    if (verifyTimer != null) {
-      verifyTimer.cancel();
-      verifyTimer = null;
-    }
-    Verification v = verification;
-    if (v != null) {
-      v.fail(new WrongStateException(vm.id(), state, Set.of(ReplicationState.REPLICATING), "verify of virtual machine "
-          + vm.id() + " stopped: replication from " + engine.hostName() + " stopped or was removed"));
-    }
+    verify.stop(state);
   }
 
   // ---- cycles
@@ -518,10 +498,7 @@ public final class PrimaryRelationship {
   /** Each replication interval: watch the cycle in flight, then start what is due. */
   private void tick() {
     scheduleTick();
-    Verification v = verification;
-    if (v != null) {
-      v.tick();
-    }
+    verify.tick();
     stats.rollIfDue(engine.clock().instant(), engine.monitoringInterval());
     Cycle c = inflight;
     if (c != null && c.media != null) {
@@ -598,7 +575,6 @@ public final class PrimaryRelationship {
       startCycle(); // a planned failover's final cycle failed or could not start: send it again
     }
   }
-
 
   private void startCycle() {
     if (!accepted || connection == null || inflight != null || quiescing) {
@@ -696,9 +672,8 @@ public final class PrimaryRelationship {
     inflight = null;
     lastAcked = c.number;
     tracker.cycleAcknowledged();
-    if (c.resync && repairFrom >= 0 && c.number >= repairFrom) {
-      verifyFinding = null; // the ranges verify found were compared again and sent where they differed
-      repairFrom = -1;
+    if (c.resync) {
+      verify.resynchronized(c.number);
     }
     try {
       tracker.cool();
@@ -738,10 +713,7 @@ public final class PrimaryRelationship {
     if (planned != null && state == ReplicationState.REPLICATING) {
       finishPreparing();
     }
-    Verification v = verification;
-    if (v != null) {
-      v.acknowledged(lastAcked);
-    }
+    verify.acknowledged(lastAcked);
     updateHealth();
   }
 
@@ -749,81 +721,38 @@ public final class PrimaryRelationship {
 
   /** Starts an online verify, or joins the one running. */
   public CompletableFuture<VerificationResult> verify() {
-    Verification running = verification;
-    if (running != null) {
-      return running.result.copy();
-    }
-    if (state != ReplicationState.REPLICATING || !changesKnown()) {
-      throw new WrongStateException("verify", vm.id(), state, Set.of(ReplicationState.REPLICATING));
-    }
-    Verification v = new Verification(engine, vm.id(), tracker.disks(), () -> accepted ? connection : null,
-        () -> lastAcked, this::verified);
-    verification = v;
-    v.start();
-    return v.result.copy();
+    return verify.start(state);
   }
 
-  /** A verify ended: report it, and repair what differed by a resynchronization of exactly those ranges. */
-  private void verified(Verification v) {
-    if (verification == v) {
-      verification = null;
+  /** The relationship as its online verify sees it. */
+  private final class Verifying implements OnlineVerify.Owner {
+    @Override
+    public boolean replicating() {
+      return state == ReplicationState.REPLICATING && changesKnown();
     }
-    if (!v.result.isDone() || v.result.isCompletedExceptionally()) {
-      return; // failed: the caller learns why
+
+    @Override
+    public @Nullable Connection connection() {
+      return accepted ? connection : null;
     }
-    VerificationResult r = v.result.join();
-    engine.emit(new ReplicationEvent.VerifyCompleted(vm.id(), engine.clock().instant(), r));
-    if (r.matches()) {
-      LOG.info("verify of {} compared {} bytes of {} disks with the replica at cycle {}: no range differs", vm.id(),
-          r.comparedBytes(), r.disks(), r.cycle());
-      return;
+
+    @Override
+    public long lastAcked() {
+      return lastAcked;
     }
-    for (VerificationResult.DifferingRange range : r.differences()) {
-      for (DiskTracker t : tracker.disks()) {
-        if (t.id.equals(range.disk())) {
-          t.markDirty(range.offsetBytes(), range.lengthBytes());
-        }
+
+    @Override
+    public long nextCycle() {
+      return nextCycle;
+    }
+
+    @Override
+    public void repair() {
+      if (state == ReplicationState.REPLICATING) {
+        resynchronize(true);
       }
+      updateHealth();
     }
-    List<VerificationResult.DifferingRange> shown = r.differences().subList(0, Math.min(8, r.differences().size()));
-    verifyFinding = "verify found " + r.differences().size() + " range" + (r.differences().size() == 1 ? "" : "s")
-        + " of the replica differing from the primary at cycle " + r.cycle() + ": " + shown
-        + (shown.size() < r.differences().size() ? " and more" : "")
-        + "; a resynchronization of those ranges repairs them";
-    LOG.warn("{}: {}", vm.id(), verifyFinding);
-    repairFrom = nextCycle;
-    if (state == ReplicationState.REPLICATING) {
-      resynchronize(true);
-    }
-    updateHealth();
-  }
-
-  /** Schedules the next verify of the schedule in the settings, if it has one. */
-  private void scheduleVerify(Duration after) {
-    if (verifyTimer != null) {
-      verifyTimer.cancel();
-      verifyTimer = null;
-    }
-    if (settings.verifyInterval().isEmpty()) {
-      return;
-    }
-    verifyTimer = engine.scheduler().schedule(() -> engine.runLocked(this::scheduledVerify), after);
-  }
-
-  private void scheduledVerify() {
-    verifyTimer = null;
-    Duration interval = settings.verifyInterval().orElseThrow();
-    if (verification != null || state != ReplicationState.REPLICATING || !changesKnown()) {
-      scheduleVerify(settings.replicationFrequency()); // due: runs once replication goes on
-      return;
-    }
-    scheduleVerify(interval);
-    verify().whenComplete((result, failure) -> {
-      if (failure != null) {
-        engine.emit(new ReplicationEvent.ReplicationFailed(vm.id(), engine.clock().instant(),
-            "scheduled verify of virtual machine " + vm.id() + " failed: " + Failures.describe(failure)));
-      }
-    });
   }
 
   // ---- planned failover
@@ -917,7 +846,7 @@ public final class PrimaryRelationship {
 
   private void initialReplicationDone() {
     replicaHoldsData = false;
-    settings.verifyInterval().ifPresent(this::scheduleVerify);
+    verify.scheduleFromSettings();
     if (state != ReplicationState.SUSPENDED) {
       setState(ReplicationState.REPLICATING, "initial replication completed");
     }
@@ -1017,12 +946,7 @@ public final class PrimaryRelationship {
     state = to;
     engine.emit(new ReplicationEvent.StateChanged(vm.id(), engine.clock().instant(),
         ReplicationMode.PRIMARY, from, to, reason));
-    Verification v = verification;
-    if (v != null && to != ReplicationState.REPLICATING) {
-      v.fail(new WrongStateException(vm.id(), to, Set.of(ReplicationState.REPLICATING), "verify of virtual machine "
-          + vm.id() + " stopped: replication went from " + from + " to " + to + " (" + reason + "); run it again"
-          + " once the machine replicates"));
-    }
+    verify.stateChanged(from, to, reason);
     updateHealth();
   }
 
@@ -1037,8 +961,9 @@ public final class PrimaryRelationship {
       report.critical("cannot send changes: the replica server " + link.endpoint + " is not reachable"
           + (link.lastFailure() == null ? "" : " (" + link.lastFailure() + ")"));
     }
-    if (verifyFinding != null) {
-      report.critical(verifyFinding);
+    String finding = verify.finding();
+    if (finding != null) {
+      report.critical(finding);
     }
     if (state == ReplicationState.SUSPENDED) {
       report.warning("replication is suspended");
