@@ -22,13 +22,13 @@ import io.replica.core.health.HealthReport;
 import io.replica.core.health.HealthWatch;
 import io.replica.core.health.Stats;
 import io.replica.core.history.OverlayDisk;
+import io.replica.core.history.PointDisk;
 import io.replica.core.history.UndoHistory;
 import io.replica.core.journal.CycleJournal;
 import io.replica.core.journal.JournalRecord;
 import io.replica.core.testing.Mutation;
 import io.replica.core.tracking.BlockSet;
 import io.replica.core.tracking.DiskTracker;
-import io.replica.core.tracking.ForwardingDisk;
 import io.replica.core.tracking.VmTracker;
 import io.replica.core.verify.BlockHashes;
 import io.replica.spi.storage.ByteRange;
@@ -40,7 +40,6 @@ import io.replica.spi.transport.Message;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.ReadOnlyFileSystemException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -140,7 +139,7 @@ public final class ReplicaRelationship {
 
       @Override
       public VirtualDisk view(RecoveryPoint point, UndoHistory.Point kept, DiskId disk, VirtualDisk base) {
-        return new PointDisk(point, kept, disk, base);
+        return new PointDisk(base, history, pointLock, point, kept, disk, () -> lastApplied);
       }
     });
     this.history.load(record.points());
@@ -428,7 +427,7 @@ public final class ReplicaRelationship {
     }
     UndoHistory.Point kept = point.cycle() == lastApplied ? null : history.find(point.cycle());
     Map<DiskId, VirtualDisk> views = new LinkedHashMap<>();
-    disks.forEach((id, d) -> views.put(id, new PointDisk(point, kept, id, d)));
+    disks.forEach((id, d) -> views.put(id, new PointDisk(d, history, pointLock, point, kept, id, () -> lastApplied)));
     Map<DiskId, VirtualDisk> unmodifiable = Collections.unmodifiableMap(views);
     // A view of the latest point holds back applying; a view of an older one pins its undo logs.
     if (kept == null) {
@@ -503,61 +502,6 @@ public final class ReplicaRelationship {
     double perNano = (double) churnBytes / java.time.Duration.between(first, last).toNanos();
     long perPoint = (long) Math.min(diskBytes, perNano * interval.toNanos());
     return perPoint * points;
-  }
-
-  /** A read-only disk at a recovery point: the latest reads the replica disk, an older one the undo logs too. */
-  private final class PointDisk extends ForwardingDisk {
-    private final RecoveryPoint point;
-    private final UndoHistory.@Nullable Point kept;
-    private final DiskId id;
-
-    PointDisk(RecoveryPoint point, UndoHistory.@Nullable Point kept, DiskId id, VirtualDisk disk) {
-      super(disk);
-      this.point = point;
-      this.kept = kept;
-      this.id = id;
-    }
-
-    @Override
-    public boolean isReadOnly() {
-      return true;
-    }
-
-    @Override
-    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-      pointLock.readLock().lock();
-      try {
-        if (kept != null) {
-          history.read(kept, id, offsetBytes, dst);
-          return;
-        }
-        if (lastApplied != point.cycle()) {
-          throw new NotFoundException("recovery point of cycle " + point.cycle() + " of virtual machine "
-              + vm + " was replaced by cycle " + lastApplied);
-        }
-        disk.read(offsetBytes, dst);
-      } finally {
-        pointLock.readLock().unlock();
-      }
-    }
-
-    @Override
-    public void write(long offsetBytes, ByteBuffer src) {
-      throw new ReadOnlyFileSystemException();
-    }
-
-    @Override
-    public void flush() {}
-
-    @Override
-    public List<ByteRange> allocatedRanges() throws IOException {
-      return kept == null ? new ArrayList<>(disk.allocatedRanges()) : List.of(new ByteRange(0, disk.sizeBytes()));
-    }
-
-    @Override
-    public String toString() {
-      return "disk " + id + " of " + vm + " at cycle " + point.cycle();
-    }
   }
 
   // ---- initial replication from media
