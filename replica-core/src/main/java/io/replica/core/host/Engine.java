@@ -212,9 +212,6 @@ public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHos
     });
   }
 
-  private static String describe(Throwable e) {
-    return Failures.describe(e);
-  }
 
   @Override
   public @Nullable PrimaryRelationship primary(VmId vm) {
@@ -468,7 +465,7 @@ public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHos
         return requireReplica(vm).failover(point, force);
       } catch (IOException e) {
         throw new ReplicaException("replica storage failed for virtual machine " + vm + " on " + hostName
-            + ": " + describe(e), e);
+            + ": " + Failures.describe(e), e);
       }
     });
   }
@@ -498,7 +495,7 @@ public final class Engine implements ReplicationManager, PrimaryHost, ReplicaHos
         return CompletableFuture.completedFuture(operation.apply(requireReplica(vm)));
       } catch (IOException e) {
         throw new ReplicaException("replica storage failed for virtual machine " + vm + " on " + hostName
-            + ": " + describe(e), e);
+            + ": " + Failures.describe(e), e);
       }
     });
   }
